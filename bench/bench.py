@@ -1,0 +1,297 @@
+"""The benchmark: real Socket.IO clients on loopback against the product as served in
+production (`wsgi.py`), server pinned to CPU 0 and this load generator to CPU 1.
+
+    bin/bench            # the whole matrix (several minutes)
+    bin/bench --quick    # one short run of each scenario on SQLite, one process
+
+It prints a table; it asserts nothing.
+"""
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.support import LiveServer, login, server_environment, start_chat  # noqa: E402
+
+
+# ---------------------------------------------------------------- servers
+
+def pin(pid, cpu):
+    try:
+        os.sched_setaffinity(pid, {cpu})
+    except (AttributeError, OSError):
+        pass
+
+
+def rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def start_servers(workdir, database, processes, async_mode, gc_tuning=True):
+    extra = {"SOCKETIO_ASYNC_MODE": async_mode, "ACCESS_LOG": "0", "LOG_LEVEL": "WARNING",
+             "GC_TUNING": "1" if gc_tuning else "0", "SCHEDULER_ENABLED": "1"}
+    if database == "postgres":
+        os.environ["TEST_DATABASE_URL"] = os.environ.get("BENCH_POSTGRES_URL",
+                                                         "postgresql://postgres@127.0.0.1:5432/postgres")
+    else:
+        os.environ.pop("TEST_DATABASE_URL", None)
+    if processes > 1:
+        extra["SOCKETIO_MESSAGE_QUEUE"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    env = server_environment(workdir, extra)
+    env.pop("SOCKETIO_ASYNC_MODE", None)
+    env["SOCKETIO_ASYNC_MODE"] = async_mode
+    servers = [LiveServer(workdir, env=env) for _ in range(processes)]
+    servers[0].prepare_database()
+    for server in servers:
+        server.start()
+        pin(server.process.pid, 0)
+    pin(0, 1)
+    return servers
+
+
+def stop_servers(servers):
+    for server in servers:
+        server.stop()
+
+
+# ---------------------------------------------------------------- clients
+
+async def visitor_client(server, chat):
+    client = socketio.AsyncClient(reconnection=False)
+    auth = {"session_id": chat["session_id"], "session_key": chat["session_key"], "last_seq": 0}
+    await client.connect(server.url, namespaces=["/visitor"], auth=auth, transports=["websocket"],
+                         wait_timeout=30)
+    return client
+
+
+async def agent_client(server, cookie):
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(server.url, namespaces=["/agent"], transports=["websocket"],
+                         headers={"Cookie": cookie}, wait_timeout=30)
+    return client
+
+
+def cookie_of(http):
+    return "; ".join(f"{name}={value}" for name, value in http.cookies.items())
+
+
+def percentile(values, fraction):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# ---------------------------------------------------------------- scenarios
+
+async def connect_storm(servers, count):
+    """`count` visitors and `count` agent tabs connect at once: time until all are in."""
+    chats = [start_chat(servers[n % len(servers)]) for n in range(count)]
+    cookie = cookie_of(login(servers[0], "supervisor@example.com", "demo-password"))
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *[visitor_client(servers[n % len(servers)], chat) for n, chat in enumerate(chats)],
+        *[agent_client(servers[n % len(servers)], cookie) for n in range(count)], return_exceptions=True)
+    elapsed = time.perf_counter() - started
+    clients = [r for r in results if not isinstance(r, BaseException)]
+    rss = sum(rss_kib(s.process.pid) for s in servers)
+    await asyncio.gather(*[c.disconnect() for c in clients], return_exceptions=True)
+    return {"sockets": 2 * count, "failed": len(results) - len(clients), "seconds": elapsed, "rss_kib": rss}
+
+
+async def many_sockets(server, count):
+    """`count` visitor sockets held open on one process: failures and RSS per connection."""
+    chats = [start_chat(server) for _ in range(count)]
+    before = rss_kib(server.process.pid)
+    clients, failed = [], 0
+    for start in range(0, count, 500):
+        batch = await asyncio.gather(*[visitor_client(server, chat) for chat in chats[start:start + 500]],
+                                     return_exceptions=True)
+        failed += sum(isinstance(r, BaseException) for r in batch)
+        clients += [r for r in batch if not isinstance(r, BaseException)]
+    after = rss_kib(server.process.pid)
+    await asyncio.gather(*[c.disconnect() for c in clients], return_exceptions=True)
+    return {"sockets": count, "failed": failed, "kib_per_socket": (after - before) / max(1, len(clients))}
+
+
+async def steady_chat(servers, conversations, rate, seconds):
+    """Visitors send at a fixed total rate; agents (on the other process when there are
+    two) receive; every message is committed before its ack."""
+    chats = [start_chat(servers[n % len(servers)]) for n in range(conversations)]
+    cookie = cookie_of(login(servers[0], "supervisor@example.com", "demo-password"))
+    visitors = await asyncio.gather(*[visitor_client(servers[n % len(servers)], c) for n, c in enumerate(chats)])
+    agents_needed = max(1, conversations // 10)
+    agents = await asyncio.gather(*[agent_client(servers[(n + 1) % len(servers)], cookie)
+                                    for n in range(agents_needed)])
+    sent_at, latencies, delivered = {}, [], set()
+    last_seq, repaired = {}, [0]
+
+    def on_message(client):
+        async def handler(message):
+            seq, session_id = message["seq"], message["session_id"]
+            previous = last_seq.get(session_id, 0)
+            if seq > previous + 1:                  # a gap: ask for what the queue dropped
+                reply = await client.call("sync", {"session_id": session_id, "after_seq": previous},
+                                          namespace="/agent")
+                for missed in reply.get("messages", []):
+                    if missed["client_id"] in sent_at and missed["client_id"] not in delivered:
+                        delivered.add(missed["client_id"])
+                        repaired[0] += 1
+            last_seq[session_id] = max(previous, seq)
+            key = message.get("client_id")
+            if key in sent_at and key not in delivered:
+                delivered.add(key)
+                latencies.append(time.perf_counter() - sent_at[key])
+        return handler
+
+    for n, agent in enumerate(agents):
+        agent.on("message", on_message(agent), namespace="/agent")
+        for chat in chats[n::agents_needed]:
+            await agent.call("join_session", {"session_id": chat["session_id"], "last_seq": 0}, namespace="/agent")
+    acked = [0]
+
+    def on_ack(reply):
+        if reply and reply.get("ok"):
+            acked[0] += 1
+
+    interval, total = 1.0 / rate, int(rate * seconds)
+    started = time.perf_counter()
+    for n in range(total):
+        target = started + n * interval
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        key = f"m{n}"
+        sent_at[key] = time.perf_counter()
+        await visitors[n % conversations].emit("send_message", {"text": f"load {n}", "client_id": key},
+                                               namespace="/visitor", callback=on_ack)
+    send_seconds = time.perf_counter() - started
+    deadline = time.perf_counter() + 10
+    while len(delivered) < total and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    rss = sum(rss_kib(s.process.pid) for s in servers)
+    await asyncio.gather(*[c.disconnect() for c in visitors + agents], return_exceptions=True)
+    stored = sum(len(requests.get(servers[0].api(f"/messages/{c['session_id']}"), timeout=300,
+                                  headers={"X-Session-Key": c["session_key"]}).json()["messages"]) for c in chats)
+    return {"offered_rate": rate, "sent": total, "acked": acked[0], "delivered": len(delivered),
+            "repaired": repaired[0], "stored": stored, "rate": len(delivered) / max(elapsed, send_seconds),
+            "p50_ms": percentile(latencies, 0.50) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000, "rss_kib": rss}
+
+
+def timed_get(http, url, runs=5):
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = http.get(url, timeout=120)
+        times.append(time.perf_counter() - started)
+        response.raise_for_status()
+    return statistics.median(times) * 1000, response
+
+
+def seed(server, kind, count):
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), kind, str(count)], cwd=ROOT,
+                         env=server.env, capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def history_and_queue(server):
+    """A 10,000-message chat (first page, then every page) and a 10,000-session queue."""
+    http = login(server, "supervisor@example.com", "demo-password")
+    session_id = seed(server, "history", 10_000)
+    first_ms, page = timed_get(http, f"{server.url}/dashboard/sessions/{session_id}")
+    started, pages, url = time.perf_counter(), 1, None
+    text = page.text
+    while 'data-earlier="' in text:
+        url = text.split('data-earlier="', 1)[1].split('"', 1)[0]
+        text = http.get(server.url + url, timeout=120).text
+        pages += 1
+    full_ms = first_ms + (time.perf_counter() - started) * 1000
+    seed(server, "queue", 10_000)
+    queue_ms, _ = timed_get(http, f"{server.url}/dashboard/sessions")
+    return {"history_first_ms": first_ms, "history_full_ms": full_ms, "history_pages": pages, "queue_ms": queue_ms}
+
+
+# ---------------------------------------------------------------- the matrix
+
+def run_config(database, processes, async_mode, quick, gc_tuning=True):
+    label = f"{database}, {processes} proc{'s' if processes > 1 else ''}, {async_mode}" + ("" if gc_tuning else ", no gc tuning")
+    with tempfile.TemporaryDirectory() as workdir:
+        servers = start_servers(Path(workdir), database, processes, async_mode, gc_tuning)
+        try:
+            rows = {"config": label}
+            rows["storm"] = asyncio.run(connect_storm(servers, 100 if quick else 500))
+            rows["chat_500"] = asyncio.run(steady_chat(servers, 50 if quick else 200, 200 if quick else 500,
+                                                       3 if quick else 10))
+            if not quick:
+                rows["chat_2000"] = asyncio.run(steady_chat(servers, 200, 2000, 5))
+            rows["history"] = history_and_queue(servers[0])
+            return rows
+        finally:
+            stop_servers(servers)
+
+
+def print_table(results, header=True):
+    if header:
+        print("\n| config | storm: sockets, failed, s | chat @offered: msg/s, p50/p95/p99 ms, sent/delivered/stored (repaired) "
+              "| RSS MiB | history first / full ms (pages) | queue 10k ms |")
+        print("|---|---|---|---|---|---|")
+    for row in results:
+        storm, history = row["storm"], row["history"]
+        chats = [row[key] for key in ("chat_500", "chat_2000") if key in row]
+        chat_text = "<br>".join(
+            f"@{c['offered_rate']}: {c['rate']:.0f}, {c['p50_ms']:.1f}/{c['p95_ms']:.1f}/{c['p99_ms']:.1f}, "
+            f"{c['sent']}/{c['delivered']}/{c['stored']} ({c['repaired']})" for c in chats)
+        print(f"| {row['config']} | {storm['sockets']}, {storm['failed']}, {storm['seconds']:.2f} | {chat_text} "
+              f"| {max(c['rss_kib'] for c in chats) / 1024:.0f} | {history['history_first_ms']:.0f} / "
+              f"{history['history_full_ms']:.0f} ({history['history_pages']}) | {history['queue_ms']:.0f} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small, short runs (a smoke test of the bench)")
+    parser.add_argument("--sockets", type=int, default=0, help="also hold this many sockets on one process")
+    parser.add_argument("--only", help="run one config, e.g. sqlite,1,eventlet")
+    args = parser.parse_args()
+    configs = [("sqlite", 1, "eventlet"), ("postgres", 1, "eventlet"), ("sqlite", 1, "gevent"),
+               ("postgres", 2, "eventlet"), ("postgres", 2, "gevent")]
+    if args.quick:
+        configs = [("sqlite", 1, "eventlet")]
+    if args.only:
+        database, processes, mode = args.only.split(",")
+        configs = [(database, int(processes), mode)]
+    print_table([], header=True)
+    for config in configs:
+        print(f"running {config} ...", file=sys.stderr, flush=True)
+        try:
+            print_table([run_config(*config, quick=args.quick)], header=False)
+        except Exception as error:          # one broken config must not hide the others
+            print(f"| {config} | failed: {type(error).__name__}: {error} | | | | |")
+        sys.stdout.flush()
+    if args.sockets:
+        with tempfile.TemporaryDirectory() as workdir:
+            servers = start_servers(Path(workdir), "sqlite", 1, "eventlet")
+            try:
+                held = asyncio.run(many_sockets(servers[0], args.sockets))
+            finally:
+                stop_servers(servers)
+        print(f"\n{held['sockets']} sockets on one process: {held['failed']} failed, "
+              f"{held['kib_per_socket']:.0f} KiB RSS per socket")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Bulk data for the benchmark, written straight into the database of a server.
+
+  python bench/seed.py history N   -> prints the id of a session holding N messages
+  python bench/seed.py queue N     -> adds N waiting sessions
+"""
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from chat import create_app  # noqa: E402
+from chat.extensions import db  # noqa: E402
+from chat.models import ChatSession, Message, Site, Visitor, hash_session_key, utcnow  # noqa: E402
+
+
+def new_session(site, now, status="waiting"):
+    visitor = Visitor(site_id=site.id, name=f"Bench {uuid.uuid4().hex[:6]}")
+    return ChatSession(site=site, visitor=visitor, status=status, key_hash=hash_session_key("bench"),
+                       started_at=now, expires_at=now + timedelta(hours=22), last_activity_at=now,
+                       visitor_last_seen_at=now)
+
+
+def seed_history(site, count):
+    now = utcnow()
+    chat = new_session(site, now)
+    db.session.add(chat)
+    db.session.flush()
+    db.session.bulk_insert_mappings(Message, [
+        {"session_id": chat.id, "seq": seq, "client_id": f"h{seq}", "sender_type": "visitor" if seq % 2 else "agent",
+         "sender_name": "Bench", "text": f"history message {seq} " + "lorem ipsum " * 5, "created_at": now}
+        for seq in range(1, count + 1)])
+    chat.last_seq = count
+    db.session.commit()
+    print(chat.id)
+
+
+def seed_queue(site, count):
+    now = utcnow()
+    for start in range(0, count, 1000):
+        db.session.add_all([new_session(site, now - timedelta(seconds=n)) for n in range(start, min(count, start + 1000))])
+        db.session.commit()
+    print(count)
+
+
+if __name__ == "__main__":
+    kind, count = sys.argv[1], int(sys.argv[2])
+    with create_app().app_context():
+        site = db.session.execute(db.select(Site).filter_by(key="demo")).scalar_one()
+        {"history": seed_history, "queue": seed_queue}[kind](site, count)

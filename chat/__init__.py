@@ -1,0 +1,51 @@
+"""A self-hosted live chat: widget, agent dashboard and real-time messages."""
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import load_settings
+from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config=None):
+    """Build the app: settings, extensions, blueprints, socket handlers and CLI."""
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")),
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_settings(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from .origins import make_socket_origin_check
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        cors_allowed_origins=make_socket_origin_check(app),
+        max_http_buffer_size=app.config["MAX_MESSAGE_LENGTH"] * 4 + 1024,
+        ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
+        ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
+    )
+
+    from . import auth, cli, dashboard, health, public_api, widget
+    from . import realtime  # noqa: F401  (socket handlers)
+    from .errors import register_error_handlers
+    from .security import register_security
+    for module in (auth, dashboard, health, public_api, widget, cli):
+        app.register_blueprint(module.bp)
+    register_error_handlers(app)
+    register_security(app)
+    return app

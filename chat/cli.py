@@ -1,0 +1,119 @@
+"""`flask chat ...`: commands for the people who run the product."""
+import time
+from datetime import datetime
+
+import click
+from flask import Blueprint, current_app
+from sqlalchemy import select
+
+from .extensions import db
+from .jobs import run_jobs
+from .models import AGENT_ROLES, SESSION_STATUSES, Agent, ChatSession, Site
+
+bp = Blueprint("chat_cli", __name__, cli_group="chat")
+
+DEMO_PASSWORD = "demo-password"
+DEMO_AGENTS = (
+    ("demo@example.com", "Demo Agent", "agent"),
+    ("supervisor@example.com", "Demo Supervisor", "supervisor"),
+)
+
+
+def save_agent(email, name, role, password):
+    """Create the agent, or update name, role and password if the email exists."""
+    email = email.strip().lower()
+    agent = db.session.execute(select(Agent).filter_by(email=email)).scalar_one_or_none()
+    if agent is None:
+        agent = Agent(email=email)
+        db.session.add(agent)
+    agent.display_name = name
+    agent.role = role
+    agent.active = True
+    agent.set_password(password)
+    db.session.commit()
+    return agent
+
+
+@bp.cli.command("create-agent")
+@click.option("--email", required=True, help="Login email.")
+@click.option("--name", required=True, help="Name shown to visitors.")
+@click.option("--role", type=click.Choice(AGENT_ROLES), default="agent", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given.")
+def create_agent(email, name, role, password):
+    """Create an agent (or reset an existing agent's name, role and password)."""
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    agent = save_agent(email, name, role, password)
+    click.echo(f"Agent {agent.email} ({agent.role}) is ready.")
+
+
+@bp.cli.command("disable-agent")
+@click.option("--email", required=True, help="The agent's login email.")
+def disable_agent(email):
+    """Stop an agent from logging in; its open dashboards close within one job tick.
+    (`create-agent` with the same email enables it again.)"""
+    agent = db.session.execute(select(Agent).filter_by(email=email.strip().lower())).scalar_one_or_none()
+    if agent is None:
+        raise click.BadParameter("no agent has this email", param_hint="--email")
+    agent.active = False
+    db.session.commit()
+    click.echo(f"Agent {agent.email} is disabled.")
+
+
+@bp.cli.command("seed-demo")
+def seed_demo():
+    """Create the demo site (key `demo`) and the demo agent and supervisor; safe to rerun."""
+    site = db.session.execute(select(Site).filter_by(key="demo")).scalar_one_or_none()
+    if site is None:
+        site = Site(key="demo", name="Demo site", allowed_origins="self")
+        db.session.add(site)
+    if "self" not in site.origin_list:
+        site.allowed_origins = " ".join(["self", *site.origin_list])
+    db.session.commit()
+    for email, name, role in DEMO_AGENTS:
+        save_agent(email, name, role, DEMO_PASSWORD)
+    click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com "
+               f"(password {DEMO_PASSWORD}) are ready.")
+
+
+@bp.cli.command("list-sessions")
+@click.option("--status", type=click.Choice(SESSION_STATUSES), help="Only this status.")
+@click.option("--limit", default=50, show_default=True)
+def list_sessions(status, limit):
+    """List chat sessions, newest first."""
+    query = select(ChatSession).order_by(ChatSession.started_at.desc()).limit(limit)
+    if status:
+        query = query.where(ChatSession.status == status)
+    rows = db.session.execute(query).scalars().all()
+    if not rows:
+        click.echo("No sessions.")
+        return
+    click.echo(f"{'id':36}  {'status':9}  {'started (UTC)':19}  {'agent':20}  visitor")
+    for row in rows:
+        agent = row.agent.display_name if row.agent else "-"
+        click.echo(f"{row.id:36}  {row.status:9}  {row.started_at:%Y-%m-%d %H:%M:%S}  "
+                   f"{agent[:20]:20}  {row.visitor_label}")
+
+
+@bp.cli.command("run-jobs")
+@click.option("--once", is_flag=True, help="Run every job once and exit (for cron).")
+@click.option("--now", "now_text", metavar="ISO-TIME",
+              help="Pretend it is this UTC time (e.g. 2030-01-01T12:00:00), for trying the rules out.")
+def run_jobs_command(once, now_text):
+    """Run the housekeeping jobs: expiry, heartbeat timeout and inactivity."""
+    try:
+        now = datetime.fromisoformat(now_text.rstrip("Z")) if now_text else None
+    except ValueError:
+        raise click.BadParameter("use an ISO time such as 2030-01-01T12:00:00", param_hint="--now")
+    if not current_app.config["SOCKETIO_MESSAGE_QUEUE"]:
+        click.echo("Note: SOCKETIO_MESSAGE_QUEUE is not set, so connected clients learn of these "
+                   "changes only when they next reconnect or reload.", err=True)
+    while True:
+        counts = run_jobs(now=now, use_lease=not once)
+        if counts is not None:
+            click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
+        if once:
+            return
+        db.session.remove()
+        time.sleep(current_app.config["JOBS_INTERVAL_SECONDS"])

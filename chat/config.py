@@ -1,0 +1,85 @@
+"""Settings read from environment variables, with safe defaults."""
+import os
+import secrets
+from pathlib import Path
+
+ASYNC_MODES = ("eventlet", "gevent", "threading")
+
+
+def _int(name, default):
+    return int(os.environ.get(name, default))
+
+
+def _dev_secret_key(instance_path):
+    """A random key kept in instance/ so development logins survive restarts."""
+    path = Path(instance_path) / "dev-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def database_url(url):
+    """postgresql:// (and Heroku-style postgres://) URLs use psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_settings(instance_path):
+    """Build the Flask config mapping from the environment."""
+    env = os.environ.get("CHAT_ENV", "production")
+    if env not in ("production", "development", "testing"):
+        raise RuntimeError(f"CHAT_ENV must be production, development or testing, not {env!r}")
+    secret_key = os.environ.get("SECRET_KEY")
+    if not secret_key:
+        if env == "production":
+            raise RuntimeError(
+                "SECRET_KEY is not set. Set it to a long random string "
+                "(python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set CHAT_ENV=development on a developer machine."
+            )
+        secret_key = _dev_secret_key(instance_path)
+    async_mode = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+    if async_mode not in ASYNC_MODES:
+        raise RuntimeError(f"SOCKETIO_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
+    default_db = "sqlite:///" + str(Path(instance_path) / "chat.db")
+    database = database_url(os.environ.get("DATABASE_URL", default_db))
+    return {
+        "CHAT_ENV": env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database,
+        "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        "SOCKETIO_ASYNC_MODE": async_mode,
+        # The app's public origin (scheme://host:port) when served behind a proxy;
+        # empty means "the origin the request came to".
+        "APP_ORIGIN": os.environ.get("APP_ORIGIN", "").rstrip("/"),
+        "MAX_MESSAGE_LENGTH": _int("MAX_MESSAGE_LENGTH", 5000),
+        # How often the server pings each socket, and how long it waits for the pong
+        # before it counts the client as gone (seconds).
+        "SOCKETIO_PING_INTERVAL": _int("SOCKETIO_PING_INTERVAL", 25),
+        "SOCKETIO_PING_TIMEOUT": _int("SOCKETIO_PING_TIMEOUT", 20),
+        "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 22),
+        "INACTIVITY_MINUTES": _int("INACTIVITY_MINUTES", 30),
+        "HEARTBEAT_TIMEOUT_MINUTES": _int("HEARTBEAT_TIMEOUT_MINUTES", 5),
+        "SCHEDULER_ENABLED": os.environ.get("SCHEDULER_ENABLED", "1") == "1",
+        "JOBS_INTERVAL_SECONDS": _int("JOBS_INTERVAL_SECONDS", 60),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        # A lost PostgreSQL connection is replaced at checkout; a SQLite file needs no ping.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database.startswith("sqlite")},
+        # Rate limits ("N per second|minute|hour"); storage is shared by all
+        # processes when it is Redis (e.g. the SOCKETIO_MESSAGE_QUEUE URL).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
+        "START_LIMIT_PER_IP": os.environ.get("START_LIMIT_PER_IP", "10 per minute"),
+        "MESSAGE_LIMIT_PER_SOCKET": os.environ.get("MESSAGE_LIMIT_PER_SOCKET", "20 per 10 second"),
+        "MESSAGE_LIMIT_PER_SESSION": os.environ.get("MESSAGE_LIMIT_PER_SESSION", "60 per minute"),
+        "TYPING_LIMIT_PER_SOCKET": os.environ.get("TYPING_LIMIT_PER_SOCKET", "30 per 10 second"),
+    }

@@ -1,0 +1,60 @@
+"""The agent dashboard: the page, its session list and chat window partials."""
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+
+from . import sessions
+from .sessions import ChatError
+
+bp = Blueprint("dashboard", __name__)
+HISTORY_PAGE = 100
+QUEUE_PAGE = 100
+
+
+@bp.get("/")
+def home():
+    return render_template("home.html")
+
+
+@bp.get("/dashboard")
+@login_required
+def index():
+    """The agent's workspace: session list on the left, chat window on the right."""
+    return render_template("dashboard/index.html")
+
+
+@bp.get("/dashboard/sessions")
+@login_required
+def session_list():
+    """Partial: Waiting and My chats, refreshed by HTMX on every queue change."""
+    waiting, waiting_total = sessions.waiting_sessions(limit=QUEUE_PAGE)
+    return render_template("dashboard/_session_list.html", waiting=waiting, waiting_total=waiting_total,
+                           mine=sessions.sessions_of_agent(current_user))
+
+
+def viewable_session(session_id):
+    try:
+        return sessions.find_session_for_agent(session_id, current_user)
+    except ChatError:
+        abort(404)
+
+
+@bp.get("/dashboard/sessions/<session_id>")
+@login_required
+def chat_window(session_id):
+    """Partial: one chat's latest history (older pages on demand) and its controls."""
+    chat_session = viewable_session(session_id)
+    return render_template("dashboard/_chat_window.html", chat=chat_session,
+                           messages=sessions.latest_messages(chat_session.id, limit=HISTORY_PAGE),
+                           can_write=sessions.agent_can_write(current_user, chat_session))
+
+
+@bp.get("/dashboard/sessions/<session_id>/earlier")
+@login_required
+def earlier_messages(session_id):
+    """Partial: the page of history before `?before=<seq>`."""
+    chat_session = viewable_session(session_id)
+    before = request.args.get("before", type=int)
+    if before is None or before < 1:
+        abort(400)
+    return render_template("dashboard/_earlier_messages.html", chat=chat_session,
+                           messages=sessions.latest_messages(chat_session.id, before, limit=HISTORY_PAGE))

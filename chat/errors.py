@@ -1,0 +1,62 @@
+"""JSON errors for the APIs: {"error": {"code", "message"}} with the right status."""
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .sessions import ChatError
+
+STATUS_OF_CODE = {
+    "session_not_found": 404,
+    "site_not_found": 404,
+    "session_closed": 409,
+    "already_claimed": 409,
+    "not_assigned": 403,
+    "origin_not_allowed": 403,
+    "login_required": 401,
+    "invalid_payload": 400,
+}
+
+
+def json_error(code, message, status):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+def wants_json():
+    return request.path.startswith("/api/")
+
+
+def register_error_handlers(app):
+    @app.errorhandler(ChatError)
+    def chat_error(error):
+        return json_error(error.code, error.message, STATUS_OF_CODE.get(error.code, 400))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        if wants_json():
+            return json_error("csrf_failed", error.description, 400)
+        return render_template("refused.html", title="The form expired",
+                               message="The form expired or came from another site; "
+                                       "please go back, reload it and try again."), 400
+
+    @app.errorhandler(429)
+    def too_many_requests(error):
+        message = "Too many attempts; please wait a minute and try again."
+        if wants_json():
+            return json_error("rate_limited", message, 429)
+        return render_template("refused.html", title="Too many attempts", message=message), 429
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if wants_json():
+            code = (error.name or "error").lower().replace(" ", "_")
+            return json_error(code, error.description, error.code)
+        return error
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return json_error("internal_error", "Something went wrong; try again.", 500)
+        return "Something went wrong; try again.", 500

@@ -1,0 +1,178 @@
+"""Database models: agents, sites, visitors, chat sessions and their messages."""
+import hashlib
+import hmac
+import uuid
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+AGENT_ROLES = ("agent", "supervisor", "admin")
+SESSION_STATUSES = ("bot", "waiting", "active", "ended", "abandoned")
+OPEN_STATUSES = ("bot", "waiting", "active")
+SENDER_TYPES = ("visitor", "agent", "bot", "system")
+PREVIEW_LENGTH = 200
+
+
+def utcnow():
+    """Naive UTC now: every timestamp in the database is UTC without a zone."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def hash_session_key(key):
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def isoformat(moment):
+    return moment.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z") if moment else None
+
+
+class Agent(UserMixin, db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(254), unique=True, nullable=False)
+    display_name = db.Column(db.String(80), nullable=False)
+    role = db.Column(db.String(20), nullable=False, default="agent")
+    password_hash = db.Column(db.String(256), nullable=False)
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def sees_every_session(self):
+        return self.role in ("supervisor", "admin")
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+
+class Site(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    key = db.Column(db.String(64), unique=True, nullable=False)
+    name = db.Column(db.String(120), nullable=False)
+    # Space-separated origins (scheme://host[:port]); the word "self" stands for
+    # the app's own origin, whatever host and port it is served on.
+    allowed_origins = db.Column(db.Text, nullable=False, default="self")
+    greeting = db.Column(db.String(500), nullable=False, default="Hi! How can we help?")
+    color = db.Column(db.String(7), nullable=False, default="#2563eb")
+
+    @property
+    def origin_list(self):
+        return self.allowed_origins.split()
+
+
+class Visitor(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    site_id = db.Column(db.Integer, db.ForeignKey("site.id"), nullable=False)
+    name = db.Column(db.String(80))
+    email = db.Column(db.String(254))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class ChatSession(db.Model):
+    __tablename__ = "chat_session"
+    __table_args__ = (
+        db.Index("ix_chat_session_status_started", "status", "started_at"),
+        db.Index("ix_chat_session_agent_status", "agent_id", "status"),
+        db.Index("ix_chat_session_status_expires", "status", "expires_at"),
+        db.Index("ix_chat_session_status_activity", "status", "last_activity_at"),
+    )
+
+    id = db.Column(db.String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    site_id = db.Column(db.Integer, db.ForeignKey("site.id"), nullable=False)
+    visitor_id = db.Column(db.Integer, db.ForeignKey("visitor.id"), nullable=False)
+    channel = db.Column(db.String(20), nullable=False, default="web")
+    status = db.Column(db.String(20), nullable=False, default="waiting")
+    agent_id = db.Column(db.Integer, db.ForeignKey("agent.id"))
+    key_hash = db.Column(db.String(64), nullable=False)
+    page_url = db.Column(db.String(2000))
+    started_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    claimed_at = db.Column(db.DateTime)
+    ended_at = db.Column(db.DateTime)
+    end_reason = db.Column(db.String(40))
+    expires_at = db.Column(db.DateTime, nullable=False)
+    last_activity_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    visitor_last_seen_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Set by the heartbeat sweep when an assigned visitor stops being heard from.
+    visitor_away = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    last_seq = db.Column(db.Integer, nullable=False, default=0)
+    last_message_preview = db.Column(db.String(PREVIEW_LENGTH))
+    last_message_at = db.Column(db.DateTime)
+
+    site = db.relationship(Site, lazy="joined")
+    visitor = db.relationship(Visitor, lazy="joined")
+    agent = db.relationship(Agent, lazy="joined")
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    def key_matches(self, key):
+        """Constant-time check of a visitor's session key."""
+        if not isinstance(key, str) or not key:
+            return False
+        return hmac.compare_digest(self.key_hash, hash_session_key(key))
+
+    @property
+    def visitor_label(self):
+        return self.visitor.name or f"Visitor {self.id[:8]}"
+
+    def summary(self):
+        """What the dashboard's session list needs, as JSON."""
+        return {
+            "session_id": self.id,
+            "status": self.status,
+            "visitor_name": self.visitor_label,
+            "agent_id": self.agent_id,
+            "agent_name": self.agent.display_name if self.agent else None,
+            "last_message": self.last_message_preview,
+            "started_at": isoformat(self.started_at),
+            "last_message_at": isoformat(self.last_message_at),
+            "end_reason": self.end_reason,
+            "last_seq": self.last_seq,
+        }
+
+
+class Message(db.Model):
+    __table_args__ = (
+        db.UniqueConstraint("session_id", "seq", name="uq_message_session_seq"),
+        db.UniqueConstraint("session_id", "client_id", name="uq_message_session_client_id"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    session_id = db.Column(db.String(36), db.ForeignKey("chat_session.id"), nullable=False)
+    seq = db.Column(db.Integer, nullable=False)
+    client_id = db.Column(db.String(64))
+    sender_type = db.Column(db.String(10), nullable=False)
+    sender_id = db.Column(db.Integer)
+    sender_name = db.Column(db.String(80))
+    text = db.Column(db.Text, nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    def to_dict(self):
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "seq": self.seq,
+            "client_id": self.client_id,
+            "sender_type": self.sender_type,
+            "sender_name": self.sender_name,
+            "text": self.text,
+            "created_at": isoformat(self.created_at),
+        }
+
+
+class JobLease(db.Model):
+    """Which server process runs the housekeeping jobs, until when."""
+    __tablename__ = "job_lease"
+
+    name = db.Column(db.String(40), primary_key=True)
+    holder = db.Column(db.String(80), nullable=False)
+    expires_at = db.Column(db.DateTime, nullable=False)

@@ -1,0 +1,131 @@
+"""The widget's HTTP API. No login: the session key is the credential, sent in
+the JSON body or the X-Session-Key header, never in a URL."""
+from flask import Blueprint, current_app, jsonify, request
+
+from . import sessions, validation
+from .errors import json_error
+from .extensions import csrf, db, limiter
+from .models import Site, isoformat
+from .origins import any_site_origins, own_origin, request_origin, site_allows_origin
+from .sessions import ChatError
+
+bp = Blueprint("public_api", __name__, url_prefix="/api/v1/chat/public")
+csrf.exempt(bp)
+MAX_POLL_MESSAGES = 500
+
+
+def json_body():
+    return validation.require_object(request.get_json(silent=True))
+
+
+def session_key_from_request(body=None):
+    return request.headers.get("X-Session-Key") or (body or {}).get("session_key")
+
+
+def visitor_session(session_id, body=None):
+    """The session the request's key opens, from an origin its site allows."""
+    chat_session = sessions.find_session_for_visitor(session_id, session_key_from_request(body))
+    require_allowed_origin(chat_session.site)
+    return chat_session
+
+
+def require_allowed_origin(site):
+    if not site_allows_origin(site, request_origin()):
+        raise ChatError("origin_not_allowed", "This website may not use this chat.")
+
+
+@bp.after_request
+def allow_listed_origins(response):
+    """CORS for a site's own pages that call the API directly (never `*`)."""
+    origin = request_origin()
+    if origin and response.status_code != 403:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Session-Key"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+@bp.before_request
+def refuse_unknown_origins_early():
+    """Preflights and requests from origins no site lists stop here."""
+    origin = request_origin()
+    if origin is None:
+        return None
+    if origin != own_origin() and origin not in any_site_origins():
+        return json_error("origin_not_allowed", "This website may not use this chat.", 403)
+    if request.method == "OPTIONS":
+        return "", 204
+    return None
+
+
+@bp.post("/start")
+@limiter.limit(lambda: current_app.config["START_LIMIT_PER_IP"])
+def start():
+    """Start a chat: `{site_key, name?, email?, page_url?}` -> the session and its key."""
+    body = json_body()
+    site_key = validation.string_field(body, "site_key", 64, required=True)
+    name = validation.visitor_name(body)
+    email = validation.visitor_email(body)
+    page_url = validation.page_url(body)
+    site = db.session.execute(db.select(Site).filter_by(key=site_key)).scalar_one_or_none()
+    if site is None:
+        raise ChatError("site_not_found", "No site has this key.")
+    require_allowed_origin(site)
+    chat_session, key = sessions.start_session(site, name, email, page_url)
+    return jsonify({
+        "session_id": chat_session.id,
+        "session_key": key,
+        "status": chat_session.status,
+        "created_at": isoformat(chat_session.started_at),
+        "expires_at": isoformat(chat_session.expires_at),
+        "visitor_name": chat_session.visitor.name,
+    }), 201
+
+
+@bp.get("/status/<session_id>")
+def status(session_id):
+    """Whether a stored session can be restored (seed 002), key in X-Session-Key."""
+    chat_session = visitor_session(session_id)
+    if chat_session.is_open:
+        sessions.record_visitor_seen(chat_session.id, page_load=True)
+    return jsonify({
+        "session_id": chat_session.id,
+        "status": chat_session.status,
+        "assigned_to": chat_session.agent.display_name if chat_session.agent else None,
+        "created_at": isoformat(chat_session.started_at),
+        "updated_at": isoformat(chat_session.last_activity_at),
+        "last_seq": chat_session.last_seq,
+    })
+
+
+@bp.post("/end")
+def end():
+    """The visitor ends the chat: `{session_id, session_key}`."""
+    body = json_body()
+    chat_session = visitor_session(validation.session_id(body), body)
+    chat_session = sessions.end_session(chat_session, "visitor")
+    return jsonify({"session_id": chat_session.id, "status": chat_session.status,
+                    "message": "Chat session ended."})
+
+
+@bp.get("/messages/<session_id>")
+def messages(session_id):
+    """Polling fallback: messages after `?after=<seq>` (key in X-Session-Key)."""
+    chat_session = visitor_session(session_id)
+    after = validation.last_seq({"after": request.args.get("after", 0, type=int)}, "after")
+    sessions.record_visitor_seen(chat_session.id)
+    found = sessions.messages_after(chat_session.id, after, limit=MAX_POLL_MESSAGES)
+    return jsonify({"messages": [m.to_dict() for m in found], "status": chat_session.status,
+                    "last_seq": chat_session.last_seq})
+
+
+@bp.post("/messages")
+def send():
+    """Polling fallback: send `{session_id, session_key, text, client_id}`."""
+    body = json_body()
+    text = validation.message_text(body)
+    client_id = validation.client_id(body)
+    chat_session = visitor_session(validation.session_id(body), body)
+    message = sessions.post_visitor_message(chat_session.id, chat_session.visitor.name, text, client_id)
+    return jsonify({"ok": True, "message": message.to_dict()}), 201

@@ -1,0 +1,74 @@
+"""Tell connected clients what changed, after it is committed.
+
+Every emit goes through `socketio.emit`, so it works the same from a socket
+handler, an HTTP view, a job or a CLI command (through the message queue).
+"""
+from .extensions import socketio
+
+VISITOR_NS = "/visitor"
+AGENT_NS = "/agent"
+AGENTS_ROOM = "agents"
+SUPERVISORS_ROOM = "supervisors"
+VISITORS_ROOM = "visitors"
+
+
+def session_room(session_id):
+    return f"session:{session_id}"
+
+
+def agent_room(agent_id):
+    return f"agent:{agent_id}"
+
+
+def to_session(event, data, session_id, skip_sid=None):
+    """Send an event to everyone watching a session, visitor and agents alike."""
+    room = session_room(session_id)
+    socketio.emit(event, data, to=room, namespace=VISITOR_NS, skip_sid=skip_sid)
+    socketio.emit(event, data, to=room, namespace=AGENT_NS, skip_sid=skip_sid)
+
+
+def typing(session_id, sender_type, sender_name, is_typing, skip_sid):
+    """Everyone else watching the session sees who is typing."""
+    to_session("typing", {"session_id": session_id, "sender_type": sender_type, "sender_name": sender_name,
+                          "is_typing": is_typing}, session_id, skip_sid=skip_sid)
+
+
+def message_posted(message, status, agent_id):
+    """The message to everyone in its session; the holder's chat list learns of it too.
+    (Queued sessions' previews refresh with the queue, not on every message.)"""
+    data = message.to_dict()
+    to_session("message", data, message.session_id)
+    if status == "active" and agent_id:
+        socketio.emit("queue_update", {"session_id": message.session_id, "status": status, "agent_id": agent_id,
+                                       "last_message": message.text[:200], "last_seq": message.seq},
+                      to=agent_room(agent_id), namespace=AGENT_NS)
+
+
+def status_changed(chat_session):
+    to_session("session_status", status_payload(chat_session), chat_session.id)
+    queue_changed(chat_session)
+
+
+def status_payload(chat_session):
+    return {
+        "session_id": chat_session.id,
+        "status": chat_session.status,
+        "agent_name": chat_session.agent.display_name if chat_session.agent else None,
+        "end_reason": chat_session.end_reason,
+        "last_seq": chat_session.last_seq,
+    }
+
+
+def queue_changed(chat_session):
+    """Queue lists: every agent sees unclaimed sessions; only the assignee and
+    supervisors see the content of a claimed one."""
+    summary = chat_session.summary()
+    if chat_session.status in ("bot", "waiting"):
+        socketio.emit("queue_update", summary, to=AGENTS_ROOM, namespace=AGENT_NS)
+        return
+    brief = {key: summary[key] for key in ("session_id", "status", "agent_id")}
+    socketio.emit("queue_update", brief, to=AGENTS_ROOM, namespace=AGENT_NS)
+    socketio.emit("queue_update", summary, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
+    if chat_session.agent_id:
+        socketio.emit("queue_update", summary, to=agent_room(chat_session.agent_id),
+                      namespace=AGENT_NS)

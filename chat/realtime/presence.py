@@ -1,0 +1,136 @@
+"""Who is connected: agents online, and whether a session's visitor is online.
+
+Each process counts its own sockets in memory. With a Redis message queue, each
+process also mirrors its counts into Redis hashes that expire unless refreshed,
+so every process sees the connections of all (and a killed process's entries
+fade away within PRESENCE_TTL seconds).
+"""
+import os
+import socket
+import threading
+from collections import Counter
+
+import redis
+from flask import current_app
+
+PRESENCE_TTL = 120
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+_lock = threading.Lock()
+_counts = {"agents": Counter(), "visitors": Counter()}
+_redis = {}
+
+
+def _shared():
+    """The Redis client when the app runs with a Redis message queue, else None."""
+    url = current_app.config.get("SOCKETIO_MESSAGE_QUEUE")
+    if not url or not url.startswith(("redis://", "rediss://")):
+        return None
+    if url not in _redis:
+        _redis[url] = redis.Redis.from_url(url, socket_timeout=2)
+    return _redis[url]
+
+
+PROCESSES_KEY = "chat:presence:processes"
+
+
+def _key(kind, process=PROCESS):
+    return f"chat:presence:{kind}:{process}"
+
+
+def _process_keys(shared, kind):
+    """This kind's hash of every live process (a process whose hashes expired is dropped)."""
+    processes = [p.decode() for p in shared.smembers(PROCESSES_KEY)]
+    keys = [_key(kind, process) for process in processes]
+    alive = shared.exists(*keys) if keys else 0
+    if alive < len(keys):
+        for process in processes:
+            if not any(shared.exists(_key(k, process)) for k in _counts):
+                shared.srem(PROCESSES_KEY, process)
+    return keys
+
+
+def _change(kind, member, delta):
+    """Add or remove one socket; returns this process's new count for `member`."""
+    with _lock:
+        counter = _counts[kind]
+        counter[member] += delta
+        count = counter[member]
+        if count <= 0:
+            del counter[member]
+    shared = _shared()
+    if shared is not None:
+        pipe = shared.pipeline()
+        if count > 0:
+            pipe.hset(_key(kind), member, count)
+        else:
+            pipe.hdel(_key(kind), member)
+        pipe.expire(_key(kind), PRESENCE_TTL)
+        pipe.sadd(PROCESSES_KEY, PROCESS)
+        pipe.execute()
+    return count
+
+
+def _members(kind):
+    """Every member connected to any process."""
+    shared = _shared()
+    if shared is None:
+        with _lock:
+            return set(_counts[kind])
+    members = set()
+    for key in _process_keys(shared, kind):
+        members.update(member.decode() for member in shared.hkeys(key))
+    return members
+
+
+def _holders(kind, member):
+    """How many processes have at least one socket of `member`."""
+    shared = _shared()
+    if shared is None:
+        with _lock:
+            return 1 if member in _counts[kind] else 0
+    return sum(1 for key in _process_keys(shared, kind) if shared.hexists(key, member))
+
+
+def refresh():
+    """Keep this process's entries alive (called every job tick in every process)."""
+    shared = _shared()
+    if shared is None:
+        return
+    with _lock:
+        snapshot = {kind: dict(counter) for kind, counter in _counts.items()}
+    pipe = shared.pipeline()
+    for kind, counts in snapshot.items():
+        pipe.delete(_key(kind))
+        if counts:
+            pipe.hset(_key(kind), mapping={str(member): count for member, count in counts.items()})
+            pipe.expire(_key(kind), PRESENCE_TTL)
+    pipe.sadd(PROCESSES_KEY, PROCESS)
+    pipe.execute()
+
+
+def agent_connected(agent_id):
+    """True when this is the agent's first socket anywhere."""
+    return _change("agents", str(agent_id), +1) == 1 and _holders("agents", str(agent_id)) == 1
+
+
+def agent_disconnected(agent_id):
+    """True when the agent's last socket anywhere closed."""
+    _change("agents", str(agent_id), -1)
+    return _holders("agents", str(agent_id)) == 0
+
+
+def agents_online():
+    return len(_members("agents"))
+
+
+def visitor_connected(session_id):
+    return _change("visitors", session_id, +1) == 1 and _holders("visitors", session_id) == 1
+
+
+def visitor_disconnected(session_id):
+    _change("visitors", session_id, -1)
+    return _holders("visitors", session_id) == 0
+
+
+def visitor_online(session_id):
+    return _holders("visitors", session_id) > 0

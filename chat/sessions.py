@@ -1,0 +1,265 @@
+"""The session lifecycle: every state change of a chat goes through here.
+
+Each function writes to the database, commits, and then publishes what changed.
+"""
+import logging
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import publish
+from .extensions import db
+from .models import (
+    OPEN_STATUSES, PREVIEW_LENGTH, ChatSession, Message, Visitor, hash_session_key, utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+END_MESSAGES = {
+    "visitor": "The visitor ended the chat.",
+    "inactivity": "Chat ended after 30 minutes without activity.",
+    "heartbeat_timeout": "The visitor left the chat.",
+    "expired": "Chat session automatically ended after 22 hours.",
+}
+
+
+class ChatError(Exception):
+    """A refusal the client can show: a stable code and a sentence."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def to_dict(self):
+        return {"code": self.code, "message": self.message}
+
+
+def not_found():
+    # The same answer for a session that does not exist and one the caller may not see.
+    return ChatError("session_not_found", "No such chat session.")
+
+
+def start_session(site, name=None, email=None, page_url=None):
+    """Open a chat for a visitor of `site`; returns (session, session_key)."""
+    now = utcnow()
+    key = secrets.token_urlsafe(32)
+    visitor = Visitor(site_id=site.id, name=name or None, email=email or None)
+    lifetime = timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
+    chat_session = ChatSession(
+        site=site, visitor=visitor, status="waiting", key_hash=hash_session_key(key),
+        page_url=page_url or None, started_at=now, expires_at=now + lifetime,
+        last_activity_at=now, visitor_last_seen_at=now,
+    )
+    db.session.add(chat_session)
+    db.session.commit()
+    log.info("session started session=%s site=%s", chat_session.id, site.key)
+    publish.queue_changed(chat_session)
+    return chat_session, key
+
+
+def find_session(session_id):
+    if not isinstance(session_id, str) or len(session_id) > 36:
+        return None
+    return db.session.get(ChatSession, session_id)
+
+
+def find_session_for_visitor(session_id, session_key):
+    """The session, only if the key opens it; otherwise ChatError(not found)."""
+    chat_session = find_session(session_id)
+    if chat_session is None or not chat_session.key_matches(session_key):
+        raise not_found()
+    return chat_session
+
+
+def find_session_for_agent(session_id, agent):
+    chat_session = find_session(session_id)
+    if chat_session is None or not agent_can_view(agent, chat_session):
+        raise not_found()
+    return chat_session
+
+
+def agent_can_view(agent, chat_session):
+    """Supervisors see everything; agents see the queue and their own chats."""
+    return (agent.sees_every_session or chat_session.status in ("bot", "waiting")
+            or chat_session.agent_id == agent.id)
+
+
+def agent_can_write(agent, chat_session):
+    if chat_session.status != "active":
+        return False
+    return chat_session.agent_id == agent.id or agent.sees_every_session
+
+
+def _next_seq_statement(require_open):
+    """UPDATE .. RETURNING that takes the next seq; built once, so each message only
+    binds parameters (no statement building or cache-key work per message)."""
+    table = ChatSession.__table__
+    condition = table.c.id == bindparam("session_id")
+    if require_open:
+        condition &= table.c.status.in_(OPEN_STATUSES)
+    return (update(table).where(condition)
+            .values(last_seq=table.c.last_seq + 1, last_activity_at=bindparam("now"),
+                    last_message_at=bindparam("now"), last_message_preview=bindparam("preview"))
+            .returning(table.c.last_seq, table.c.status, table.c.agent_id))
+
+
+NEXT_SEQ = {True: _next_seq_statement(True), False: _next_seq_statement(False)}
+INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
+
+
+def _append_message(session_id, sender_type, text, client_id=None, sender_id=None,
+                    sender_name=None, require_open=True):
+    """Add a message with the next seq, in the caller's transaction.
+
+    The counter update comes first, so the row lock (or SQLite's write lock)
+    serialises senders of one session before anything else is read; it also
+    returns the session's status and agent, so nothing else needs reading.
+    Returns (message, created, (status, agent_id)); an existing message for a
+    repeated client_id comes back with created=False and the transaction rolled back.
+    """
+    now = utcnow()
+    row = db.session.execute(NEXT_SEQ[require_open], {
+        "session_id": session_id, "now": now, "preview": text[:PREVIEW_LENGTH]}).one_or_none()
+    if row is None:
+        db.session.rollback()
+        existing = client_id and _message_by_client_id(session_id, client_id)
+        if existing:
+            return existing, False, None
+        raise ChatError("session_closed", "This chat has ended.")
+    fields = dict(session_id=session_id, seq=row.last_seq, client_id=client_id, sender_type=sender_type,
+                  sender_id=sender_id, sender_name=sender_name, text=text, created_at=now)
+    try:
+        message_id = db.session.execute(INSERT_MESSAGE, fields).scalar_one()
+    except IntegrityError:
+        # The same client_id again (a retry): undo the seq; the stored message is the answer.
+        db.session.rollback()
+        return _message_by_client_id(session_id, client_id), False, None
+    return Message(id=message_id, **fields), True, (row.status, row.agent_id)
+
+
+def _message_by_client_id(session_id, client_id):
+    return db.session.execute(
+        select(Message).where(Message.session_id == session_id, Message.client_id == client_id)
+    ).scalar_one_or_none()
+
+
+def post_message(session_id, sender_type, text, client_id, sender_id=None, sender_name=None):
+    """Store a message once per client_id and publish it; returns the message."""
+    message, created, state = _append_message(session_id, sender_type, text, client_id, sender_id, sender_name)
+    if created:
+        db.session.commit()
+        log.debug("message stored session=%s seq=%s sender=%s", session_id, message.seq, sender_type)
+        publish.message_posted(message, *state)
+    return message
+
+
+def post_visitor_message(session_id, visitor_name, text, client_id):
+    return post_message(session_id, "visitor", text, client_id, sender_name=visitor_name or "Visitor")
+
+
+def post_agent_message(chat_session, agent, text, client_id):
+    if not agent_can_write(agent, chat_session):
+        raise ChatError("not_assigned", "Accept this chat before replying.")
+    return post_message(chat_session.id, "agent", text, client_id,
+                        sender_id=agent.id, sender_name=agent.display_name)
+
+
+def claim_session(chat_session, agent):
+    """Assign a waiting session to `agent`; exactly one of racing agents wins."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == chat_session.id, ChatSession.status.in_(("bot", "waiting")))
+        .values(status="active", agent_id=agent.id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        db.session.refresh(chat_session)
+        if chat_session.status == "active":
+            raise ChatError("already_claimed", "Another agent has already accepted this chat.")
+        raise ChatError("session_closed", "This chat has ended.")
+    message, _, _ = _append_message(chat_session.id, "system", f"{agent.display_name} has joined the chat")
+    db.session.commit()
+    log.info("session claimed session=%s agent=%s", chat_session.id, agent.id)
+    db.session.refresh(chat_session)
+    publish.to_session("message", message.to_dict(), chat_session.id)
+    publish.status_changed(chat_session)
+    return chat_session
+
+
+def end_session(chat_session, reason, ended_by=None, status="ended"):
+    """End an open session with a system message; ending twice changes nothing."""
+    now = utcnow()
+    ended = db.session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == chat_session.id, ChatSession.status.in_(OPEN_STATUSES))
+        .values(status=status, ended_at=now, end_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not ended:
+        db.session.rollback()
+        db.session.refresh(chat_session)
+        return chat_session
+    text = END_MESSAGES.get(reason) or f"{ended_by} ended the chat."
+    message, _, _ = _append_message(chat_session.id, "system", text, require_open=False)
+    db.session.commit()
+    log.info("session ended session=%s reason=%s", chat_session.id, reason)
+    db.session.refresh(chat_session)
+    publish.to_session("message", message.to_dict(), chat_session.id)
+    publish.status_changed(chat_session)
+    return chat_session
+
+
+def messages_after(session_id, after_seq=0, limit=None):
+    query = (select(Message).where(Message.session_id == session_id, Message.seq > after_seq)
+             .order_by(Message.seq))
+    if limit:
+        query = query.limit(limit)
+    return db.session.execute(query).scalars().all()
+
+
+def record_visitor_seen(session_id, page_load=False):
+    """A heartbeat or a connection: the visitor is still there. A page load
+    (a connection or a status check) also counts as activity."""
+    now = utcnow()
+    values = {"visitor_last_seen_at": now, "visitor_away": False}
+    if page_load:
+        values["last_activity_at"] = now
+    db.session.execute(
+        update(ChatSession).where(ChatSession.id == session_id)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def latest_messages(session_id, before_seq=None, limit=100):
+    """One page of history: the `limit` messages just before `before_seq`, oldest first."""
+    query = select(Message).where(Message.session_id == session_id)
+    if before_seq is not None:
+        query = query.where(Message.seq < before_seq)
+    page = db.session.execute(query.order_by(Message.seq.desc()).limit(limit)).scalars().all()
+    return page[::-1]
+
+
+def waiting_sessions(limit=100):
+    """The queue, oldest first, and how many wait in all (the list shows the first `limit`)."""
+    queued = ChatSession.status.in_(("bot", "waiting"))
+    rows = db.session.execute(
+        select(ChatSession).where(queued).order_by(ChatSession.started_at).limit(limit)
+    ).scalars().all()
+    total = len(rows)
+    if total == limit:
+        total = db.session.execute(select(db.func.count()).select_from(ChatSession).where(queued)).scalar_one()
+    return rows, total
+
+
+def sessions_of_agent(agent):
+    return db.session.execute(
+        select(ChatSession).where(ChatSession.agent_id == agent.id, ChatSession.status == "active")
+        .order_by(ChatSession.last_message_at.desc())
+    ).scalars().all()

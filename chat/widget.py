@@ -1,0 +1,44 @@
+"""The widget: its loader script, the frame page it opens, and the demo host page."""
+import re
+
+from flask import (
+    Blueprint, abort, current_app, make_response, render_template, request, send_from_directory,
+)
+
+from .extensions import db
+from .models import Site
+from .security import content_security_policy, frame_ancestors_for
+
+bp = Blueprint("widget", __name__)
+COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
+POSITIONS = ("bottom-right", "bottom-left")
+
+
+@bp.get("/widget.js")
+def loader():
+    """The one script a website embeds; it draws the launcher and the frame."""
+    response = send_from_directory(current_app.static_folder, "widget.js", max_age=300)
+    response.headers["Access-Control-Allow-Origin"] = "*"  # a public script, no credentials
+    return response
+
+
+@bp.get("/widget/frame")
+def frame():
+    """The conversation itself, in the app's own origin: the host page cannot read it."""
+    site = db.session.execute(
+        db.select(Site).filter_by(key=request.args.get("site", "")[:64])
+    ).scalar_one_or_none()
+    if site is None:
+        abort(404)
+    color = request.args.get("color", "")
+    color = color if COLOR_PATTERN.match(color) else site.color
+    response = make_response(render_template("widget/frame.html", site=site, color=color))
+    response.headers["Content-Security-Policy"] = content_security_policy(frame_ancestors_for(site))
+    return response
+
+
+@bp.get("/demo")
+def demo():
+    """A host page with the widget embedded by its one script tag."""
+    position = request.args.get("position")
+    return render_template("demo.html", position=position if position in POSITIONS else None)

@@ -1,0 +1,252 @@
+/* The agent dashboard: live session list, one open chat, real-time messages. */
+(function () {
+  "use strict";
+  var root = document.getElementById("dashboard");
+  var sessionList = document.getElementById("sessionList");
+  var chatWindow = document.getElementById("chatWindow");
+  var errorBox = document.getElementById("dashboardError");
+  var agentName = root.dataset.agentName;
+  var csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+
+  htmx.config.includeIndicatorStyles = false;
+  htmx.config.allowEval = false;
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRFToken"] = csrfToken;
+  });
+
+  // Long-polling first, then the upgrade: a proxy that blocks WebSocket still works.
+  var socket = io("/agent", {withCredentials: true, reconnectionDelay: 500, reconnectionDelayMax: 10000,
+                             randomizationFactor: 0.5});
+  ChatUI.watchConnection(socket, document.getElementById("connectionStatus"));
+
+  var current = null;   // {sessionId, log, typing, notifier, outbox}
+  var selectedId = null;
+  var endedWhileOpen = null;   // the open chat's id, once it ended on screen
+
+  function showError(error) {
+    errorBox.textContent = (error && error.message) || "Something went wrong.";
+    errorBox.hidden = false;
+    setTimeout(function () { errorBox.hidden = true; }, 5000);
+  }
+
+  /* ---- session list and the highlight (seed 000) ---- */
+
+  function sessionItems() { return sessionList.querySelectorAll(".session-item"); }
+
+  function highlightSelectedSession(item) {
+    var items = sessionItems();
+    for (var i = 0; i < items.length; i++) items[i].classList.remove("session-selected", "bg-blue-100");
+    if (item) item.classList.add("session-selected", "bg-blue-100");
+  }
+
+  function selectSession(item) {
+    highlightSelectedSession(item);
+    var id = item.dataset.sessionId;
+    if (id !== selectedId || !current) openChat(id);
+  }
+
+  function highlightAndClickFirstSession() {
+    var first = sessionItems()[0];
+    if (first) selectSession(first);
+  }
+
+  /* After a refresh the open chat keeps its highlight while it is still listed;
+     otherwise the first session is highlighted and opened. A chat that ended while
+     open leaves the list but stays on screen (nothing highlighted) until the agent
+     picks another, so the agent sees that it ended. */
+  function afterListRefresh() {
+    var keep = selectedId && sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(selectedId) + '"]');
+    if (keep) highlightSelectedSession(keep);
+    else if (selectedId && selectedId === endedWhileOpen) highlightSelectedSession(null);
+    else highlightAndClickFirstSession();
+    updateWaitingTimes();
+  }
+
+  sessionList.addEventListener("click", function (event) {
+    var item = event.target.closest(".session-item");
+    if (item) selectSession(item);
+  });
+  sessionList.addEventListener("keydown", function (event) {
+    var item = event.target.closest(".session-item");
+    if (item && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); selectSession(item); }
+  });
+
+  var refreshTimer = null;
+  function refreshList() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () { htmx.trigger(document.body, "refresh-list"); }, 100);
+  }
+
+  function updateWaitingTimes() {
+    var times = sessionList.querySelectorAll("time[data-since]");
+    for (var i = 0; i < times.length; i++) {
+      var seconds = Math.max(0, Math.round((Date.now() - new Date(times[i].dataset.since)) / 1000));
+      times[i].textContent = seconds < 60 ? seconds + "s" : seconds < 3600 ? Math.floor(seconds / 60) + "m"
+        : Math.floor(seconds / 3600) + "h " + Math.floor((seconds % 3600) / 60) + "m";
+    }
+  }
+  setInterval(updateWaitingTimes, 15000);
+
+  /* ---- the open chat ---- */
+
+  function openChat(id) {
+    selectedId = id;
+    htmx.ajax("GET", "/dashboard/sessions/" + encodeURIComponent(id), {target: chatWindow, swap: "innerHTML"});
+  }
+
+  function bindChat() {
+    var chat = document.getElementById("chat");
+    if (current && (!chat || current.sessionId !== chat.dataset.sessionId)) {
+      socket.emit("leave_session", {session_id: current.sessionId});
+    }
+    if (!chat) { current = null; return; }
+    var messages = document.getElementById("messages");
+    var sessionId = chat.dataset.sessionId;
+    var outbox = current && current.sessionId === sessionId ? current.outbox : [];
+    current = {
+      sessionId: sessionId,
+      outbox: outbox,
+      log: new ChatUI.MessageLog(messages, {
+        mine: "agent",
+        requestSync: function (after) { syncMessages(sessionId, after); },
+        onShown: function () { messages.scrollTop = messages.scrollHeight; }
+      }),
+      typing: new ChatUI.TypingIndicator(document.getElementById("typingIndicator")),
+      notifier: new ChatUI.TypingNotifier(function (isTyping) {
+        socket.emit("typing", {session_id: sessionId, is_typing: isTyping});
+      })
+    };
+    messages.scrollTop = messages.scrollHeight;
+    outbox.forEach(function (item) { current.log.addPending(item.client_id, item.text, agentName); });
+    if (socket.connected) joinCurrent();
+
+    var input = document.getElementById("messageInput");
+    document.getElementById("composer").addEventListener("submit", function (event) {
+      event.preventDefault();
+      sendReply(input);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); sendReply(input); }
+    });
+    input.addEventListener("input", function () { current.notifier.keystroke(); });
+    var accept = document.getElementById("acceptButton");
+    if (accept) accept.addEventListener("click", function () { claim(sessionId, accept); });
+    var end = document.getElementById("endButton");
+    if (end) end.addEventListener("click", function () { endChat(sessionId); });
+  }
+
+  /* The server writes times in UTC; show them in the agent's own time, like live messages
+     (the chat window and any page of earlier messages). */
+  function showLocalTimes(container) {
+    var times = container.querySelectorAll("time[data-at]");
+    for (var i = 0; i < times.length; i++) times[i].textContent = ChatUI.formatTime(times[i].dataset.at);
+  }
+
+  function joinCurrent() {
+    var session = current;
+    socket.emit("join_session", {session_id: session.sessionId, last_seq: session.log.lastSeq}, function (reply) {
+      if (!reply || !reply.ok) { showError(reply && reply.error); return; }
+      setVisitorPresence(reply.visitor_online);
+      flushOutbox(session);
+    });
+  }
+
+  function syncMessages(sessionId, after) {
+    socket.emit("sync", {session_id: sessionId, after_seq: after}, function (reply) {
+      if (reply && reply.ok && current && current.sessionId === sessionId) current.log.acceptAll(reply.messages);
+    });
+  }
+
+  function sendReply(input) {
+    var text = input.value.trim();
+    if (!text || !current) return;
+    var item = {client_id: ChatUI.newClientId(), text: text};
+    input.value = "";
+    current.notifier.stop();
+    current.outbox.push(item);
+    current.log.addPending(item.client_id, text, agentName);
+    if (socket.connected) deliver(current, item);
+  }
+
+  function deliver(session, item) {
+    socket.timeout(10000).emit("send_message",
+      {session_id: session.sessionId, text: item.text, client_id: item.client_id},
+      function (timedOut, reply) {
+        if (timedOut) return;                       // stays in the outbox; resent on reconnect
+        session.outbox = session.outbox.filter(function (other) { return other.client_id !== item.client_id; });
+        if (reply && reply.ok) session.log.accept(reply.message);
+        else session.log.markFailed(item.client_id, (reply && reply.error && reply.error.message) || "Not sent");
+      });
+  }
+
+  function flushOutbox(session) {
+    session.outbox.forEach(function (item) { deliver(session, item); });
+  }
+
+  function claim(sessionId, button) {
+    button.disabled = true;
+    socket.emit("claim_session", {session_id: sessionId}, function (reply) {
+      if (!reply || !reply.ok) { showError(reply && reply.error); button.disabled = false; }
+      refreshList();
+      openChat(sessionId);
+    });
+  }
+
+  function endChat(sessionId) {
+    if (!window.confirm("End this chat?")) return;
+    socket.emit("end_session", {session_id: sessionId}, function (reply) {
+      if (!reply || !reply.ok) showError(reply && reply.error);
+      refreshList();
+      openChat(sessionId);
+    });
+  }
+
+  function setVisitorPresence(online) {
+    var element = document.getElementById("visitorPresence");
+    if (element) {
+      element.textContent = online ? "visitor online" : "visitor offline";
+      element.dataset.online = online ? "true" : "false";
+    }
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target === sessionList) afterListRefresh();
+    if (event.detail.target === chatWindow) bindChat();
+    showLocalTimes(chatWindow);
+  });
+  document.body.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.target === chatWindow) {
+      selectedId = null;
+      chatWindow.textContent = "This chat is not available.";
+      refreshList();
+    }
+  });
+
+  /* ---- live events ---- */
+
+  socket.on("connect", function () {
+    refreshList();                    // never show a queue from before the disconnect
+    if (current) joinCurrent();
+  });
+  socket.on("connect_error", function (error) {
+    if (error && error.data && error.data.code === "login_required") window.location.href = "/login";
+  });
+  socket.on("queue_update", refreshList);
+  socket.on("message", function (message) {
+    if (current && message.session_id === current.sessionId) current.log.accept(message);
+  });
+  socket.on("typing", function (event) {
+    if (current && event.session_id === current.sessionId) current.typing.update(event.sender_name, event.is_typing);
+  });
+  socket.on("session_status", function (status) {
+    if (current && status.session_id === current.sessionId) {
+      if (status.status === "ended" || status.status === "abandoned") endedWhileOpen = status.session_id;
+      openChat(status.session_id);
+    }
+    refreshList();
+  });
+  socket.on("presence", function (event) {
+    if (current && event.session_id === current.sessionId) setVisitorPresence(event.visitor_online);
+  });
+  socket.on("error", function (error) { if (error && error.code !== "invalid_payload") showError(error); });
+})();

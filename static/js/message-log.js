@@ -1,0 +1,174 @@
+/* The messages of one conversation, in seq order, each shown exactly once.
+ *
+ * A message is shown only when it comes from the server; an optimistic copy
+ * (same client_id) is replaced by it. A message whose seq leaves a gap waits
+ * until the missing ones arrive through `requestSync(afterSeq)`.
+ */
+(function (global) {
+  "use strict";
+
+  function MessageLog(list, options) {
+    this.list = list;
+    this.mine = options.mine;               // sender_type drawn on the right
+    this.requestSync = options.requestSync || function () {};
+    this.onShown = options.onShown || function () {};
+    this.lastSeq = 0;
+    this.held = {};                         // seq -> message, waiting for a gap to fill
+    this.syncingAfter = null;
+    var shown = list.querySelectorAll("[data-seq]");
+    for (var i = 0; i < shown.length; i++) {
+      this.lastSeq = Math.max(this.lastSeq, Number(shown[i].dataset.seq));
+    }
+  }
+
+  MessageLog.prototype.accept = function (message) {
+    if (!message || typeof message.seq !== "number") return;
+    if (message.seq <= this.lastSeq) { this.dropPending(message.client_id); return; }
+    if (message.seq > this.lastSeq + 1) {
+      this.held[message.seq] = message;
+      if (this.syncingAfter !== this.lastSeq) {
+        this.syncingAfter = this.lastSeq;
+        this.requestSync(this.lastSeq);
+      }
+      return;
+    }
+    this.show(message);
+    while (this.held[this.lastSeq + 1]) {
+      var next = this.held[this.lastSeq + 1];
+      delete this.held[this.lastSeq + 1];
+      this.show(next);
+    }
+  };
+
+  MessageLog.prototype.acceptAll = function (messages) {
+    this.syncingAfter = null;
+    for (var i = 0; i < messages.length; i++) this.accept(messages[i]);
+  };
+
+  MessageLog.prototype.show = function (message) {
+    this.lastSeq = message.seq;
+    var element = this.pendingElement(message.client_id) || document.createElement("div");
+    fillMessage(element, message, this.mine);
+    // Stored messages stay in seq order above the ones still being sent (null: at the end).
+    this.list.insertBefore(element, this.list.querySelector(".message.pending:not(.failed)"));
+    this.onShown(message);
+  };
+
+  MessageLog.prototype.addPending = function (clientId, text, senderName) {
+    var element = document.createElement("div");
+    fillMessage(element, {client_id: clientId, sender_type: this.mine, sender_name: senderName,
+                          text: text, created_at: null}, this.mine);
+    element.classList.add("pending");
+    this.list.appendChild(element);
+    return element;
+  };
+
+  MessageLog.prototype.pendingElement = function (clientId) {
+    if (!clientId) return null;
+    var items = this.list.querySelectorAll(".message.pending");
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].dataset.clientId === clientId) return items[i];
+    }
+    return null;
+  };
+
+  MessageLog.prototype.dropPending = function (clientId) {
+    var element = this.pendingElement(clientId);
+    if (element) element.remove();
+  };
+
+  MessageLog.prototype.markFailed = function (clientId, reason) {
+    var element = this.pendingElement(clientId);
+    if (element) {
+      element.classList.add("failed");
+      element.querySelector(".message-time").textContent = reason;
+    }
+  };
+
+  function fillMessage(element, message, mine) {
+    element.className = "message message-" + message.sender_type +
+      (message.sender_type === mine ? " mine" : "");
+    if (message.seq) element.dataset.seq = message.seq;
+    if (message.client_id) element.dataset.clientId = message.client_id;
+    element.textContent = "";
+    if (message.sender_type !== "system") {
+      var sender = document.createElement("div");
+      sender.className = "message-sender";
+      sender.textContent = message.sender_name || "";
+      element.appendChild(sender);
+    }
+    var text = document.createElement("div");
+    text.className = "message-text";
+    text.textContent = message.text;
+    element.appendChild(text);
+    var time = document.createElement("div");
+    time.className = "message-time";
+    time.textContent = message.created_at ? formatTime(message.created_at) : "Sending…";
+    element.appendChild(time);
+  }
+
+  function formatTime(iso) {
+    var moment = new Date(iso);
+    return isNaN(moment) ? "" : moment.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+  }
+
+  function newClientId() {
+    if (global.crypto && global.crypto.randomUUID) return global.crypto.randomUUID();
+    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+
+  /* Shows "<name> is typing…" and hides it 3 s after the last update. */
+  function TypingIndicator(element) {
+    this.element = element;
+    this.timer = null;
+  }
+  TypingIndicator.prototype.update = function (name, isTyping) {
+    clearTimeout(this.timer);
+    this.element.hidden = !isTyping;
+    this.element.textContent = isTyping ? (name || "Someone") + " is typing…" : "";
+    if (isTyping) {
+      var self = this;
+      this.timer = setTimeout(function () { self.update(null, false); }, 3000);
+    }
+  };
+
+  /* Sends typing true at most every 1.5 s while keys are pressed, false after 2 s idle. */
+  function TypingNotifier(send) {
+    this.send = send;
+    this.lastSent = 0;
+    this.idleTimer = null;
+  }
+  TypingNotifier.prototype.keystroke = function () {
+    var now = Date.now();
+    if (now - this.lastSent > 1500) { this.lastSent = now; this.send(true); }
+    clearTimeout(this.idleTimer);
+    var self = this;
+    this.idleTimer = setTimeout(function () { self.stop(); }, 2000);
+  };
+  TypingNotifier.prototype.stop = function () {
+    clearTimeout(this.idleTimer);
+    if (this.lastSent) { this.lastSent = 0; this.send(false); }
+  };
+
+  /* Live / Connecting / Reconnecting / Offline, from a Socket.IO socket's events. */
+  function watchConnection(socket, element) {
+    function set(state) {
+      element.textContent = state;
+      element.dataset.state = state.toLowerCase();
+    }
+    set(navigator.onLine === false ? "Offline" : "Connecting");
+    socket.on("connect", function () { set("Live"); });
+    socket.on("disconnect", function () { set(navigator.onLine === false ? "Offline" : "Reconnecting"); });
+    socket.on("connect_error", function () {
+      set(navigator.onLine === false ? "Offline" : (socket.active ? "Reconnecting" : "Offline"));
+    });
+    socket.io.on("reconnect_attempt", function () { if (navigator.onLine !== false) set("Reconnecting"); });
+    socket.io.on("reconnect_failed", function () { set("Offline"); });
+    global.addEventListener("offline", function () { set("Offline"); });
+    global.addEventListener("online", function () { if (!socket.connected) set("Reconnecting"); });
+  }
+
+  global.ChatUI = {MessageLog: MessageLog, TypingIndicator: TypingIndicator,
+                   TypingNotifier: TypingNotifier, watchConnection: watchConnection,
+                   newClientId: newClientId, formatTime: formatTime};
+})(window);

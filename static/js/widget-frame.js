@@ -1,0 +1,323 @@
+/* The conversation inside the widget frame (the visitor's side). */
+(function () {
+  "use strict";
+  var STORAGE_KEY = "cc_chat_session";
+  var END_WORDS = ["end chat", "end", "quit", "exit"];
+  var MAX_OUTBOX = 100;
+  var root = document.getElementById("widget");
+  var siteKey = root.dataset.siteKey;
+  var sessionExpiry = Number(root.dataset.expiry) || 30 * 60 * 1000;
+  var heartbeatInterval = Number(root.dataset.heartbeat) || 30000;
+  var autoRestore = root.dataset.restore !== "0";
+  var api = "/api/v1/chat/public";
+
+  var startView = document.getElementById("startView");
+  var chatView = document.getElementById("chatView");
+  var messagesBox = document.getElementById("messages");
+  var input = document.getElementById("messageInput");
+  var composer = document.getElementById("composer");
+  var endButton = document.getElementById("endChatButton");
+  var newChatButton = document.getElementById("newChatButton");
+  var statusElement = document.getElementById("connectionStatus");
+  var agentsOnline = document.getElementById("agentsOnline");
+  if (root.dataset.color) document.documentElement.style.setProperty("--primary", root.dataset.color);
+
+  var chat = null;        // {session_id, session_key, messages: [], outbox: [], visitor_name}
+  var socket = null;
+  var log = null;
+  var typing = new ChatUI.TypingIndicator(document.getElementById("typingIndicator"));
+  var notifier = new ChatUI.TypingNotifier(function (isTyping) {
+    if (socket && socket.connected) socket.emit("typing", {is_typing: isTyping});
+  });
+  var heartbeatTimer = null;
+
+  /* ---- storage (shared by every tab of this site) ---- */
+
+  function save() {
+    if (!chat) return;
+    chat.timestamp = Date.now();
+    try { localStorage.setItem(STORAGE_KEY, JSON.stringify(chat)); } catch (e) { /* private mode */ }
+  }
+
+  function load() {
+    try {
+      var stored = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+      if (stored && stored.session_id && stored.session_key && Date.now() - stored.timestamp < sessionExpiry) return stored;
+    } catch (e) { /* unreadable: start again */ }
+    clearStorage();
+    return null;
+  }
+
+  function clearStorage() {
+    try { localStorage.removeItem(STORAGE_KEY); } catch (e) { /* nothing stored */ }
+  }
+
+  /* ---- views ---- */
+
+  function showStart() {
+    chatView.hidden = true;
+    startView.hidden = false;
+    endButton.hidden = true;
+  }
+
+  function showChat() {
+    startView.hidden = true;
+    chatView.hidden = false;
+    composer.hidden = false;
+    newChatButton.hidden = true;
+    endButton.hidden = false;
+    messagesBox.textContent = "";
+    log = new ChatUI.MessageLog(messagesBox, {
+      mine: "visitor",
+      requestSync: function (after) {
+        socket.emit("sync", {after_seq: after}, function (reply) { if (reply && reply.ok) log.acceptAll(reply.messages); });
+      },
+      onShown: function (message) {
+        if (!chat.messages.some(function (m) { return m.seq === message.seq; })) chat.messages.push(message);
+        chat.outbox = chat.outbox.filter(function (item) { return item.client_id !== message.client_id; });
+        save();
+        messagesBox.scrollTop = messagesBox.scrollHeight;
+      }
+    });
+  }
+
+  function note(text) {
+    var element = document.createElement("div");
+    element.className = "message message-note";
+    element.textContent = text;
+    messagesBox.appendChild(element);
+    messagesBox.scrollTop = messagesBox.scrollHeight;
+  }
+
+  function showEnded() {
+    composer.hidden = true;
+    endButton.hidden = true;
+    newChatButton.hidden = false;
+    stopHeartbeat();
+    clearStorage();
+  }
+
+  /* ---- starting and restoring ---- */
+
+  function startChat(event) {
+    event.preventDefault();
+    var error = document.getElementById("startError");
+    var button = document.getElementById("startButton");
+    error.hidden = true;
+    button.disabled = true;
+    var body = {site_key: siteKey, name: document.getElementById("visitorName").value.trim(),
+                email: document.getElementById("visitorEmail").value.trim()};
+    if (/^https?:/.test(document.referrer)) body.page_url = document.referrer.slice(0, 2000);
+    fetch(api + "/start", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
+      .then(function (response) { return response.json().then(function (data) { return {ok: response.ok, data: data}; }); })
+      .then(function (result) {
+        button.disabled = false;
+        if (!result.ok) throw new Error(result.data.error ? result.data.error.message : "Could not start the chat.");
+        chat = {session_id: result.data.session_id, session_key: result.data.session_key,
+                visitor_name: result.data.visitor_name || "You", messages: [], outbox: []};
+        save();
+        showChat();
+        connect();
+        input.focus();
+      })
+      .catch(function (failure) {
+        button.disabled = false;
+        error.textContent = failure.message || "Could not reach the chat server.";
+        error.hidden = false;
+      });
+  }
+
+  function restore(stored) {
+    fetch(api + "/status/" + encodeURIComponent(stored.session_id), {headers: {"X-Session-Key": stored.session_key}})
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (status) {
+        if (!status || (status.status !== "bot" && status.status !== "waiting" && status.status !== "active")) {
+          clearStorage();
+          showStart();
+          return;
+        }
+        chat = stored;
+        chat.outbox = chat.outbox || [];
+        showChat();
+        chat.messages.slice().sort(function (a, b) { return a.seq - b.seq; }).forEach(function (m) { log.accept(m); });
+        note("Your chat has been restored");
+        chat.outbox.forEach(function (item) { log.addPending(item.client_id, item.text, chat.visitor_name); });
+        connect();
+      })
+      .catch(function () { chat = stored; showChat(); connect(); });
+  }
+
+  /* ---- the socket ---- */
+
+  function connect() {
+    if (socket) socket.disconnect();
+    socket = io("/visitor", {
+      auth: function (callback) {
+        callback({session_id: chat.session_id, session_key: chat.session_key, last_seq: log.lastSeq});
+      },
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 10000,
+      randomizationFactor: 0.5
+    });
+    ChatUI.watchConnection(socket, statusElement);
+    socket.on("connect", function () {
+      socketFailures = 0;
+      stopRestPolling();
+      chat.outbox.forEach(deliver);
+      startHeartbeat();
+    });
+    socket.on("disconnect", stopHeartbeat);
+    socket.on("connect_error", function (error) {
+      if (error && error.data && error.data.code === "session_not_found") {
+        socket.disconnect();
+        stopRestPolling();
+        clearStorage();
+        showStart();
+        return;
+      }
+      socketFailures += 1;
+      if (socketFailures >= SOCKET_FAILURES_BEFORE_REST) startRestPolling();
+    });
+    socket.on("message", function (message) { log.accept(message); });
+    socket.on("typing", function (event) { typing.update(event.sender_name, event.is_typing); });
+    socket.on("presence", function (event) {
+      if (typeof event.agents_online === "number") {
+        agentsOnline.textContent = event.agents_online > 0 ? "· an agent is online" : "· we'll reply soon";
+      }
+    });
+    socket.on("session_status", function (status) {
+      if (status.status === "ended" || status.status === "abandoned") showEnded();
+    });
+  }
+
+  /* ---- REST polling, for networks where neither WebSocket nor long-polling gets
+     through: read with GET, send with POST, same client_ids; the socket keeps trying
+     in the background and takes over again as soon as it connects. ---- */
+
+  var SOCKET_FAILURES_BEFORE_REST = 3;
+  var REST_POLL_MS = 3000;
+  var socketFailures = 0;
+  var restTimer = null;
+
+  function startRestPolling() {
+    if (restTimer || !chat) return;
+    restTimer = setInterval(pollOverRest, REST_POLL_MS);
+    pollOverRest();
+  }
+
+  function stopRestPolling() {
+    clearInterval(restTimer);
+    restTimer = null;
+  }
+
+  function setStatus(state) {
+    statusElement.textContent = state;
+    statusElement.dataset.state = state.toLowerCase();
+  }
+
+  function pollOverRest() {
+    if (!chat) { stopRestPolling(); return; }
+    fetch(api + "/messages/" + encodeURIComponent(chat.session_id) + "?after=" + log.lastSeq,
+          {headers: {"X-Session-Key": chat.session_key}})
+      .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
+      .then(function (data) {
+        if (!restTimer) return;
+        setStatus("Live");
+        log.acceptAll(data.messages);
+        chat.outbox.forEach(deliverOverRest);
+        if (data.status === "ended" || data.status === "abandoned") { stopRestPolling(); showEnded(); }
+      })
+      .catch(function () { setStatus(navigator.onLine === false ? "Offline" : "Reconnecting"); });
+  }
+
+  function deliverOverRest(item) {
+    fetch(api + "/messages", {method: "POST", headers: {"Content-Type": "application/json"},
+                              body: JSON.stringify({session_id: chat.session_id, session_key: chat.session_key,
+                                                    text: item.text, client_id: item.client_id})})
+      .then(function (response) { return response.json().then(function (data) { return {status: response.status, data: data}; }); })
+      .then(function (result) {
+        if (result.status < 300) { log.accept(result.data.message); return; }
+        if (result.status === 429 || result.status >= 500) return;      // kept; retried at the next poll
+        chat.outbox = chat.outbox.filter(function (other) { return other.client_id !== item.client_id; });
+        save();
+        log.markFailed(item.client_id, (result.data.error && result.data.error.message) || "Not sent");
+      })
+      .catch(function () { /* kept in the outbox; retried at the next poll */ });
+  }
+
+  function startHeartbeat() {
+    stopHeartbeat();
+    heartbeatTimer = setInterval(function () {
+      if (socket && socket.connected) { socket.emit("heartbeat", {}); save(); }
+    }, heartbeatInterval);
+  }
+
+  function stopHeartbeat() { clearInterval(heartbeatTimer); }
+
+  function send(event) {
+    if (event) event.preventDefault();
+    var text = input.value.trim();
+    if (!text || !chat) return;
+    if (END_WORDS.indexOf(text.toLowerCase()) !== -1) { input.value = ""; endChat(); return; }
+    if (chat.outbox.length >= MAX_OUTBOX) { note("Too many unsent messages; wait for the connection."); return; }
+    var item = {client_id: ChatUI.newClientId(), text: text};
+    input.value = "";
+    notifier.stop();
+    chat.outbox.push(item);
+    save();
+    log.addPending(item.client_id, text, chat.visitor_name);
+    if (socket && socket.connected) deliver(item);
+    else if (restTimer) deliverOverRest(item);
+  }
+
+  function deliver(item) {
+    socket.timeout(10000).emit("send_message", {text: item.text, client_id: item.client_id}, function (timedOut, reply) {
+      if (timedOut) return;                              // kept in the outbox, resent on reconnect
+      if (reply && reply.ok) { log.accept(reply.message); return; }
+      chat.outbox = chat.outbox.filter(function (other) { return other.client_id !== item.client_id; });
+      save();
+      log.markFailed(item.client_id, (reply && reply.error && reply.error.message) || "Not sent");
+    });
+  }
+
+  function endChat() {
+    if (!chat || !window.confirm("End this chat?")) return;
+    fetch(api + "/end", {method: "POST", headers: {"Content-Type": "application/json"},
+                         body: JSON.stringify({session_id: chat.session_id, session_key: chat.session_key})})
+      .then(function (response) {
+        if (!response.ok) throw new Error("end failed");
+        note("You ended the chat.");
+        showEnded();
+        setTimeout(function () {
+          if (socket) socket.disconnect();
+          window.parent.postMessage({type: "cc:close"}, "*");
+        }, 2000);
+      })
+      .catch(function () { note("Could not end the chat; check your connection and try again."); });
+  }
+
+  document.getElementById("startForm").addEventListener("submit", startChat);
+  composer.addEventListener("submit", send);
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); send(); }
+  });
+  input.addEventListener("input", function () { notifier.keystroke(); });
+  endButton.addEventListener("click", endChat);
+  newChatButton.addEventListener("click", function () {
+    if (socket) socket.disconnect();
+    chat = null;
+    showStart();
+  });
+  document.getElementById("closeButton").addEventListener("click", function () {
+    window.parent.postMessage({type: "cc:close"}, "*");
+  });
+  /* A second tab of the same site follows the stored conversation. */
+  window.addEventListener("storage", function (event) {
+    if (event.key !== STORAGE_KEY) return;
+    if (!event.newValue && chat) { showEnded(); return; }
+    if (event.newValue && !chat) { var stored = load(); if (stored) restore(stored); }
+  });
+
+  var stored = autoRestore ? load() : null;
+  if (stored) restore(stored); else showStart();
+})();

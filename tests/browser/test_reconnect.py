@@ -1,0 +1,84 @@
+"""The visitor's conversation survives a reload, a second tab and a lost network."""
+from playwright.sync_api import expect
+
+from tests.browser.pages import (
+    accept_chat, expect_live, expect_messages, log_in, open_session, open_widget, send_message,
+    shown_seqs, start_widget_chat, unique_name, waiting_item,
+)
+
+
+def start_accepted_chat(server, visitor, agent, name):
+    """The visitor starts a chat in the widget and the agent accepts it; returns the widget frame."""
+    widget = open_widget(visitor, server)
+    start_widget_chat(widget, name)
+    open_session(agent, waiting_item(agent, name))
+    accept_chat(agent)
+    return widget
+
+
+def expect_in_seq_order(*scopes):
+    """Each page shows its stored messages in seq order, none twice."""
+    for scope in scopes:
+        seqs = shown_seqs(scope)
+        assert seqs == sorted(set(seqs)), f"messages out of order or repeated: {seqs}"
+
+
+def test_a_reload_restores_the_conversation_and_a_second_tab_follows_it(server, new_page, agent_page):
+    """After a reload the widget shows the history again; a second tab (same localStorage) joins live."""
+    visitor = new_page()
+    widget = start_accepted_chat(server, visitor, agent_page, unique_name("Rita"))
+    send_message(widget, "My order 1042 has not arrived.")
+    send_message(agent_page, "Let me look it up.")
+    history = ["My order 1042 has not arrived.", "Let me look it up."]
+    expect_messages(widget, history)
+
+    visitor.reload()
+    visitor.locator("#cc-chat-launcher").click()
+    widget = visitor.frame_locator("#cc-chat-frame")
+    expect(widget.locator("#messages .message-note")).to_have_text(["Your chat has been restored"])
+    expect_messages(widget, history)
+    expect(widget.locator("#startView")).to_be_hidden()
+    expect_live(widget)
+
+    second_tab = open_widget(new_page(visitor.context), server)
+    expect_messages(second_tab, history)
+    expect_live(second_tab)
+    send_message(agent_page, "Found it: it ships today.")
+    send_message(second_tab, "Thank you!")
+    history += ["Found it: it ships today.", "Thank you!"]
+    for scope in (widget, second_tab, agent_page):
+        expect_messages(scope, history)
+    expect_in_seq_order(widget, second_tab, agent_page)
+
+
+def test_messages_sent_offline_arrive_once_and_in_order_after_reconnecting(quick_ping_server, new_page):
+    """Offline emulation stalls the open WebSocket; the widget notices the browser's `offline`
+    event at once, the quick-ping server notices the silence within seconds."""
+    server = quick_ping_server
+    agent = new_page()
+    log_in(agent, server)
+    visitor = new_page()
+    widget = start_accepted_chat(server, visitor, agent, unique_name("Otto"))
+    send_message(widget, "Before the tunnel.")
+    expect_messages(agent, ["Before the tunnel."])
+    presence = agent.locator("#visitorPresence")
+    expect(presence).to_have_text("visitor online")
+
+    visitor.context.set_offline(True)
+    expect(widget.locator("#connectionStatus")).to_have_text("Offline")
+    expect(presence).to_have_text("visitor offline")
+    send_message(agent, "Are you still there?")
+    offline_texts = ["Sorry, my train went into a tunnel.", "I'm back.", "Can you resend the link?"]
+    for text in offline_texts:
+        send_message(widget, text)
+    expect(widget.locator("#messages .message.pending")).to_have_count(3)
+    expect_messages(agent, ["Before the tunnel.", "Are you still there?"])
+
+    visitor.context.set_offline(False)
+    # The next reconnection attempt comes after Socket.IO's backoff (up to 10 s, randomised).
+    expect(widget.locator("#connectionStatus")).to_have_text("Live", timeout=20_000)
+    conversation = ["Before the tunnel.", "Are you still there?", *offline_texts]
+    expect_messages(widget, conversation)
+    expect_messages(agent, conversation)
+    expect_in_seq_order(widget, agent)
+    expect(presence).to_have_text("visitor online")

@@ -1,0 +1,109 @@
+import pytest
+from flask_migrate import upgrade
+
+from chat import create_app
+from chat.cli import save_agent
+from chat.extensions import db
+from chat.models import Site
+
+from tests.support import (
+    LiveServer, connect_agent, connect_visitor, drop_created_databases, fresh_database_url, login,
+    server_environment, start_chat,
+)
+
+
+def pytest_report_header():
+    import os
+    return f"database: {os.environ.get('TEST_DATABASE_URL') or 'SQLite files'}"
+
+
+def pytest_sessionfinish():
+    drop_created_databases()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One live server (wsgi.py under eventlet) with a migrated, seeded database."""
+    live = LiveServer(tmp_path_factory.mktemp("live"))
+    live.prepare_database()
+    live.start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A live server of this test's own, which the test may kill and restart."""
+    servers = []
+
+    def start(**settings):
+        live = LiveServer(tmp_path, env=server_environment(tmp_path, {k: str(v) for k, v in settings.items()}))
+        live.prepare_database()
+        servers.append(live.start())
+        return live
+    yield start
+    for live in servers:
+        live.stop()
+
+
+@pytest.fixture
+def clients():
+    """Socket clients opened by a test, closed after it."""
+    opened = []
+    yield opened
+    for client in opened:
+        client.disconnect()
+
+
+@pytest.fixture
+def chat(server):
+    return start_chat(server, name="Ann")
+
+
+@pytest.fixture
+def visitor(server, chat, clients):
+    client = connect_visitor(server, chat)
+    clients.append(client)
+    return client
+
+
+@pytest.fixture
+def agent_http(server):
+    return login(server)
+
+
+@pytest.fixture
+def agent(server, agent_http, clients):
+    client = connect_agent(server, agent_http)
+    clients.append(client)
+    return client
+
+
+# ---- unit tests: the app in-process, on a migrated SQLite file ----
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAT_ENV", "testing")
+    monkeypatch.setenv("SECRET_KEY", "unit")
+    monkeypatch.setenv("DATABASE_URL", fresh_database_url(tmp_path))
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        db.session.add(Site(key="demo", name="Demo", allowed_origins="self https://shop.example"))
+        db.session.commit()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def site(app):
+    return db.session.execute(db.select(Site)).scalar_one()
+
+
+@pytest.fixture
+def agents(app):
+    return (save_agent("a@example.com", "Alice", "agent", "password-1"),
+            save_agent("b@example.com", "Bob", "agent", "password-2"),
+            save_agent("s@example.com", "Sue", "supervisor", "password-3"))

@@ -1,0 +1,88 @@
+"""Screenshots for the README: a throwaway live server, Chromium, a short conversation.
+
+Run through `bin/screenshots [FOLDER]` (default docs/screenshots/).
+"""
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.browser.pages import (
+    CONTEXT_OPTIONS, accept_chat, expect_messages, launch_chromium, log_in, open_session,
+    open_widget, send_message, start_widget_chat, waiting_item,
+)
+from tests.support import ROOT, LiveServer, connect_visitor, start_chat
+
+VISITOR = "Maria Lopez"
+CONVERSATION = [
+    ("visitor", "Hi! I ordered the walnut side table last week. Can I still change the delivery address?"),
+    ("agent", "Hi Maria, of course. It hasn't shipped yet, so I can update it for you."),
+    ("visitor", "Great, it's 12 Harbour Street, Leeds. Thank you!"),
+    ("agent", "Done! You'll get a new confirmation email in a few minutes."),
+]
+OTHER_VISITORS = [("Jonas Weber", "Do you ship to Austria?"),
+                  ("Priya N.", "Is the oak shelf back in stock?")]
+
+
+def add_waiting_visitors(server):
+    """A couple of other visitors in the queue, so the dashboard's list looks lived in."""
+    for name, text in OTHER_VISITORS:
+        client = connect_visitor(server, start_chat(server, name=name))
+        reply = client.call("send_message", {"text": text, "client_id": uuid.uuid4().hex})
+        client.disconnect()
+        assert reply["ok"], reply
+
+
+def take_screenshots(server, folder):
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            def new_page():
+                return browser.new_context(**CONTEXT_OPTIONS).new_page()
+
+            login_page = new_page()
+            login_page.goto(server.url + "/login")
+            login_page.screenshot(path=folder / "login.png")
+
+            add_waiting_visitors(server)
+            agent = new_page()
+            log_in(agent, server)
+            visitor = new_page()
+            widget = open_widget(visitor, server)
+            start_widget_chat(widget, VISITOR, "maria@example.com")
+            open_session(agent, waiting_item(agent, VISITOR))
+            accept_chat(agent)
+            for turn, (sender, text) in enumerate(CONVERSATION, start=1):
+                send_message(widget if sender == "visitor" else agent, text)
+                expect_messages(widget, [text for _, text in CONVERSATION[:turn]])
+            expect_messages(agent, [text for _, text in CONVERSATION])
+
+            widget.locator("#messageInput").press_sequentially("Perfect, thanks so much")
+            expect(agent.locator("#typingIndicator")).to_have_text(f"{VISITOR} is typing…")
+            visitor.screenshot(path=folder / "demo-widget.png")
+            agent.screenshot(path=folder / "dashboard.png")
+        finally:
+            browser.close()
+
+
+def main(argv):
+    folder = Path(argv[0]) if argv else ROOT / "docs" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ.pop("TEST_DATABASE_URL", None)   # always a throwaway SQLite file
+    with tempfile.TemporaryDirectory(prefix="chat-screenshots-") as workdir:
+        server = LiveServer(workdir)
+        server.prepare_database()
+        server.start()
+        try:
+            take_screenshots(server, folder)
+        finally:
+            server.stop()
+    for name in ("demo-widget.png", "dashboard.png", "login.png"):
+        print(folder / name)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

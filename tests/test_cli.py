@@ -1,0 +1,70 @@
+"""`flask chat ...` and the settings, run as a maintainer would run them."""
+import subprocess
+import sys
+
+from tests.support import ROOT, flask_cli, server_environment
+
+
+def migrated(tmp_path):
+    env = server_environment(tmp_path)
+    assert flask_cli(env, "db", "upgrade").returncode == 0
+    return env
+
+
+def test_seed_demo_is_safe_to_run_twice(tmp_path):
+    env = migrated(tmp_path)
+    for _ in range(2):
+        result = flask_cli(env, "chat", "seed-demo")
+        assert result.returncode == 0, result.stderr
+    assert "demo@example.com" in result.stdout
+
+
+def test_create_agent_prompts_for_the_password(tmp_path):
+    env = migrated(tmp_path)
+    result = flask_cli(env, "chat", "create-agent", "--email", "New@Example.com", "--name", "New",
+                       "--role", "supervisor", input_text="long-password\nlong-password\n")
+    assert result.returncode == 0, result.stderr
+    assert "new@example.com (supervisor) is ready" in result.stdout
+    short = flask_cli(env, "chat", "create-agent", "--email", "x@example.com", "--name", "X",
+                      "--password", "short")
+    assert short.returncode != 0 and "at least 8 characters" in short.stderr
+
+
+def test_list_sessions_shows_sessions(tmp_path):
+    env = migrated(tmp_path)
+    assert "No sessions." in flask_cli(env, "chat", "list-sessions").stdout
+    flask_cli(env, "chat", "seed-demo")
+    code = ("from chat import create_app, sessions\nfrom chat.models import Site\nfrom chat.extensions import db\n"
+            "app = create_app()\nwith app.app_context():\n"
+            "    sessions.start_session(db.session.execute(db.select(Site)).scalar_one(), name='Listed')\n")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+    listing = flask_cli(env, "chat", "list-sessions", "--status", "waiting").stdout
+    assert "Listed" in listing and "waiting" in listing
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = server_environment(tmp_path)
+    env.pop("SECRET_KEY")
+    env["CHAT_ENV"] = "production"
+    result = flask_cli(env, "chat", "list-sessions")
+    assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    env = server_environment(tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path}/wal.db"})
+    assert flask_cli(env, "db", "upgrade").returncode == 0
+    code = ("from chat import create_app\nfrom chat.extensions import db\napp = create_app()\n"
+            "with app.app_context():\n"
+            "    print(db.session.execute(db.text('PRAGMA journal_mode')).scalar(),"
+            " db.session.execute(db.text('PRAGMA busy_timeout')).scalar())\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["wal", "5000"]
+
+
+def test_wsgi_patches_with_eventlet_before_anything_else(tmp_path):
+    first_code_lines = [line for line in (ROOT / "wsgi.py").read_text().splitlines()
+                        if line.strip() and not line.startswith(("#", '"""', "The ", "which "))]
+    assert first_code_lines[0].startswith("import os")
+    assert "eventlet.monkey_patch()" in (ROOT / "wsgi.py").read_text()
+    chat_sources = "".join(path.read_text() for path in (ROOT / "chat").rglob("*.py"))
+    assert "import eventlet" not in chat_sources

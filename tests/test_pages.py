@@ -1,0 +1,194 @@
+"""Pages and the HTTP API as a browser or a widget sees them, on the live server."""
+import re
+
+import pytest
+import requests
+
+from tests.support import connect_agent, login, start_chat
+
+XSS = '<img src=x onerror=alert(1)><script>alert("x")</script>'
+
+
+def test_login_page_has_a_csrf_protected_form(server):
+    page = requests.get(server.url + "/login", timeout=5).text
+    assert 'name="email"' in page and 'name="password"' in page and 'name="csrf_token"' in page
+    refused = requests.post(server.url + "/login", timeout=5,
+                            data={"email": "demo@example.com", "password": "demo-password"})
+    assert refused.status_code == 400 and "The form expired" in refused.text
+
+
+def test_a_wrong_password_is_refused_with_a_message(server):
+    with pytest.raises(AssertionError):
+        login(server, password="not-the-password")
+    http = requests.Session()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      http.get(server.url + "/login", timeout=5).text).group(1)
+    page = http.post(server.url + "/login", timeout=5,
+                     data={"email": "demo@example.com", "password": "nope", "csrf_token": token})
+    assert page.status_code == 400 and "Wrong email or password." in page.text
+
+
+def test_the_dashboard_needs_a_login(server):
+    response = requests.get(server.url + "/dashboard", allow_redirects=False, timeout=5)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert requests.get(server.url + "/dashboard/sessions", allow_redirects=False,
+                        timeout=5).status_code == 302
+
+
+def test_the_session_list_shows_a_new_visitor_in_waiting(server, agent_http):
+    chat = start_chat(server, name="Listed Visitor")
+    page = agent_http.get(server.url + "/dashboard/sessions", timeout=5).text
+    waiting = page.split('id="waitingSessions"')[1].split('id="mySessions"')[0]
+    assert f'data-session-id="{chat["session_id"]}"' in waiting and "Listed Visitor" in waiting
+    assert 'id="sessionList"' in agent_http.get(server.url + "/dashboard", timeout=5).text
+
+
+def test_html_typed_by_a_visitor_shows_as_text_in_the_dashboard(server, agent_http, clients):
+    from tests.support import connect_visitor
+    chat = start_chat(server, name=XSS)
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    visitor.call("send_message", {"text": XSS, "client_id": "xss-1"})
+    for path in ("/dashboard/sessions", f"/dashboard/sessions/{chat['session_id']}"):
+        page = agent_http.get(server.url + path, timeout=5).text
+        assert "<img src=x" not in page and '<script>alert("x")' not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;" in page
+
+
+def test_an_agent_cannot_open_another_agents_chat(server, clients):
+    chat = start_chat(server)
+    owner = connect_agent(server, login(server))
+    clients.append(owner)
+    assert owner.call("claim_session", {"session_id": chat["session_id"]})["ok"]
+    other = login(server, "second@example.com", "second-password")
+    assert other.get(f"{server.url}/dashboard/sessions/{chat['session_id']}", timeout=5).status_code == 404
+    supervisor = login(server, "supervisor@example.com", "demo-password")
+    assert supervisor.get(f"{server.url}/dashboard/sessions/{chat['session_id']}", timeout=5).status_code == 200
+
+
+def test_logout_closes_the_agents_live_sockets(server, clients):
+    http = login(server, "second@example.com", "second-password")
+    tab = connect_agent(server, http)
+    clients.append(tab)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', http.get(server.url + "/dashboard", timeout=5).text)
+    http.post(server.url + "/logout", data={"csrf_token": token.group(1)}, timeout=5)
+    from tests.support import wait_until
+    wait_until(lambda: not tab.client.connected, message="socket closed after logout")
+    assert http.get(server.url + "/dashboard", allow_redirects=False, timeout=5).status_code == 302
+
+
+def test_widget_loader_frame_and_demo_page_are_served(server):
+    loader = requests.get(server.url + "/widget.js", timeout=5)
+    assert loader.status_code == 200 and "javascript" in loader.headers["Content-Type"]
+    assert "ChatWidget" in loader.text and "data-site" in loader.text
+    demo = requests.get(server.url + "/demo", timeout=5).text
+    assert re.search(r'<script src="http://127\.0\.0\.1:\d+/widget\.js" data-site="demo" async>', demo)
+    frame = requests.get(server.url + "/widget/frame?site=demo&color=%23ff0000", timeout=5)
+    assert frame.status_code == 200 and 'id="startForm"' in frame.text and 'data-color="#ff0000"' in frame.text
+    assert requests.get(server.url + "/widget/frame?site=nope", timeout=5).status_code == 404
+    injected = requests.get(server.url + '/widget/frame?site=demo&color="><script>', timeout=5).text
+    assert '"><script>' not in injected
+
+
+def test_static_vendor_files_are_served(server):
+    for name in ("socket.io-4.8.4.min.js", "htmx-2.0.11.min.js"):
+        assert requests.get(f"{server.url}/static/vendor/{name}", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ({"site_key": "no-such-site"}, 404, "site_not_found"),
+    ({}, 400, "invalid_payload"),
+    ({"site_key": "demo", "email": "not-an-email"}, 400, "invalid_payload"),
+    ({"site_key": "demo", "name": "x" * 81}, 400, "invalid_payload"),
+    ({"site_key": "demo", "page_url": "javascript:alert(1)"}, 400, "invalid_payload"),
+    ({"site_key": ["demo"]}, 400, "invalid_payload"),
+])
+def test_starting_a_chat_with_bad_input_gets_a_clear_json_error(server, body, status, code):
+    response = requests.post(server.api("/start"), json=body, timeout=5)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_a_body_that_is_not_json_gets_a_json_error(server):
+    response = requests.post(server.api("/start"), data="nope", timeout=5,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_payload"
+
+
+def test_status_answers_the_same_for_a_wrong_key_and_an_unknown_session(server, chat):
+    wrong = requests.get(server.api(f"/status/{chat['session_id']}"), headers={"X-Session-Key": "x"}, timeout=5)
+    unknown = requests.get(server.api("/status/00000000-0000-0000-0000-000000000000"),
+                           headers={"X-Session-Key": "x"}, timeout=5)
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.json() == unknown.json()
+    right = requests.get(server.api(f"/status/{chat['session_id']}"),
+                         headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
+    assert right["status"] == "waiting" and "session_key" not in right
+
+
+def test_the_public_api_refuses_origins_the_site_does_not_list(server):
+    response = requests.post(server.api("/start"), json={"site_key": "demo"}, timeout=5,
+                             headers={"Origin": "http://evil.example"})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    own = requests.post(server.api("/start"), json={"site_key": "demo"}, timeout=5,
+                        headers={"Origin": server.url})
+    assert own.status_code == 201
+
+
+def test_polling_endpoints_send_and_read_messages(server, chat):
+    headers = {"X-Session-Key": chat["session_key"]}
+    body = {"session_id": chat["session_id"], "session_key": chat["session_key"], "text": "via REST",
+            "client_id": "rest-1"}
+    first = requests.post(server.api("/messages"), json=body, timeout=5)
+    again = requests.post(server.api("/messages"), json=body, timeout=5)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["message"] == again.json()["message"]
+    read = requests.get(server.api(f"/messages/{chat['session_id']}?after=0"), headers=headers, timeout=5).json()
+    assert [m["text"] for m in read["messages"]] == ["via REST"]
+
+
+def test_the_visitor_can_end_the_chat_over_http(server, chat):
+    response = requests.post(server.api("/end"), timeout=5,
+                             json={"session_id": chat["session_id"], "session_key": chat["session_key"]})
+    assert response.json()["status"] == "ended"
+    late = requests.post(server.api("/messages"), timeout=5,
+                         json={"session_id": chat["session_id"], "session_key": chat["session_key"],
+                               "text": "hello?", "client_id": "late"})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "session_closed"
+
+
+def test_healthz_reports_the_database(server):
+    response = requests.get(server.url + "/healthz", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "not used"}
+
+
+def test_the_log_has_one_line_per_lifecycle_event_without_text_or_keys(server, clients):
+    from tests.support import connect_visitor, wait_until
+    chat = start_chat(server, name="Logged")
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    visitor.call("send_message", {"text": "a secret sentence", "client_id": "log-1"})
+    requests.post(server.api("/end"), json={"session_id": chat["session_id"], "session_key": chat["session_key"]},
+                  timeout=5)
+    log = wait_until(lambda: (lambda text: text if f"session ended session={chat['session_id']}" in text else None)(
+        server.log_path.read_text()), message="the end to be logged")
+    assert f"session started session={chat['session_id']} site=demo" in log
+    assert "a secret sentence" not in log and chat["session_key"] not in log
+
+
+def test_a_long_history_is_shown_in_pages(server, agent_http, clients):
+    from tests.support import connect_visitor
+    chat = start_chat(server, name="Talkative")
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    for n in range(1, 131):
+        visitor.call("send_message", {"text": f"line {n}", "client_id": f"l{n}"})
+    page = agent_http.get(f"{server.url}/dashboard/sessions/{chat['session_id']}", timeout=5).text
+    seqs = [int(seq) for seq in re.findall(r'data-seq="(\d+)"', page)]
+    assert seqs == list(range(31, 131))
+    earlier_url = re.search(r'data-earlier="([^"]+)"', page).group(1).replace("&amp;", "&")
+    earlier = agent_http.get(server.url + earlier_url, timeout=5).text
+    assert [int(seq) for seq in re.findall(r'data-seq="(\d+)"', earlier)] == list(range(1, 31))
+    assert "data-earlier" not in earlier

@@ -1,0 +1,213 @@
+"""The real-time contract, against a live server with real Socket.IO clients."""
+import threading
+
+import pytest
+import requests
+import socketio
+
+from tests.support import RecordingClient, connect_agent, connect_visitor, login, start_chat
+
+
+def claim(agent, chat):
+    reply = agent.call("claim_session", {"session_id": chat["session_id"]})
+    assert reply["ok"], reply
+    return reply
+
+
+def test_visitor_and_agent_exchange_messages_both_ways(server, chat, visitor, agent):
+    sent = visitor.call("send_message", {"text": "Hello, I need help", "client_id": "v-1"})
+    assert sent["ok"] and sent["message"]["seq"] == 1
+    claim(agent, chat)
+    agent.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})
+    assert agent.wait_for("message", lambda m: m["seq"] == 1)["text"] == "Hello, I need help"
+    assert visitor.wait_for("message", lambda m: m["seq"] == 2)["text"] == "Demo Agent has joined the chat"
+
+    reply = agent.call("send_message", {"session_id": chat["session_id"], "text": "Hi Ann", "client_id": "a-1"})
+    assert reply["ok"]
+    got = visitor.wait_for("message", lambda m: m["seq"] == 3)
+    assert (got["sender_type"], got["sender_name"], got["text"]) == ("agent", "Demo Agent", "Hi Ann")
+
+    visitor.call("send_message", {"text": "Thanks", "client_id": "v-2"})
+    assert agent.wait_for("message", lambda m: m["seq"] == 4)["text"] == "Thanks"
+
+
+def test_ack_comes_after_the_message_is_stored(server, chat, visitor, agent_http):
+    reply = visitor.call("send_message", {"text": "stored?", "client_id": "v-stored"})
+    history = requests.get(server.api(f"/messages/{chat['session_id']}"),
+                           headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
+    assert [m["text"] for m in history["messages"]] == ["stored?"]
+    assert history["messages"][0] == reply["message"]
+
+
+def test_a_second_tab_of_the_agent_receives_the_messages_too(server, chat, visitor, agent_http, clients):
+    first_tab = connect_agent(server, agent_http)
+    second_tab = connect_agent(server, agent_http)
+    clients.extend([first_tab, second_tab])
+    claim(first_tab, chat)
+    second_tab.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})
+    visitor.call("send_message", {"text": "Anyone there?", "client_id": "v-1"})
+    for tab in (first_tab, second_tab):
+        assert tab.wait_for("message", lambda m: m["text"] == "Anyone there?")["sender_type"] == "visitor"
+    first_tab.call("send_message", {"session_id": chat["session_id"], "text": "Yes!", "client_id": "a-1"})
+    assert second_tab.wait_for("message", lambda m: m["text"] == "Yes!")["sender_type"] == "agent"
+
+
+def test_reconnect_with_last_seq_replays_exactly_the_missed_messages(server, chat, visitor, agent, clients):
+    claim(agent, chat)
+    visitor.call("send_message", {"text": "one", "client_id": "v-1"})
+    seen = visitor.wait_for("message", lambda m: m["text"] == "one")["seq"]
+    visitor.disconnect()
+    for n in range(3):
+        agent.call("send_message", {"session_id": chat["session_id"], "text": f"missed {n}", "client_id": f"a-{n}"})
+    again = connect_visitor(server, chat, last_seq=seen)
+    clients.append(again)
+    replayed = [again.wait_for("message", lambda m, s=seq: m["seq"] == s) for seq in (seen + 1, seen + 2, seen + 3)]
+    assert [m["text"] for m in replayed] == ["missed 0", "missed 1", "missed 2"]
+    assert [m["seq"] for m in again.messages()] == [seen + 1, seen + 2, seen + 3]
+
+
+def test_the_same_client_id_twice_stores_one_message_and_acks_the_same(server, chat, visitor):
+    first = visitor.call("send_message", {"text": "only once", "client_id": "retry-1"})
+    second = visitor.call("send_message", {"text": "only once", "client_id": "retry-1"})
+    assert first["ok"] and second["ok"]
+    assert first["message"] == second["message"]
+    history = requests.get(server.api(f"/messages/{chat['session_id']}"),
+                           headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
+    assert [m["client_id"] for m in history["messages"]] == ["retry-1"]
+
+
+def test_concurrent_sends_get_consecutive_seqs(server, chat, visitor):
+    replies = []
+    threads = [threading.Thread(target=lambda n=n: replies.append(
+        visitor.call("send_message", {"text": f"burst {n}", "client_id": f"burst-{n}"}))) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(reply["message"]["seq"] for reply in replies) == list(range(1, 21))
+
+
+def test_two_agents_claim_at_once_and_exactly_one_wins(server, chat, clients):
+    first = connect_agent(server, login(server))
+    second = connect_agent(server, login(server, "second@example.com", "second-password"))
+    clients.extend([first, second])
+    replies = {}
+    barrier = threading.Barrier(2)
+
+    def race(name, client):
+        barrier.wait()
+        replies[name] = client.call("claim_session", {"session_id": chat["session_id"]})
+
+    threads = [threading.Thread(target=race, args=item) for item in (("first", first), ("second", second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcomes = sorted(reply["ok"] for reply in replies.values())
+    assert outcomes == [False, True]
+    loser = next(reply for reply in replies.values() if not reply["ok"])
+    assert loser["error"]["code"] == "already_claimed"
+    winner = next(reply for reply in replies.values() if reply["ok"])["session"]["agent_name"]
+    history = requests.get(server.api(f"/messages/{chat['session_id']}"),
+                           headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
+    assert [m["text"] for m in history["messages"]] == [f"{winner} has joined the chat"]
+
+
+def test_a_wrong_session_key_is_refused(server, chat):
+    for auth in ({"session_id": chat["session_id"], "session_key": "wrong"},
+                 {"session_id": chat["session_id"]},
+                 {"session_id": chat["session_id"], "session_key": 12345},
+                 None):
+        client = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect(server.url, namespaces=["/visitor"], auth=auth, wait_timeout=5)
+
+
+def test_an_unknown_session_gets_the_same_refusal_as_a_wrong_key(server, chat):
+    refusals = []
+    for session_id in (chat["session_id"], "00000000-0000-0000-0000-000000000000"):
+        client = RecordingClient("/visitor")
+        client.client.on("connect_error", lambda data: refusals.append(data), namespace="/visitor")
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect(server, auth={"session_id": session_id, "session_key": "nope"})
+    assert refusals[0] == refusals[1] == {"message": "No such chat session.", "data": {"code": "session_not_found"}}
+
+
+def test_an_agent_who_is_not_logged_in_is_refused(server):
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(server.url, namespaces=["/agent"], headers={"Origin": server.url}, wait_timeout=5)
+
+
+def test_agent_socket_from_a_foreign_origin_is_refused(server, agent_http):
+    for origin in ("http://evil.example", "null", server.url + ".evil.example"):
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            connect_agent(server, agent_http, origin=origin)
+
+
+def test_visitor_socket_from_an_origin_the_site_does_not_list_is_refused(server, chat):
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        connect_visitor(server, chat, headers={"Origin": "http://evil.example"})
+
+
+def test_typing_reaches_the_other_side_and_not_the_typist(server, chat, visitor, agent):
+    claim(agent, chat)
+    visitor.call("typing", {"is_typing": True})
+    got = agent.wait_for("typing", lambda t: t["session_id"] == chat["session_id"])
+    assert (got["sender_type"], got["is_typing"]) == ("visitor", True)
+    agent.call("typing", {"session_id": chat["session_id"], "is_typing": True})
+    assert visitor.wait_for("typing")["sender_name"] == "Demo Agent"
+    assert all(t["sender_type"] == "agent" for t in visitor.received("typing"))
+
+
+def test_presence_tells_each_side_who_is_there(server, chat, visitor, agent_http, clients):
+    agent = connect_agent(server, agent_http)
+    clients.append(agent)
+    assert visitor.wait_for("presence", lambda p: p.get("agents_online", 0) >= 1)
+    claim(agent, chat)
+    joined = agent.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})
+    assert joined["visitor_online"] is True
+    visitor.disconnect()
+    gone = agent.wait_for("presence", lambda p: p.get("session_id") == chat["session_id"])
+    assert gone["visitor_online"] is False
+
+
+def test_a_new_chat_appears_in_every_agents_queue(server, agent):
+    chat = start_chat(server, name="Queue Test")
+    update = agent.wait_for("queue_update", lambda u: u["session_id"] == chat["session_id"])
+    assert (update["status"], update["visitor_name"]) == ("waiting", "Queue Test")
+
+
+def test_an_agent_cannot_write_to_a_chat_it_does_not_hold(server, chat, agent):
+    reply = agent.call("send_message", {"session_id": chat["session_id"], "text": "hi", "client_id": "x"})
+    assert reply == {"ok": False, "error": {"code": "not_assigned", "message": "Accept this chat before replying."}}
+
+
+def test_ending_a_chat_tells_the_visitor_and_stops_sending(server, chat, visitor, agent):
+    claim(agent, chat)
+    reply = agent.call("end_session", {"session_id": chat["session_id"]})
+    assert reply["session"]["status"] == "ended"
+    status = visitor.wait_for("session_status", lambda s: s["status"] == "ended")
+    assert status["end_reason"] == "agent"
+    assert visitor.wait_for("message", lambda m: m["sender_type"] == "system" and "ended" in m["text"])
+    refused = visitor.call("send_message", {"text": "still there?", "client_id": "late"})
+    assert refused["error"]["code"] == "session_closed"
+
+
+@pytest.mark.parametrize("payload, code", [
+    ("not an object", "invalid_payload"),
+    ({"client_id": "x"}, "invalid_payload"),
+    ({"text": "hi"}, "invalid_payload"),
+    ({"text": 5, "client_id": "x"}, "invalid_payload"),
+    ({"text": "   ", "client_id": "x"}, "invalid_payload"),
+    ({"text": "x" * 5001, "client_id": "x"}, "invalid_payload"),
+    ({"text": "hi", "client_id": "has spaces"}, "invalid_payload"),
+    ({"text": "hi", "client_id": "x", "session_id": "someone-elses"}, "session_not_found"),
+])
+def test_malformed_messages_get_a_clear_error_and_store_nothing(server, chat, visitor, payload, code):
+    reply = visitor.call("send_message", payload)
+    assert reply["ok"] is False and reply["error"]["code"] == code
+    assert visitor.wait_for("error")["code"] == code
+    history = requests.get(server.api(f"/messages/{chat['session_id']}"),
+                           headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
+    assert history["messages"] == []

@@ -1,0 +1,168 @@
+"""Conversations that survive restarts, blocked WebSockets and the timers, on live servers."""
+import os
+import socket
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from tests.support import (
+    Participant, connect_agent, connect_visitor, flask_cli, free_port, login, start_chat,
+)
+
+
+def history(server, chat):
+    return requests.get(server.api(f"/messages/{chat['session_id']}"),
+                        headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()["messages"]
+
+
+def visitor_participant(server, chat, **options):
+    return Participant(server, "/visitor", chat["session_id"],
+                       auth={"session_id": chat["session_id"], "session_key": chat["session_key"]},
+                       **options).connect()
+
+
+def agent_participant(server, http, session_id):
+    return Participant(server, "/agent", session_id, http=http)
+
+
+def test_a_server_killed_and_restarted_mid_chat_loses_and_doubles_nothing(own_server):
+    server = own_server()
+    chat = start_chat(server, name="Restart")
+    http = login(server)
+    agent = agent_participant(server, http, chat["session_id"]).connect()
+    assert agent.client.call("claim_session", {"session_id": chat["session_id"]}, namespace="/agent")["ok"]
+    visitor = visitor_participant(server, chat)
+    try:
+        visitor.say("before 1", "v-1")
+        agent.say("before 2", "a-1")
+        agent.wait_for_texts(["before 1", "before 2"])
+
+        server.stop(kill=True)
+        visitor.say("during 1", "v-2")           # sent while the server is down
+        agent.say("during 2", "a-2")
+        server.start()
+
+        visitor.say("after 1", "v-3")
+        agent.say("after 2", "a-3")
+        expected = ["before 1", "before 2", "during 1", "during 2", "after 1", "after 2"]
+        for side in (visitor, agent):
+            side.wait_for_texts(expected)
+        stored = history(server, chat)
+        stored_texts = [m["text"] for m in stored if m["sender_type"] != "system"]
+        assert sorted(stored_texts) == sorted(expected)          # each stored exactly once
+        assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1))
+        for side in (visitor, agent):                            # each shown once, in seq order
+            side.wait_for_texts([m["text"] for m in stored])
+            assert [side.log[seq] for seq in sorted(side.log)] == stored
+    finally:
+        visitor.disconnect()
+        agent.disconnect()
+
+
+class WebSocketBlockingProxy(BaseHTTPRequestHandler):
+    """Forwards plain HTTP to the server and refuses every WebSocket upgrade, like
+    a corporate proxy that only speaks HTTP."""
+    target = None
+    upgrades_refused = 0
+
+    def _forward(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            type(self).upgrades_refused += 1
+            self.send_error(403, "WebSocket blocked by proxy")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        upstream = requests.request(self.command, self.target + self.path, data=body, headers=headers,
+                                    timeout=60, allow_redirects=False)
+        self.send_response(upstream.status_code)
+        for name, value in upstream.headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(upstream.content)))
+        self.end_headers()
+        self.wfile.write(upstream.content)
+
+    do_GET = do_POST = do_OPTIONS = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+class ProxiedServer:
+    def __init__(self, url):
+        self.url = url
+
+    def api(self, path):
+        return f"{self.url}/api/v1/chat/public{path}"
+
+
+def test_a_client_whose_websocket_is_refused_still_converses(server, agent_http, clients):
+    WebSocketBlockingProxy.target = server.url
+    proxy = ThreadingHTTPServer(("127.0.0.1", free_port()), WebSocketBlockingProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    through_proxy = ProxiedServer(f"http://127.0.0.1:{proxy.server_address[1]}")
+    try:
+        chat = start_chat(through_proxy, name="Behind a proxy")
+        visitor = connect_visitor(through_proxy, chat)      # default transports: polling, then upgrade
+        clients.append(visitor)
+        agent = connect_agent(server, agent_http)
+        clients.append(agent)
+        assert agent.call("claim_session", {"session_id": chat["session_id"]})["ok"]
+        assert visitor.call("send_message", {"text": "over long-polling", "client_id": "p-1"})["ok"]
+        agent.call("send_message", {"session_id": chat["session_id"], "text": "got it", "client_id": "p-2"})
+        assert visitor.wait_for("message", lambda m: m["text"] == "got it")
+        assert visitor.client.transport() == "polling"
+        assert WebSocketBlockingProxy.upgrades_refused >= 1
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+def test_the_scheduler_in_the_serving_process_expires_sessions_and_tells_everyone(own_server, clients):
+    server = own_server(SESSION_LIFETIME_HOURS=0, JOBS_INTERVAL_SECONDS=1)
+    chat = start_chat(server, name="Expiring")
+    agent = connect_agent(server, login(server))
+    visitor = connect_visitor(server, chat)
+    clients.extend([agent, visitor])
+    status = visitor.wait_for("session_status", lambda s: s["status"] == "ended", timeout=15)
+    assert status["end_reason"] == "expired"
+    assert visitor.wait_for("message", lambda m: m["sender_type"] == "system")["text"] == \
+        "Chat session automatically ended after 22 hours."
+    assert agent.wait_for("queue_update", lambda u: u["session_id"] == chat["session_id"]
+                          and u["status"] == "ended")
+
+
+def test_scheduler_enabled_0_turns_the_jobs_off(own_server):
+    server = own_server(SESSION_LIFETIME_HOURS=0, JOBS_INTERVAL_SECONDS=1, SCHEDULER_ENABLED=0)
+    start_chat(server)
+    result = flask_cli(server.env, "chat", "run-jobs", "--once")    # proves the session was still open
+    assert "expire_overdue_sessions: 1" in result.stdout, result.stderr
+
+
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set (CI sets it to the local Redis)")
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except OSError:
+        pytest.skip(f"Redis at {url} is not reachable")
+    return url
+
+
+def test_a_job_run_from_the_cli_updates_a_connected_agents_queue(own_server, clients):
+    server = own_server(SOCKETIO_MESSAGE_QUEUE=redis_url(), SCHEDULER_ENABLED=0)
+    chat = start_chat(server, name="Left waiting")
+    agent = connect_agent(server, login(server))
+    clients.append(agent)
+    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    result = flask_cli(server.env, "chat", "run-jobs", "--once", "--now", tomorrow)
+    assert result.returncode == 0 and "expire_overdue_sessions: 1" in result.stdout, result.stderr
+    update = agent.wait_for("queue_update", lambda u: u["session_id"] == chat["session_id"]
+                            and u["status"] == "ended")
+    assert update["status"] == "ended"

@@ -1,0 +1,107 @@
+"""Unit tests of the lifecycle functions in chat/sessions.py, on a migrated SQLite file."""
+import pytest
+
+from chat import sessions
+from chat.extensions import db
+from chat.models import Message
+
+
+def test_a_new_session_waits_for_an_agent_and_expires_after_22_hours(site):
+    chat, key = sessions.start_session(site, name="Ann")
+    assert chat.status == "waiting"
+    assert (chat.expires_at - chat.started_at).total_seconds() == 22 * 3600
+    assert chat.key_matches(key) and not chat.key_matches(key + "x") and not chat.key_matches(None)
+    assert key not in chat.key_hash
+
+
+def test_messages_get_consecutive_seqs_and_a_repeated_client_id_is_stored_once(site):
+    chat, _ = sessions.start_session(site)
+    first = sessions.post_visitor_message(chat.id, "Ann", "one", "c1")
+    again = sessions.post_visitor_message(chat.id, "Ann", "one", "c1")
+    second = sessions.post_visitor_message(chat.id, "Ann", "two", "c2")
+    assert (first.seq, again.id, second.seq) == (1, first.id, 2)
+    assert db.session.query(Message).count() == 2
+    db.session.refresh(chat)
+    assert chat.last_seq == 2 and chat.last_message_preview == "two"
+
+
+def test_claiming_is_won_once(site, agents):
+    alice, bob, _ = agents
+    chat, _ = sessions.start_session(site)
+    sessions.claim_session(chat, alice)
+    with pytest.raises(sessions.ChatError) as refused:
+        sessions.claim_session(chat, bob)
+    assert refused.value.code == "already_claimed"
+    assert chat.agent_id == alice.id
+    assert [m.text for m in sessions.messages_after(chat.id)] == ["Alice has joined the chat"]
+
+
+def test_only_the_holder_or_a_supervisor_may_write(site, agents):
+    alice, bob, sue = agents
+    chat, _ = sessions.start_session(site)
+    with pytest.raises(sessions.ChatError):
+        sessions.post_agent_message(chat, alice, "too early", "a0")
+    sessions.claim_session(chat, alice)
+    assert sessions.post_agent_message(chat, alice, "hello", "a1").sender_name == "Alice"
+    with pytest.raises(sessions.ChatError):
+        sessions.post_agent_message(chat, bob, "not mine", "b1")
+    assert sessions.post_agent_message(chat, sue, "supervising", "s1").seq == 3
+
+
+def test_agents_see_the_queue_and_their_own_chats_only(site, agents):
+    alice, bob, sue = agents
+    chat, _ = sessions.start_session(site)
+    assert sessions.agent_can_view(bob, chat)
+    sessions.claim_session(chat, alice)
+    assert sessions.agent_can_view(alice, chat) and sessions.agent_can_view(sue, chat)
+    assert not sessions.agent_can_view(bob, chat)
+    with pytest.raises(sessions.ChatError) as refused:
+        sessions.find_session_for_agent(chat.id, bob)
+    assert refused.value.code == "session_not_found"
+
+
+def test_ending_records_why_once_and_closes_the_session_for_sending(site, agents):
+    alice = agents[0]
+    chat, _ = sessions.start_session(site)
+    sessions.claim_session(chat, alice)
+    sessions.end_session(chat, "agent", ended_by="Alice")
+    sessions.end_session(chat, "visitor")
+    assert (chat.status, chat.end_reason) == ("ended", "agent")
+    assert [m.text for m in sessions.messages_after(chat.id)][-1] == "Alice ended the chat."
+    assert len(sessions.messages_after(chat.id)) == 2
+    with pytest.raises(sessions.ChatError) as refused:
+        sessions.post_visitor_message(chat.id, "Ann", "hello?", "late")
+    assert refused.value.code == "session_closed"
+
+
+def test_queue_lists_waiting_oldest_first_and_my_chats(site, agents):
+    alice = agents[0]
+    older, _ = sessions.start_session(site, name="Older")
+    newer, _ = sessions.start_session(site, name="Newer")
+    assert [c.id for c in sessions.waiting_sessions()[0]] == [older.id, newer.id]
+    sessions.claim_session(newer, alice)
+    assert [c.id for c in sessions.waiting_sessions()[0]] == [older.id]
+    assert [c.id for c in sessions.sessions_of_agent(alice)] == [newer.id]
+
+
+def test_messages_after_returns_only_later_messages_in_order(site):
+    chat, _ = sessions.start_session(site)
+    for n in range(5):
+        sessions.post_visitor_message(chat.id, "Ann", f"m{n}", f"c{n}")
+    assert [m.seq for m in sessions.messages_after(chat.id, 2)] == [3, 4, 5]
+
+
+def test_the_queue_lists_the_oldest_first_page_and_counts_them_all(site):
+    for n in range(5):
+        sessions.start_session(site, name=f"v{n}")
+    shown, total = sessions.waiting_sessions(limit=3)
+    assert [c.visitor.name for c in shown] == ["v0", "v1", "v2"] and total == 5
+
+
+def test_history_comes_in_pages_from_the_latest_backwards(site):
+    chat, _ = sessions.start_session(site)
+    for n in range(1, 8):
+        sessions.post_visitor_message(chat.id, "Ann", f"m{n}", f"c{n}")
+    assert [m.seq for m in sessions.latest_messages(chat.id, limit=3)] == [5, 6, 7]
+    assert [m.seq for m in sessions.latest_messages(chat.id, before_seq=5, limit=3)] == [2, 3, 4]
+    assert [m.seq for m in sessions.latest_messages(chat.id, before_seq=2, limit=3)] == [1]

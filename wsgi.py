@@ -1,0 +1,83 @@
+"""Production entry: `python wsgi.py` serves the app with Socket.IO on HOST:PORT.
+
+The async library patches the standard library before anything else is imported;
+which one is the SOCKETIO_ASYNC_MODE setting (eventlet by default), never guessed.
+"""
+import os  # noqa: I001  (stdlib only, before the async library patches the rest)
+
+ASYNC_MODE = os.environ.setdefault("SOCKETIO_ASYNC_MODE", "eventlet")
+if ASYNC_MODE == "eventlet":
+    import warnings
+    # eventlet is deprecated upstream (see the README); silence exactly that notice.
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated\.")
+    import eventlet
+    eventlet.monkey_patch()
+elif ASYNC_MODE == "gevent":
+    from gevent import monkey
+    monkey.patch_all()
+
+import gc  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+from chat import create_app  # noqa: E402
+from chat.extensions import socketio  # noqa: E402
+from chat.jobs import start_scheduler  # noqa: E402
+
+app = create_app()
+log = logging.getLogger("wsgi")
+
+
+def tune_garbage_collector():
+    """Objects alive after start-up never need scanning again, and fewer full
+    collections mean fewer long pauses under load (see docs/benchmarks.md)."""
+    if os.environ.get("GC_TUNING", "1") == "1":
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
+
+
+def serve(host, port):
+    access_log = os.environ.get("ACCESS_LOG", "1") == "1"
+    if ASYNC_MODE == "eventlet":
+        import eventlet.wsgi
+        listener = eventlet.listen((host, port), backlog=2048)
+        # Accepted sockets inherit TCP_NODELAY: small frames go out at once.
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        eventlet.wsgi.server(listener, app, log_output=access_log,
+                             max_size=int(os.environ.get("MAX_CONNECTIONS", "10000")))
+    else:
+        socketio.run(app, host=host, port=port, log_output=access_log, allow_unsafe_werkzeug=False)
+
+
+def stop_gracefully():
+    """On SIGTERM: give in-flight events a moment to commit, then exit (a job sweep cut
+    short is a rolled-back transaction, redone at the next tick).
+    Every message is committed before it is acknowledged, so nothing acknowledged is
+    lost; clients reconnect (to this process when it is back, or to another one)."""
+    def finish():
+        log.info("shutting down")
+        time.sleep(float(os.environ.get("SHUTDOWN_GRACE_SECONDS", "0.5")))
+        logging.shutdown()
+        os._exit(0)
+
+    def handler(signum, frame):
+        # Signal handlers run inside the event loop: hand the work to a new green thread.
+        if ASYNC_MODE == "eventlet":
+            eventlet.spawn_n(finish)
+        elif ASYNC_MODE == "gevent":
+            import gevent
+            gevent.spawn(finish)
+        else:
+            threading.Thread(target=finish, daemon=True).start()
+    signal.signal(signal.SIGTERM, handler)
+
+
+if __name__ == "__main__":
+    start_scheduler(app)
+    stop_gracefully()
+    tune_garbage_collector()
+    serve(os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000")))
