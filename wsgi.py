@@ -12,6 +12,9 @@ if ASYNC_MODE == "eventlet":
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated\.")
     import eventlet
     eventlet.monkey_patch()
+    # psycopg's C wait function blocks the whole event loop on every query under
+    # eventlet (it only detects gevent); its select() one waits cooperatively.
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 elif ASYNC_MODE == "gevent":
     from gevent import monkey
     monkey.patch_all()

@@ -29,11 +29,17 @@ def create_app(test_config=None):
     csrf.init_app(app)
     limiter.init_app(app)
 
+    from .message_queue import PipelinedRedisManager
     from .origins import make_socket_origin_check
+    queue_url = app.config["SOCKETIO_MESSAGE_QUEUE"]
+    queue_options = {"message_queue": queue_url}
+    if queue_url and queue_url.startswith(("redis://", "rediss://")):
+        queue_options["client_manager"] = PipelinedRedisManager(
+            queue_url, channel="flask-socketio", max_connections=app.config["REDIS_MAX_CONNECTIONS"])
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        **queue_options,
         cors_allowed_origins=make_socket_origin_check(app),
         max_http_buffer_size=app.config["MAX_MESSAGE_LENGTH"] * 4 + 1024,
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],

@@ -51,6 +51,8 @@ def load_settings(instance_path):
         "SQLALCHEMY_DATABASE_URI": database,
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
         "SOCKETIO_ASYNC_MODE": async_mode,
+        # Connections each process may open to the message queue's Redis at once.
+        "REDIS_MAX_CONNECTIONS": _int("REDIS_MAX_CONNECTIONS", 50),
         # The app's public origin (scheme://host:port) when served behind a proxy;
         # empty means "the origin the request came to".
         "APP_ORIGIN": os.environ.get("APP_ORIGIN", "").rstrip("/"),

@@ -1,8 +1,8 @@
 """/healthz: is this process able to serve (database and, when used, Redis)?"""
-import redis
 from flask import Blueprint, current_app, jsonify
 
 from .extensions import db
+from .message_queue import shared_redis
 
 bp = Blueprint("health", __name__)
 
@@ -21,7 +21,7 @@ def redis_status():
     if not url:
         return "not used"
     try:
-        redis.Redis.from_url(url, socket_timeout=2).ping()
+        shared_redis(url).ping()
         return "ok"
     except Exception as error:
         return f"error: {type(error).__name__}"

@@ -7,24 +7,40 @@ import pytest
 import requests
 
 from tests.support import (
-    ROOT, LiveServer, Participant, connect_agent, connect_visitor, flask_cli, login, server_environment,
+    ROOT, DelayingProxy, LiveServer, Participant, connect_agent, connect_visitor, flask_cli, login, server_environment,
     start_chat, wait_until,
 )
 from tests.test_resilience import redis_url
 
 
-@pytest.fixture
-def two_servers(tmp_path):
-    """Processes A and B on different ports, one database, one Redis message queue."""
-    env = server_environment(tmp_path, {"SOCKETIO_MESSAGE_QUEUE": redis_url(), "RATELIMIT_STORAGE_URI": redis_url(),
+def start_two_servers(tmp_path, queue_url):
+    env = server_environment(tmp_path, {"SOCKETIO_MESSAGE_QUEUE": queue_url, "RATELIMIT_STORAGE_URI": redis_url(),
                                         "JOBS_INTERVAL_SECONDS": "1"})
     first = LiveServer(tmp_path, env=env)
     first.prepare_database()
     second = LiveServer(tmp_path, env=env)
-    servers = [first.start(), second.start()]
+    return [first.start(), second.start()]
+
+
+@pytest.fixture
+def two_servers(tmp_path):
+    """Processes A and B on different ports, one database, one Redis message queue."""
+    servers = start_two_servers(tmp_path, redis_url())
     yield servers
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def two_servers_with_slow_redis(tmp_path):
+    """A and B reach Redis through a link that adds 50 ms each way."""
+    host, port = redis_url().split("//")[1].split("/")[0].split(":")
+    proxy = DelayingProxy(host, int(port), delay=0.05)
+    servers = start_two_servers(tmp_path, f"redis://127.0.0.1:{proxy.port}/0")
+    yield servers
+    for server in servers:
+        server.stop()
+    proxy.close()
 
 
 def test_a_visitor_on_one_process_and_an_agent_on_another_converse(two_servers, clients):
@@ -113,3 +129,23 @@ def test_a_process_killed_mid_chat_loses_nothing(two_servers):
     finally:
         visitor.disconnect()
         agent.disconnect()
+
+
+def test_a_burst_of_messages_crosses_a_slow_redis_link_without_loss(two_servers_with_slow_redis, clients):
+    """With Redis 100 ms away, hundreds of messages wait to be published at once; every
+    one reaches the agent on process B live (no sync needed), once each."""
+    a, b = two_servers_with_slow_redis
+    chat = start_chat(a)
+    agent = connect_agent(b, login(b))
+    clients.append(agent)
+    agent.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})
+    visitor = connect_visitor(a, chat)
+    clients.append(visitor)
+    acked = []
+    for n in range(300):
+        visitor.client.emit("send_message", {"text": f"burst {n}", "client_id": f"b{n}"}, namespace="/visitor",
+                            callback=acked.append)
+    wait_until(lambda: len(acked) == 300, timeout=60, message="every message acknowledged")
+    assert all(reply["ok"] for reply in acked)
+    wait_until(lambda: len(agent.messages()) >= 300, timeout=30, message="every message on process B")
+    assert sorted(m["seq"] for m in agent.messages()) == list(range(1, 301))

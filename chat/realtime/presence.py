@@ -10,14 +10,14 @@ import socket
 import threading
 from collections import Counter
 
-import redis
 from flask import current_app
+
+from ..message_queue import shared_redis
 
 PRESENCE_TTL = 120
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 _lock = threading.Lock()
 _counts = {"agents": Counter(), "visitors": Counter()}
-_redis = {}
 
 
 def _shared():
@@ -25,9 +25,7 @@ def _shared():
     url = current_app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if not url or not url.startswith(("redis://", "rediss://")):
         return None
-    if url not in _redis:
-        _redis[url] = redis.Redis.from_url(url, socket_timeout=2)
-    return _redis[url]
+    return shared_redis(url)
 
 
 PROCESSES_KEY = "chat:presence:processes"
