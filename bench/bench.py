@@ -183,6 +183,16 @@ async def steady_chat(servers, conversations, rate, seconds):
     while len(delivered) < total and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
+    # What the dashboard's periodic check does: fetch anything whose event never came.
+    for n, agent in enumerate(agents):
+        for chat in chats[n::agents_needed]:
+            after = last_seq.get(chat["session_id"], 0)
+            reply = await agent.call("sync", {"session_id": chat["session_id"], "after_seq": after},
+                                     namespace="/agent", timeout=60)
+            for missed in reply.get("messages", []):
+                if missed["client_id"] in sent_at and missed["client_id"] not in delivered:
+                    delivered.add(missed["client_id"])
+                    repaired[0] += 1
     rss = sum(rss_kib(s.process.pid) for s in servers)
     await asyncio.gather(*[c.disconnect() for c in visitors + agents], return_exceptions=True)
     stored = sum(len(requests.get(servers[0].api(f"/messages/{c['session_id']}"), timeout=300,

@@ -225,16 +225,18 @@ def messages_after(session_id, after_seq=0, limit=None):
 
 def record_visitor_seen(session_id, page_load=False):
     """A heartbeat or a connection: the visitor is still there. A page load
-    (a connection or a status check) also counts as activity."""
+    (a connection or a status check) also counts as activity. Returns the
+    session's latest seq, so the widget can fetch any message it missed."""
     now = utcnow()
     values = {"visitor_last_seen_at": now, "visitor_away": False}
     if page_load:
         values["last_activity_at"] = now
-    db.session.execute(
+    last_seq = db.session.execute(
         update(ChatSession).where(ChatSession.id == session_id)
-        .values(**values).execution_options(synchronize_session=False)
-    )
+        .values(**values).returning(ChatSession.last_seq).execution_options(synchronize_session=False)
+    ).scalar()
     db.session.commit()
+    return last_seq
 
 
 def latest_messages(session_id, before_seq=None, limit=100):

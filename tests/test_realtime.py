@@ -5,7 +5,9 @@ import pytest
 import requests
 import socketio
 
-from tests.support import RecordingClient, connect_agent, connect_visitor, login, start_chat
+from tests.support import (
+    RecordingClient, connect_agent, connect_visitor, login, start_chat, store_message_unannounced,
+)
 
 
 def claim(agent, chat):
@@ -211,3 +213,16 @@ def test_malformed_messages_get_a_clear_error_and_store_nothing(server, chat, vi
     history = requests.get(server.api(f"/messages/{chat['session_id']}"),
                            headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
     assert history["messages"] == []
+
+
+def test_a_heartbeat_tells_the_visitor_of_a_message_whose_event_was_lost(server, chat, clients):
+    """The last message of a chat leaves no gap when its event is lost; the heartbeat's
+    latest seq shows it, and `sync` fetches it."""
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    assert visitor.call("heartbeat", {}) == {"ok": True, "last_seq": 0}
+    store_message_unannounced(server, chat["session_id"], "lost on the way")
+    assert visitor.call("heartbeat", {})["last_seq"] == 1
+    assert visitor.messages() == []
+    fetched = visitor.call("sync", {"after_seq": 0})["messages"]
+    assert [(m["seq"], m["text"]) for m in fetched] == [(1, "lost on the way")]

@@ -110,8 +110,9 @@ def typing(state, payload):
 @socketio.on("heartbeat", namespace=NS)
 @acknowledged(NS)
 def heartbeat(state, payload):
-    """The widget is still open; keeps the session from timing out."""
-    sessions.record_visitor_seen(state["session_id"])
+    """The widget is still open; keeps the session from timing out. The answer holds
+    the latest seq: a message whose event was lost on the way shows up as a gap."""
+    return {"last_seq": sessions.record_visitor_seen(state["session_id"])}
 
 
 @socketio.on("sync", namespace=NS)

@@ -86,6 +86,10 @@
     }
   }
   setInterval(updateWaitingTimes, 15000);
+  // Messages whose event was lost on the way (and left no gap behind them) come in here.
+  setInterval(function () {
+    if (current && socket.connected) syncMessages(current.sessionId, current.log.lastSeq);
+  }, 30000);
 
   /* ---- the open chat ---- */
 

@@ -40,6 +40,12 @@
     }
   };
 
+  /* The server says its latest seq is `latest`: fetch what never arrived (an event
+   * lost on the way leaves no gap to see when it was the last one). */
+  MessageLog.prototype.catchUp = function (latest) {
+    if (typeof latest === "number" && latest > this.lastSeq) this.requestSync(this.lastSeq);
+  };
+
   MessageLog.prototype.acceptAll = function (messages) {
     this.syncingAfter = null;
     for (var i = 0; i < messages.length; i++) this.accept(messages[i]);

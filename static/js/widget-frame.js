@@ -248,7 +248,9 @@
   function startHeartbeat() {
     stopHeartbeat();
     heartbeatTimer = setInterval(function () {
-      if (socket && socket.connected) { socket.emit("heartbeat", {}); save(); }
+      if (!socket || !socket.connected) return;
+      socket.emit("heartbeat", {}, function (reply) { if (reply && reply.ok && log) log.catchUp(reply.last_seq); });
+      save();
     }, heartbeatInterval);
   }
 
