@@ -43,15 +43,27 @@ def tune_garbage_collector():
         gc.set_threshold(50_000, 50, 100)
 
 
+def listening_socket(host, port):
+    """Accepted sockets inherit TCP_NODELAY: small frames and responses written in
+    pieces go out at once instead of waiting ~40 ms for the peer's delayed ACK."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    listener.bind((host, port))
+    listener.listen(2048)
+    return listener
+
+
 def serve(host, port):
     access_log = os.environ.get("ACCESS_LOG", "1") == "1"
     if ASYNC_MODE == "eventlet":
         import eventlet.wsgi
-        listener = eventlet.listen((host, port), backlog=2048)
-        # Accepted sockets inherit TCP_NODELAY: small frames go out at once.
-        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        eventlet.wsgi.server(listener, app, log_output=access_log,
+        eventlet.wsgi.server(listening_socket(host, port), app, log_output=access_log,
                              max_size=int(os.environ.get("MAX_CONNECTIONS", "10000")))
+    elif ASYNC_MODE == "gevent":
+        from gevent import pywsgi
+        # WebSocket support comes from simple-websocket, as under socketio.run.
+        pywsgi.WSGIServer(listening_socket(host, port), app, log="default" if access_log else None).serve_forever()
     else:
         socketio.run(app, host=host, port=port, log_output=access_log, allow_unsafe_werkzeug=False)
 

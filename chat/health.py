@@ -1,7 +1,7 @@
 """/healthz: is this process able to serve (database and, when used, Redis)?"""
 from flask import Blueprint, current_app, jsonify
 
-from .extensions import db
+from .extensions import db, socketio
 from .message_queue import shared_redis
 
 bp = Blueprint("health", __name__)
@@ -32,4 +32,5 @@ def healthz():
     """For load balancers: 200 when the database (and Redis, if used) answer, else 503."""
     checks = {"database": database_status(), "redis": redis_status()}
     healthy = all(value in ("ok", "not used") for value in checks.values())
-    return jsonify(status="ok" if healthy else "error", **checks), 200 if healthy else 503
+    return (jsonify(status="ok" if healthy else "error", async_mode=socketio.server.eio.async_mode, **checks),
+            200 if healthy else 503)

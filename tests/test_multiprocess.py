@@ -45,6 +45,8 @@ def two_servers_with_slow_redis(tmp_path):
 
 def test_a_visitor_on_one_process_and_an_agent_on_another_converse(two_servers, clients):
     a, b = two_servers
+    for server in two_servers:
+        assert requests.get(server.url + "/healthz", timeout=5).json()["redis"] == "ok"
     agent = connect_agent(b, login(b))
     clients.append(agent)
     chat = start_chat(a, name="Across")

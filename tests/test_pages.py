@@ -161,7 +161,7 @@ def test_the_visitor_can_end_the_chat_over_http(server, chat):
 def test_healthz_reports_the_database(server):
     response = requests.get(server.url + "/healthz", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "not used"}
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "not used", "async_mode": "eventlet"}
 
 
 def test_the_log_has_one_line_per_lifecycle_event_without_text_or_keys(server, clients):
