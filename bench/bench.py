@@ -88,6 +88,12 @@ def cookie_of(http):
     return "; ".join(f"{name}={value}" for name, value in http.cookies.items())
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values, fraction):
     if not values:
         return float("nan")
@@ -168,6 +174,7 @@ async def steady_chat(servers, conversations, rate, seconds):
             acked[0] += 1
 
     interval, total = 1.0 / rate, int(rate * seconds)
+    cpu_before = sum(cpu_seconds(s.process.pid) for s in servers)
     started = time.perf_counter()
     for n in range(total):
         target = started + n * interval
@@ -183,6 +190,7 @@ async def steady_chat(servers, conversations, rate, seconds):
     while len(delivered) < total and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
+    cpu_used = sum(cpu_seconds(s.process.pid) for s in servers) - cpu_before
     # What the dashboard's periodic check does: fetch anything whose event never came.
     for n, agent in enumerate(agents):
         for chat in chats[n::agents_needed]:
@@ -200,7 +208,8 @@ async def steady_chat(servers, conversations, rate, seconds):
     return {"offered_rate": rate, "sent": total, "acked": acked[0], "delivered": len(delivered),
             "repaired": repaired[0], "stored": stored, "rate": len(delivered) / max(elapsed, send_seconds),
             "p50_ms": percentile(latencies, 0.50) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000, "rss_kib": rss}
+            "p99_ms": percentile(latencies, 0.99) * 1000, "rss_kib": rss,
+            "cpu_ms_per_message": cpu_used * 1000 / max(1, len(delivered))}
 
 
 def timed_get(http, url, runs=5):
@@ -257,7 +266,7 @@ def run_config(database, processes, async_mode, quick, gc_tuning=True):
 
 def print_table(results, header=True):
     if header:
-        print("\n| config | storm: sockets, failed, s | chat @offered: msg/s, p50/p95/p99 ms, sent/delivered/stored (repaired) "
+        print("\n| config | storm: sockets, failed, s | chat @offered: msg/s, p50/p95/p99 ms, sent/delivered/stored (repaired), server CPU ms/msg "
               "| RSS MiB | history first / full ms (pages) | queue 10k ms |")
         print("|---|---|---|---|---|---|")
     for row in results:
@@ -265,7 +274,8 @@ def print_table(results, header=True):
         chats = [row[key] for key in ("chat_500", "chat_2000") if key in row]
         chat_text = "<br>".join(
             f"@{c['offered_rate']}: {c['rate']:.0f}, {c['p50_ms']:.1f}/{c['p95_ms']:.1f}/{c['p99_ms']:.1f}, "
-            f"{c['sent']}/{c['delivered']}/{c['stored']} ({c['repaired']})" for c in chats)
+            f"{c['sent']}/{c['delivered']}/{c['stored']} ({c['repaired']}), {c['cpu_ms_per_message']:.2f}"
+        for c in chats)
         print(f"| {row['config']} | {storm['sockets']}, {storm['failed']}, {storm['seconds']:.2f} | {chat_text} "
               f"| {max(c['rss_kib'] for c in chats) / 1024:.0f} | {history['history_first_ms']:.0f} / "
               f"{history['history_full_ms']:.0f} ({history['history_pages']}) | {history['queue_ms']:.0f} |")

@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import publish
@@ -100,7 +100,9 @@ def _next_seq_statement(require_open):
     table = ChatSession.__table__
     condition = table.c.id == bindparam("session_id")
     if require_open:
-        condition &= table.c.status.in_(OPEN_STATUSES)
+        # Our own constants, written into the statement: an IN (...) parameter would be
+        # expanded again on every execution.
+        condition &= or_(*(table.c.status == literal_column(f"'{status}'") for status in OPEN_STATUSES))
     return (update(table).where(condition)
             .values(last_seq=table.c.last_seq + 1, last_activity_at=bindparam("now"),
                     last_message_at=bindparam("now"), last_message_preview=bindparam("preview"))
