@@ -166,3 +166,26 @@ def test_a_job_run_from_the_cli_updates_a_connected_agents_queue(own_server, cli
     update = agent.wait_for("queue_update", lambda u: u["session_id"] == chat["session_id"]
                             and u["status"] == "ended")
     assert update["status"] == "ended"
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
+                    reason="needs PostgreSQL: set TEST_DATABASE_URL (bin/test does, from TEST_POSTGRES_URL)")
+def test_messages_go_through_when_postgres_drops_every_connection(own_server, clients):
+    """A database restart or failover closes the server's pooled connections; the next
+    message still arrives (the event retries on a new connection), stored once."""
+    import psycopg
+    server = own_server()
+    chat = start_chat(server, name="Failover")
+    agent = connect_agent(server, login(server))
+    visitor = connect_visitor(server, chat)
+    clients.extend([agent, visitor])
+    assert agent.call("claim_session", {"session_id": chat["session_id"]})["ok"]
+    assert visitor.call("send_message", {"text": "before", "client_id": "f1"})["ok"]
+    with psycopg.connect(server.env["DATABASE_URL"], autocommit=True) as admin:
+        dropped = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+    assert dropped >= 1
+    reply = visitor.call("send_message", {"text": "after the drop", "client_id": "f2"})
+    assert reply["ok"], reply
+    assert agent.wait_for("message", lambda m: m["text"] == "after the drop")
+    assert [m["text"] for m in history(server, chat) if m["sender_type"] == "visitor"] == ["before", "after the drop"]

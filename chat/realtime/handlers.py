@@ -4,6 +4,7 @@ import logging
 
 from flask import request
 from flask_socketio import ConnectionRefusedError, emit
+from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from ..sessions import ChatError
@@ -37,7 +38,17 @@ def acknowledged(namespace):
             try:
                 if state is None:
                     raise ChatError("not_connected", "Connect before sending events.")
-                result = handler(state, require_object(payload))
+                payload = require_object(payload)
+                try:
+                    result = handler(state, payload)
+                except DBAPIError as error:
+                    if not error.connection_invalidated:
+                        raise
+                    # The database dropped the connection (a restart, a failover); the pool
+                    # has discarded it. Every event is safe to run twice (client_id).
+                    db.session.rollback()
+                    log.warning("event %s retried on a new database connection", handler.__name__)
+                    result = handler(state, payload)
                 return {"ok": True, **(result or {})}
             except ChatError as error:
                 db.session.rollback()
