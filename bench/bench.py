@@ -42,6 +42,7 @@ def rss_kib(pid):
 
 def start_servers(workdir, database, processes, async_mode, gc_tuning=True):
     extra = {"SOCKETIO_ASYNC_MODE": async_mode, "ACCESS_LOG": "0", "LOG_LEVEL": "WARNING",
+             "LOOP_STALL_WARNING_MS": str(STALL_MS),
              "GC_TUNING": "1" if gc_tuning else "0", "SCHEDULER_ENABLED": "1"}
     if database == "postgres":
         os.environ["TEST_DATABASE_URL"] = os.environ.get("BENCH_POSTGRES_URL",
@@ -92,6 +93,23 @@ def cpu_seconds(pid):
     """User + system CPU time the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+STALL_MS = 20
+
+
+def loop_stalls(servers, since):
+    """Stalls of 20 ms or more the servers logged after the log offsets `since`: (count, worst ms)."""
+    lates = []
+    for server, offset in zip(servers, since):
+        with open(server.log_path, "rb") as log:
+            log.seek(offset)
+            lates += [int(line.split(b"late_ms=")[1]) for line in log if b"event loop stalled" in line]
+    return len(lates), max(lates, default=0)
+
+
+def log_offsets(servers):
+    return [server.log_path.stat().st_size for server in servers]
 
 
 def percentile(values, fraction):
@@ -175,6 +193,7 @@ async def steady_chat(servers, conversations, rate, seconds):
 
     interval, total = 1.0 / rate, int(rate * seconds)
     cpu_before = sum(cpu_seconds(s.process.pid) for s in servers)
+    generator_cpu_before, logs_before = time.process_time(), log_offsets(servers)
     started = time.perf_counter()
     for n in range(total):
         target = started + n * interval
@@ -191,6 +210,8 @@ async def steady_chat(servers, conversations, rate, seconds):
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
     cpu_used = sum(cpu_seconds(s.process.pid) for s in servers) - cpu_before
+    generator_busy = (time.process_time() - generator_cpu_before) / elapsed
+    stalls, worst_stall = loop_stalls(servers, logs_before)
     # What the dashboard's periodic check does: fetch anything whose event never came.
     for n, agent in enumerate(agents):
         for chat in chats[n::agents_needed]:
@@ -209,7 +230,8 @@ async def steady_chat(servers, conversations, rate, seconds):
             "repaired": repaired[0], "stored": stored, "rate": len(delivered) / max(elapsed, send_seconds),
             "p50_ms": percentile(latencies, 0.50) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
             "p99_ms": percentile(latencies, 0.99) * 1000, "rss_kib": rss,
-            "cpu_ms_per_message": cpu_used * 1000 / max(1, len(delivered))}
+            "cpu_ms_per_message": cpu_used * 1000 / max(1, len(delivered)),
+            "generator_busy": generator_busy, "stalls": stalls, "worst_stall_ms": worst_stall}
 
 
 def timed_get(http, url, runs=5):
@@ -254,10 +276,9 @@ def run_config(database, processes, async_mode, quick, gc_tuning=True):
         try:
             rows = {"config": label}
             rows["storm"] = asyncio.run(connect_storm(servers, 100 if quick else 500))
-            rows["chat_500"] = asyncio.run(steady_chat(servers, 50 if quick else 200, 200 if quick else 500,
-                                                       3 if quick else 10))
-            if not quick:
-                rows["chat_2000"] = asyncio.run(steady_chat(servers, 200, 2000, 5))
+            rates = [(200, 3)] if quick else [(250, 10), (500, 10), (2000, 5)]
+            rows["chats"] = [asyncio.run(steady_chat(servers, 50 if quick else 200, rate, seconds))
+                             for rate, seconds in rates]
             rows["history"] = history_and_queue(servers[0])
             return rows
         finally:
@@ -266,16 +287,18 @@ def run_config(database, processes, async_mode, quick, gc_tuning=True):
 
 def print_table(results, header=True):
     if header:
-        print("\n| config | storm: sockets, failed, s | chat @offered: msg/s, p50/p95/p99 ms, sent/delivered/stored (repaired), server CPU ms/msg "
+        print("\n| config | storm: sockets, failed, s | chat @offered: msg/s, p50/p95/p99 ms, sent/delivered/stored "
+              "(repaired), server CPU ms/msg, generator busy, loop stalls >= 20 ms (worst) "
               "| RSS MiB | history first / full ms (pages) | queue 10k ms |")
         print("|---|---|---|---|---|---|")
     for row in results:
         storm, history = row["storm"], row["history"]
-        chats = [row[key] for key in ("chat_500", "chat_2000") if key in row]
+        chats = row["chats"]
         chat_text = "<br>".join(
             f"@{c['offered_rate']}: {c['rate']:.0f}, {c['p50_ms']:.1f}/{c['p95_ms']:.1f}/{c['p99_ms']:.1f}, "
-            f"{c['sent']}/{c['delivered']}/{c['stored']} ({c['repaired']}), {c['cpu_ms_per_message']:.2f}"
-        for c in chats)
+            f"{c['sent']}/{c['delivered']}/{c['stored']} ({c['repaired']}), {c['cpu_ms_per_message']:.2f}, "
+            f"{c['generator_busy']:.0%}, {c['stalls']} ({c['worst_stall_ms']})"
+            for c in chats)
         print(f"| {row['config']} | {storm['sockets']}, {storm['failed']}, {storm['seconds']:.2f} | {chat_text} "
               f"| {max(c['rss_kib'] for c in chats) / 1024:.0f} | {history['history_first_ms']:.0f} / "
               f"{history['history_full_ms']:.0f} ({history['history_pages']}) | {history['queue_ms']:.0f} |")
@@ -288,7 +311,7 @@ def main():
     parser.add_argument("--only", help="run one config, e.g. sqlite,1,eventlet")
     args = parser.parse_args()
     configs = [("sqlite", 1, "eventlet"), ("postgres", 1, "eventlet"), ("sqlite", 1, "gevent"),
-               ("postgres", 2, "eventlet"), ("postgres", 2, "gevent")]
+               ("postgres", 1, "gevent"), ("postgres", 2, "eventlet"), ("postgres", 2, "gevent")]
     if args.quick:
         configs = [("sqlite", 1, "eventlet")]
     if args.only:
