@@ -30,6 +30,7 @@ from chat import create_app  # noqa: E402
 from chat.extensions import socketio  # noqa: E402
 from chat.jobs import start_scheduler  # noqa: E402
 from chat.loop_monitor import watch_event_loop  # noqa: E402
+from chat.sessions import start_message_writer  # noqa: E402
 
 app = create_app()
 log = logging.getLogger("wsgi")
@@ -96,6 +97,7 @@ def stop_gracefully():
 
 if __name__ == "__main__":
     start_scheduler(app)
+    start_message_writer(app)
     stall_ms = int(os.environ.get("LOOP_STALL_WARNING_MS", "100"))
     if ASYNC_MODE in ("eventlet", "gevent") and stall_ms > 0:
         watch_event_loop(socketio, stall_ms)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from . import publish
 from .extensions import db
 from .models import ChatSession, JobLease, utcnow
-from .sessions import END_MESSAGES, _append_message
+from .sessions import END_MESSAGES, _append_system_message
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "housekeeping"
@@ -26,7 +26,7 @@ def _end_where(condition, reason, status, now):
         .values(status=status, ended_at=now, end_reason=reason)
         .returning(ChatSession.id).execution_options(synchronize_session=False)
     ).scalars().all()
-    messages = [_append_message(session_id, "system", END_MESSAGES[reason], require_open=False)[0]
+    messages = [_append_system_message(session_id, END_MESSAGES[reason], require_open=False)
                 for session_id in ended_ids]
     db.session.commit()
     for message in messages:

@@ -7,14 +7,11 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, literal_column, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 
-from . import publish
+from . import message_store, publish
 from .extensions import db
-from .models import (
-    OPEN_STATUSES, PREVIEW_LENGTH, ChatSession, Message, Visitor, hash_session_key, utcnow,
-)
+from .models import OPEN_STATUSES, ChatSession, Message, Visitor, hash_session_key, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -94,53 +91,14 @@ def agent_can_write(agent, chat_session):
     return chat_session.agent_id == agent.id or agent.sees_every_session
 
 
-def _next_seq_statement(require_open):
-    """UPDATE .. RETURNING that takes the next seq; built once, so each message only
-    binds parameters (no statement building or cache-key work per message)."""
-    table = ChatSession.__table__
-    condition = table.c.id == bindparam("session_id")
-    if require_open:
-        # Our own constants, written into the statement: an IN (...) parameter would be
-        # expanded again on every execution.
-        condition &= or_(*(table.c.status == literal_column(f"'{status}'") for status in OPEN_STATUSES))
-    return (update(table).where(condition)
-            .values(last_seq=table.c.last_seq + 1, last_activity_at=bindparam("now"),
-                    last_message_at=bindparam("now"), last_message_preview=bindparam("preview"))
-            .returning(table.c.last_seq, table.c.status, table.c.agent_id))
-
-
-NEXT_SEQ = {True: _next_seq_statement(True), False: _next_seq_statement(False)}
-INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
-
-
-def _append_message(session_id, sender_type, text, client_id=None, sender_id=None,
-                    sender_name=None, require_open=True):
-    """Add a message with the next seq, in the caller's transaction.
-
-    The counter update comes first, so the row lock (or SQLite's write lock)
-    serialises senders of one session before anything else is read; it also
-    returns the session's status and agent, so nothing else needs reading.
-    Returns (message, created, (status, agent_id)); an existing message for a
-    repeated client_id comes back with created=False and the transaction rolled back.
-    """
-    now = utcnow()
-    row = db.session.execute(NEXT_SEQ[require_open], {
-        "session_id": session_id, "now": now, "preview": text[:PREVIEW_LENGTH]}).one_or_none()
-    if row is None:
-        db.session.rollback()
-        existing = client_id and _message_by_client_id(session_id, client_id)
-        if existing:
-            return existing, False, None
-        raise ChatError("session_closed", "This chat has ended.")
-    fields = dict(session_id=session_id, seq=row.last_seq, client_id=client_id, sender_type=sender_type,
-                  sender_id=sender_id, sender_name=sender_name, text=text, created_at=now)
+def _append_system_message(session_id, text, require_open=True):
+    """A system message with the next seq, in the caller's transaction."""
+    cursor = db.session.connection().connection.cursor()
     try:
-        message_id = db.session.execute(INSERT_MESSAGE, fields).scalar_one()
-    except IntegrityError:
-        # The same client_id again (a retry): undo the seq; the stored message is the answer.
-        db.session.rollback()
-        return _message_by_client_id(session_id, client_id), False, None
-    return Message(id=message_id, **fields), True, (row.status, row.agent_id)
+        message, _ = message_store.append(cursor, session_id, "system", text, require_open=require_open)
+    finally:
+        cursor.close()
+    return message
 
 
 def _message_by_client_id(session_id, client_id):
@@ -149,14 +107,32 @@ def _message_by_client_id(session_id, client_id):
     ).scalar_one_or_none()
 
 
+def publish_stored(pending):
+    """After the commit: tell the session's room about a newly stored message."""
+    if pending.message is not None:
+        log.debug("message stored session=%s seq=%s", pending.message.session_id, pending.message.seq)
+        publish.message_posted(pending.message, *pending.outcome)
+
+
+def start_message_writer(app):
+    """In a serving process, messages are stored by one group-committing task."""
+    message_store.start_writer(app, publish_stored)
+
+
 def post_message(session_id, sender_type, text, client_id, sender_id=None, sender_name=None):
     """Store a message once per client_id and publish it; returns the message."""
-    message, created, state = _append_message(session_id, sender_type, text, client_id, sender_id, sender_name)
-    if created:
-        db.session.commit()
-        log.debug("message stored session=%s seq=%s sender=%s", session_id, message.seq, sender_type)
-        publish.message_posted(message, *state)
-    return message
+    pending = message_store.store_one(dict(session_id=session_id, sender_type=sender_type, text=text,
+                                           client_id=client_id, sender_id=sender_id, sender_name=sender_name),
+                                      publish_stored)
+    if isinstance(pending.outcome, Exception):
+        raise pending.outcome
+    if pending.outcome in ("duplicate", "closed"):
+        # A retry of a stored message gets that message back, even once the chat has ended.
+        existing = _message_by_client_id(session_id, client_id) if client_id else None
+        if existing is not None:
+            return existing
+        raise ChatError("session_closed", "This chat has ended.")
+    return pending.message
 
 
 def post_visitor_message(session_id, visitor_name, text, client_id):
@@ -185,7 +161,7 @@ def claim_session(chat_session, agent):
         if chat_session.status == "active":
             raise ChatError("already_claimed", "Another agent has already accepted this chat.")
         raise ChatError("session_closed", "This chat has ended.")
-    message, _, _ = _append_message(chat_session.id, "system", f"{agent.display_name} has joined the chat")
+    message = _append_system_message(chat_session.id, f"{agent.display_name} has joined the chat")
     db.session.commit()
     log.info("session claimed session=%s agent=%s", chat_session.id, agent.id)
     db.session.refresh(chat_session)
@@ -208,7 +184,7 @@ def end_session(chat_session, reason, ended_by=None, status="ended"):
         db.session.refresh(chat_session)
         return chat_session
     text = END_MESSAGES.get(reason) or f"{ended_by} ended the chat."
-    message, _, _ = _append_message(chat_session.id, "system", text, require_open=False)
+    message = _append_system_message(chat_session.id, text, require_open=False)
     db.session.commit()
     log.info("session ended session=%s reason=%s", chat_session.id, reason)
     db.session.refresh(chat_session)

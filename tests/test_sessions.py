@@ -1,7 +1,7 @@
 """Unit tests of the lifecycle functions in chat/sessions.py, on a migrated SQLite file."""
 import pytest
 
-from chat import sessions
+from chat import message_store, sessions
 from chat.extensions import db
 from chat.models import Message
 
@@ -105,3 +105,24 @@ def test_history_comes_in_pages_from_the_latest_backwards(site):
     assert [m.seq for m in sessions.latest_messages(chat.id, limit=3)] == [5, 6, 7]
     assert [m.seq for m in sessions.latest_messages(chat.id, before_seq=5, limit=3)] == [2, 3, 4]
     assert [m.seq for m in sessions.latest_messages(chat.id, before_seq=2, limit=3)] == [1]
+
+
+def test_one_batch_stores_many_messages_and_a_bad_one_fails_alone(site):
+    chat, _ = sessions.start_session(site)
+    other, _ = sessions.start_session(site)
+    batch = [message_store.PendingMessage(dict(session_id=session_id, sender_type=sender_type, text=text,
+                                               client_id=client_id))
+             for session_id, sender_type, text, client_id in [
+                 (chat.id, "visitor", "one", "c1"), (other.id, "visitor", "elsewhere", "o1"),
+                 (chat.id, None, "no sender type", "c2"),                   # violates NOT NULL
+                 (chat.id, "visitor", "one", "c1"),                         # a retry of the first
+                 (chat.id, "visitor", "three", "c3")]]
+    published = []
+    message_store.store(batch, published.append)
+    assert [p.message.seq if p.message else p.outcome for p in batch[:2]] == [1, 1]
+    assert isinstance(batch[2].outcome, Exception) and batch[2].message is None
+    assert batch[3].outcome == "duplicate" and batch[4].message.seq == 2
+    assert published == batch                                 # each one reported once, in order
+    assert [m.text for m in sessions.messages_after(chat.id)] == ["one", "three"]
+    db.session.refresh(chat)
+    assert chat.last_seq == 2 and chat.last_message_preview == "three"

@@ -1,0 +1,203 @@
+"""Storing messages: each takes the next seq of its session in the transaction that
+stores it, and is committed before anyone hears of it.
+
+This is the product's hot path, so it runs three fixed SQL statements on the driver's
+cursor (the ORM and Core layers were half of the server's CPU per message, see
+docs/benchmarks.md). In a serving process one writer task stores every message that
+arrived since its last commit in one transaction (group commit), publishes them in seq
+order, then wakes the handlers waiting to acknowledge them. Without a writer (flask
+commands, unit tests) each message is stored at once, in its own transaction.
+"""
+import contextlib
+import logging
+import re
+
+from .extensions import db, socketio
+from .models import OPEN_STATUSES, PREVIEW_LENGTH, Message, utcnow
+
+log = logging.getLogger(__name__)
+
+NEXT_SEQ_SQL = (
+    "UPDATE chat_session SET last_seq = last_seq + 1, last_activity_at = :now, last_message_at = :now, "
+    "last_message_preview = :preview WHERE id = :session_id{only_open} RETURNING last_seq, status, agent_id")
+ONLY_OPEN = " AND status IN ({})".format(", ".join(f"'{status}'" for status in OPEN_STATUSES))
+INSERT_SQL = (
+    "INSERT INTO message (session_id, seq, client_id, sender_type, sender_id, sender_name, text, created_at) "
+    "VALUES (:session_id, :seq, :client_id, :sender_type, :sender_id, :sender_name, :text, :created_at) "
+    "ON CONFLICT (session_id, client_id) DO NOTHING RETURNING id")
+# A repeated client_id stored nothing: give back the seq it took (the row is still locked).
+UNDO_SEQ_SQL = "UPDATE chat_session SET last_seq = last_seq - 1 WHERE id = :session_id"
+
+MAX_BATCH = 200
+WAIT_SECONDS = 30
+
+
+class Statements:
+    """The SQL above in the driver's parameter style, and how it wants datetimes."""
+
+    def __init__(self, dialect):
+        def native(sql):
+            return re.sub(r":(\w+)", r"%(\1)s", sql) if dialect.paramstyle == "pyformat" else sql
+        self.next_seq = {True: native(NEXT_SEQ_SQL.format(only_open=ONLY_OPEN)),
+                         False: native(NEXT_SEQ_SQL.format(only_open=""))}
+        self.insert = native(INSERT_SQL)
+        self.undo_seq = native(UNDO_SEQ_SQL)
+        self.datetime = db.DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+
+
+_statements = {}
+
+
+def statements():
+    dialect = db.engine.dialect
+    if dialect.name not in _statements:
+        _statements[dialect.name] = Statements(dialect)
+    return _statements[dialect.name]
+
+
+def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None, sender_name=None,
+           require_open=True):
+    """Add a message with the next seq, in the cursor's transaction.
+
+    The counter update comes first, so the row lock (or SQLite's write lock) serialises
+    senders of one session; it also returns the session's status and agent.
+    Returns (message, (status, agent_id)); (None, "closed") when the session is not open;
+    (None, "duplicate") when the client_id is already stored.
+    """
+    sql = statements()
+    now = utcnow()
+    stamp = sql.datetime(now)
+    cursor.execute(sql.next_seq[require_open], {"session_id": session_id, "now": stamp,
+                                                "preview": text[:PREVIEW_LENGTH]})
+    row = cursor.fetchone()
+    if row is None:
+        return None, "closed"
+    seq, status, agent_id = row
+    fields = dict(session_id=session_id, seq=seq, client_id=client_id, sender_type=sender_type,
+                  sender_id=sender_id, sender_name=sender_name, text=text)
+    cursor.execute(sql.insert, dict(fields, created_at=stamp))
+    inserted = cursor.fetchone()
+    if inserted is None:
+        cursor.execute(sql.undo_seq, {"session_id": session_id})
+        return None, "duplicate"
+    return Message(id=inserted[0], created_at=now, **fields), (status, agent_id)
+
+
+class PendingMessage:
+    """A message waiting for the writer: what to store, and then what became of it."""
+
+    def __init__(self, fields, event=None):
+        self.fields = fields
+        self.event = event
+        self.message = None
+        self.outcome = None       # (status, agent_id), "closed", "duplicate" or an exception
+
+
+
+def store(batch, on_stored):
+    """Store `batch` in one transaction; after the commit, call on_stored(pending) for each.
+    When that fails, each message is tried again on its own, on a new connection, so a
+    bad message fails alone and a connection the database dropped costs nothing."""
+    try:
+        results = _store_in_one_transaction(batch)
+    except Exception as error:
+        log.warning("storing %d messages failed (%s); trying each on its own", len(batch), type(error).__name__)
+        _forget_pooled_connections_if_lost(error)
+        results = []
+        for pending in batch:
+            try:
+                results += _store_in_one_transaction([pending])
+            except Exception as error:
+                results.append((pending, None, error))
+    for pending, message, outcome in results:
+        pending.message, pending.outcome = message, outcome
+        on_stored(pending)
+
+
+def _store_in_one_transaction(batch):
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            results = [(pending, *append(cursor, **pending.fields)) for pending in batch]
+        finally:
+            cursor.close()
+        connection.commit()
+        return results
+    except Exception:
+        # Roll back first: a SQLite connection closed while the error is still referenced
+        # lingers with its write lock. Then never give it back to the pool.
+        with contextlib.suppress(Exception):
+            connection.rollback()
+        connection.invalidate()
+        raise
+    finally:
+        connection.close()
+
+
+def _forget_pooled_connections_if_lost(error):
+    """A restarted database has closed every pooled connection, not just this one."""
+    dbapi = db.engine.dialect.loaded_dbapi
+    if isinstance(error, (dbapi.OperationalError, dbapi.InterfaceError)):
+        db.engine.dispose(close=False)
+
+
+class MessageWriter:
+    """The serving process's one writer task (group commit)."""
+
+    def __init__(self, app, on_stored):
+        self.app = app
+        self.on_stored = on_stored
+        self.queue = socketio.server.eio.create_queue()
+        self.queue_empty = socketio.server.eio.get_queue_empty_exception()
+
+    def submit(self, fields):
+        """Queue a message and wait until it is stored and published."""
+        pending = PendingMessage(fields, socketio.server.eio.create_event())
+        self.queue.put(pending)
+        if not pending.event.wait(WAIT_SECONDS):
+            raise TimeoutError("the message writer did not answer")
+        return pending
+
+    def run(self):
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except self.queue_empty:
+                    break
+            with self.app.app_context():
+                try:
+                    store(batch, self._finish)
+                except Exception as error:       # the writer must outlive any failure
+                    log.exception("storing %d messages failed", len(batch))
+                    for pending in batch:
+                        if not pending.event.is_set():
+                            pending.outcome = error
+                            pending.event.set()
+
+    def _finish(self, pending):
+        try:
+            self.on_stored(pending)
+        finally:
+            pending.event.set()
+
+
+_writer = None
+
+
+def start_writer(app, on_stored):
+    """Store messages through one group-committing task in this (serving) process."""
+    global _writer
+    _writer = MessageWriter(app, on_stored)
+    socketio.start_background_task(_writer.run)
+
+
+def store_one(fields, on_stored):
+    """Store a message, through the writer when one runs; returns its PendingMessage."""
+    if _writer is not None:
+        return _writer.submit(fields)
+    pending = PendingMessage(fields)
+    store([pending], on_stored)
+    return pending
