@@ -30,6 +30,7 @@ from chat import create_app  # noqa: E402
 from chat.extensions import socketio  # noqa: E402
 from chat.jobs import start_scheduler  # noqa: E402
 from chat.loop_monitor import watch_event_loop  # noqa: E402
+from chat.message_store import writer_is_idle  # noqa: E402
 from chat.sessions import start_message_writer  # noqa: E402
 
 app = create_app()
@@ -73,13 +74,17 @@ def serve(host, port):
 
 
 def stop_gracefully():
-    """On SIGTERM: give in-flight events a moment to commit, then exit (a job sweep cut
-    short is a rolled-back transaction, redone at the next tick).
-    Every message is committed before it is acknowledged, so nothing acknowledged is
-    lost; clients reconnect (to this process when it is back, or to another one)."""
+    """On SIGTERM: store, publish and acknowledge the messages already received (for at
+    most SHUTDOWN_GRACE_SECONDS), then exit. A job sweep cut short is a rolled-back
+    transaction, redone at the next tick. Every message is committed before it is
+    acknowledged, so nothing acknowledged is lost; clients reconnect (to this process
+    when it is back, or to another one) and resend what was not acknowledged."""
     def finish():
         log.info("shutting down")
-        time.sleep(float(os.environ.get("SHUTDOWN_GRACE_SECONDS", "0.5")))
+        deadline = time.monotonic() + float(os.environ.get("SHUTDOWN_GRACE_SECONDS", "5"))
+        while not writer_is_idle() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        log.info("stopped")
         logging.shutdown()
         os._exit(0)
 

@@ -150,6 +150,7 @@ class MessageWriter:
         self.on_stored = on_stored
         self.queue = socketio.server.eio.create_queue()
         self.queue_empty = socketio.server.eio.get_queue_empty_exception()
+        self.busy = False
 
     def submit(self, fields):
         """Queue a message and wait until it is stored and published."""
@@ -162,6 +163,7 @@ class MessageWriter:
     def run(self):
         while True:
             batch = [self.queue.get()]
+            self.busy = True
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
@@ -176,6 +178,8 @@ class MessageWriter:
                         if not pending.event.is_set():
                             pending.outcome = error
                             pending.event.set()
+                finally:
+                    self.busy = False
 
     def _finish(self, pending):
         try:
@@ -192,6 +196,11 @@ def start_writer(app, on_stored):
     global _writer
     _writer = MessageWriter(app, on_stored)
     socketio.start_background_task(_writer.run)
+
+
+def writer_is_idle():
+    """True when no received message is waiting to be stored (or no writer runs)."""
+    return _writer is None or (not _writer.busy and _writer.queue.empty())
 
 
 def store_one(fields, on_stored):
