@@ -3,17 +3,16 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask
-
 from .config import load_settings
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+from .socket_context import ChatFlask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config=None):
     """Build the app: settings, extensions, blueprints, socket handlers and CLI."""
-    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")),
+    app = ChatFlask(__name__, instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_settings(app.instance_path))
