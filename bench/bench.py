@@ -291,7 +291,7 @@ def run_config(database, processes, async_mode, quick, gc_tuning=True):
 
 def print_table(results, header=True):
     if header:
-        print("\n| config | storm: sockets, failed, s | chat @offered: msg/s, p50/p95/p99 ms, sent/delivered/stored "
+        print("\n| config | storm: sockets, failed, s | chat @offered: msg/s, p50/p95/p99 ms, sent/acked/delivered/stored "
               "(repaired), server CPU ms/msg, generator busy, loop stalls >= 20 ms (worst) "
               "| RSS MiB | history first / full ms (pages) | queue 10k ms |")
         print("|---|---|---|---|---|---|")
@@ -300,7 +300,7 @@ def print_table(results, header=True):
         chats = row["chats"]
         chat_text = "<br>".join(
             f"@{c['offered_rate']}: {c['rate']:.0f}, {c['p50_ms']:.1f}/{c['p95_ms']:.1f}/{c['p99_ms']:.1f}, "
-            f"{c['sent']}/{c['delivered']}/{c['stored']} ({c['repaired']}), {c['cpu_ms_per_message']:.2f}, "
+            f"{c['sent']}/{c['acked']}/{c['delivered']}/{c['stored']} ({c['repaired']}), {c['cpu_ms_per_message']:.2f}, "
             f"{c['generator_busy']:.0%}, {c['stalls']} ({c['worst_stall_ms']})"
             for c in chats)
         print(f"| {row['config']} | {storm['sockets']}, {storm['failed']}, {storm['seconds']:.2f} | {chat_text} "
