@@ -1,7 +1,5 @@
 """A network that lets neither WebSocket nor Socket.IO's long-polling through: the widget
 falls back to the REST polling endpoints and the conversation goes on."""
-from playwright.sync_api import expect
-
 from tests.browser.pages import (
     accept_chat, expect_live, expect_messages, open_session, open_widget, send_message, start_widget_chat,
     unique_name, waiting_item,
