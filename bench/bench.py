@@ -41,7 +41,7 @@ def rss_kib(pid):
     return 0
 
 
-def start_servers(workdir, database, processes, async_mode, gc_tuning=True):
+def start_servers(workdir, database, processes, async_mode, gc_tuning=True, spread=False):
     extra = {"SOCKETIO_ASYNC_MODE": async_mode, "ACCESS_LOG": "0", "LOG_LEVEL": "WARNING",
              "LOOP_STALL_WARNING_MS": str(STALL_MS),
              "GC_TUNING": "1" if gc_tuning else "0", "SCHEDULER_ENABLED": "1"}
@@ -57,9 +57,9 @@ def start_servers(workdir, database, processes, async_mode, gc_tuning=True):
     env["SOCKETIO_ASYNC_MODE"] = async_mode
     servers = [LiveServer(workdir, env=env) for _ in range(processes)]
     servers[0].prepare_database()
-    for server in servers:
+    for n, server in enumerate(servers):
         server.start()
-        pin(server.process.pid, 0)
+        pin(server.process.pid, n % 2 if spread else 0)
     pin(0, 1)
     return servers
 
@@ -273,10 +273,11 @@ def history_and_queue(server):
 
 # ---------------------------------------------------------------- the matrix
 
-def run_config(database, processes, async_mode, quick, gc_tuning=True):
-    label = f"{database}, {processes} proc{'s' if processes > 1 else ''}, {async_mode}" + ("" if gc_tuning else ", no gc tuning")
+def run_config(database, processes, async_mode, quick, gc_tuning=True, spread=False):
+    label = (f"{database}, {processes} proc{'s' if processes > 1 else ''}, {async_mode}"
+             + ("" if gc_tuning else ", no gc tuning") + (", a core each" if spread and processes > 1 else ""))
     with tempfile.TemporaryDirectory() as workdir:
-        servers = start_servers(Path(workdir), database, processes, async_mode, gc_tuning)
+        servers = start_servers(Path(workdir), database, processes, async_mode, gc_tuning, spread)
         try:
             rows = {"config": label}
             rows["storm"] = asyncio.run(connect_storm(servers, 100 if quick else 500))
@@ -313,6 +314,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small, short runs (a smoke test of the bench)")
     parser.add_argument("--sockets", type=int, default=0, help="also hold this many sockets on one process")
     parser.add_argument("--only", help="run one config, e.g. sqlite,1,eventlet")
+    parser.add_argument("--spread", action="store_true",
+                        help="server process n on CPU n %% 2 (the second shares CPU 1 with the load generator)")
     args = parser.parse_args()
     configs = [("sqlite", 1, "eventlet"), ("postgres", 1, "eventlet"), ("sqlite", 1, "gevent"),
                ("postgres", 1, "gevent"), ("postgres", 2, "eventlet"), ("postgres", 2, "gevent")]
@@ -325,7 +328,7 @@ def main():
     for config in configs:
         print(f"running {config} ...", file=sys.stderr, flush=True)
         try:
-            print_table([run_config(*config, quick=args.quick)], header=False)
+            print_table([run_config(*config, quick=args.quick, spread=args.spread)], header=False)
         except Exception as error:          # one broken config must not hide the others
             print(f"| {config} | failed: {type(error).__name__}: {error} | | | | |")
         sys.stdout.flush()
