@@ -1,9 +1,10 @@
 """Storing messages: each takes the next seq of its session in the transaction that
 stores it, and is committed before anyone hears of it.
 
-This is the product's hot path, so it runs three fixed SQL statements on the driver's
-cursor (the ORM and Core layers were half of the server's CPU per message, see
-docs/benchmarks.md). In a serving process one writer task stores every message that
+This is the product's hot path, so it runs fixed SQL on the driver's cursor (the ORM and
+Core layers were half of the server's CPU per message, see docs/benchmarks.md): two
+statements per message on SQLite, one on PostgreSQL, where a whole batch is one round trip.
+System messages (claim, end, jobs) join their caller's transaction through `append`. In a serving process one writer task stores every message that
 arrived since its last commit in one transaction (group commit), publishes them in seq
 order, then wakes the handlers waiting to acknowledge them. Without a writer (flask
 commands, unit tests) each message is stored at once, in its own transaction.
@@ -107,7 +108,6 @@ class PendingMessage:
         self.event = event
         self.message = None
         self.outcome = None       # (status, agent_id), "closed", "duplicate" or an exception
-
 
 
 def store(batch, on_stored):
