@@ -25,6 +25,8 @@ def create_app(test_config=None):
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
+    from .security import register_security
+    register_security(app)               # before CSRF: a foreign origin is refused before its token is checked
     csrf.init_app(app)
     limiter.init_app(app)
 
@@ -48,9 +50,7 @@ def create_app(test_config=None):
     from . import auth, cli, dashboard, health, public_api, widget
     from . import realtime  # noqa: F401  (socket handlers)
     from .errors import register_error_handlers
-    from .security import register_security
     for module in (auth, dashboard, health, public_api, widget, cli):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
-    register_security(app)
     return app

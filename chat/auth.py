@@ -1,7 +1,11 @@
 """Agent login and logout."""
+import functools
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -25,10 +29,30 @@ class LoginForm(FlaskForm):
 
 
 def safe_next_url(target):
-    """Only a path on this site; anything else goes to the dashboard."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("dashboard.index")
+    """Only a plain path on this site; anything else goes to the dashboard. Browsers drop
+    tabs and newlines and read a backslash as a slash, so `/\t/evil.example` would be
+    `//evil.example`: any control character, space or backslash refuses the target, as
+    does an empty segment (`//`) or a dot segment (`/.//` collapses to `//`)."""
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return url_for("dashboard.index")
+    if any(ord(char) <= 0x20 or char in "\\\x7f" for char in target):
+        return url_for("dashboard.index")
+    parts = urlsplit(target)
+    segments = parts.path.split("/")[1:]
+    if parts.scheme or parts.netloc or any(segment in ("", ".", "..") for segment in segments[:-1]):
+        return url_for("dashboard.index")
+    return target
+
+
+@functools.cache
+def throwaway_hash():
+    return generate_password_hash("not-an-agent-password")
+
+
+def spend_a_password_check(password):
+    """Check the password against a throwaway hash, so that a login with an unknown or
+    disabled email takes as long as one with a wrong password (no account enumeration)."""
+    check_password_hash(throwaway_hash(), password)
 
 
 def login_account_key():
@@ -47,7 +71,9 @@ def login():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         agent = db.session.execute(db.select(Agent).filter_by(email=email)).scalar_one_or_none()
-        if agent and agent.active and agent.check_password(form.password.data):
+        if agent is None or not agent.active:
+            spend_a_password_check(form.password.data)
+        elif agent.check_password(form.password.data):
             login_user(agent)
             return redirect(safe_next_url(request.args.get("next")))
         flash("Wrong email or password.")

@@ -106,6 +106,29 @@ def test_dashboard_posts_from_another_site_are_refused(server, agent_http):
     assert agent_http.get(server.url + "/dashboard", allow_redirects=False, timeout=5).status_code == 200
 
 
+@pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"}, {"Origin": "null"}, {}],
+                         ids=["foreign-origin", "null-origin", "no-origin"])
+@pytest.mark.parametrize("path", ["/logout", "/login"])
+def test_a_post_without_the_login_cookie_never_writes_a_new_session_cookie(server, headers, path):
+    """What another site's auto-submitted form sends (no cookie: SameSite=Lax) is refused
+    without a Set-Cookie, which would replace the agent's login in the browser."""
+    response = requests.post(server.url + path, headers=headers, data={"email": "x@example.com"},
+                             allow_redirects=False, timeout=5)
+    assert response.status_code == (403 if headers else 400)
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example", "/%0A/evil.example", "/.//evil.example",
+                                    "/%5Cevil.example", "https://evil.example"])
+def test_login_redirects_only_to_paths_on_this_site(server, target):
+    http = requests.Session()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      http.get(server.url + "/login", timeout=5).text).group(1)
+    response = http.post(f"{server.url}/login?next={target}", allow_redirects=False, timeout=5,
+                         data={"email": "demo@example.com", "password": "demo-password", "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
+
+
 # ---- output ----
 
 @pytest.mark.parametrize("payload", XSS_PAYLOADS)

@@ -1,0 +1,54 @@
+"""Unit tests of the login rules: where a login may redirect to, and what a failed login costs."""
+import re
+
+import pytest
+
+from chat import auth, models
+from chat.auth import safe_next_url
+from chat.cli import save_agent
+from chat.extensions import db
+
+
+@pytest.mark.parametrize("target", [
+    "/dashboard", "/dashboard/sessions/abc", "/dashboard/", "/dashboard?tab=mine&x=//y", "/",
+])
+def test_a_path_on_this_site_is_kept(app, target):
+    with app.test_request_context():
+        assert safe_next_url(target) == target
+
+
+@pytest.mark.parametrize("target", [
+    None, "", "dashboard", "//evil.example", "/\t/evil.example", "/\n/evil.example", "/\r\n/x",
+    "/.//evil.example", "/..//evil.example", "/\\evil.example", "\\\\evil.example", "/ /evil.example",
+    "https://evil.example/", "/x\x7f", "/" + "a" * 2001,
+])
+def test_anything_else_goes_to_the_dashboard(app, target):
+    with app.test_request_context():
+        assert safe_next_url(target) == "/dashboard"
+
+
+@pytest.fixture
+def password_checks(monkeypatch):
+    """Counts every password hash the login checks, wherever it is checked."""
+    calls = []
+    for module in (auth, models):
+        real = module.check_password_hash
+
+        def counting(stored, password, real=real):
+            calls.append(password)
+            return real(stored, password)
+        monkeypatch.setattr(module, "check_password_hash", counting)
+    return calls
+
+
+@pytest.mark.parametrize("email", ["nobody@example.com", "off@example.com", "on@example.com"])
+def test_every_failed_login_checks_one_password_hash(app, password_checks, email):
+    """Unknown, disabled and known emails cost the same hash check, so timing tells nothing."""
+    save_agent("on@example.com", "On", "agent", "right-password")
+    save_agent("off@example.com", "Off", "agent", "right-password").active = False
+    db.session.commit()
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text).group(1)
+    response = client.post("/login", data={"email": email, "password": "wrong-password", "csrf_token": token})
+    assert response.status_code == 400 and b"Wrong email or password." in response.data
+    assert password_checks == ["wrong-password"]
