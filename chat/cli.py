@@ -19,13 +19,19 @@ DEMO_AGENTS = (
 )
 
 
-def save_agent(email, name, role, password):
-    """Create the agent, or update name, role and password if the email exists."""
+def save_agent(email, name, role, password, sites=None):
+    """Create the agent, or update name, role and password if the email exists. `sites`
+    are the sites whose visitors the agent answers; a new agent given none answers every
+    site that exists now (not those added later); an existing one keeps its sites."""
     email = email.strip().lower()
     agent = db.session.execute(select(Agent).filter_by(email=email)).scalar_one_or_none()
     if agent is None:
+        if sites is None:
+            sites = db.session.execute(select(Site).order_by(Site.id)).scalars().all()
         agent = Agent(email=email)
         db.session.add(agent)
+    if sites is not None:
+        agent.sites = list(sites)
     agent.display_name = name
     agent.role = role
     agent.active = True
@@ -38,14 +44,27 @@ def save_agent(email, name, role, password):
 @click.option("--email", required=True, help="Login email.")
 @click.option("--name", required=True, help="Name shown to visitors.")
 @click.option("--role", type=click.Choice(AGENT_ROLES), default="agent", show_default=True)
+@click.option("--site", "site_keys", multiple=True, metavar="KEY",
+              help="A site whose visitors the agent answers (repeat for several). "
+                   "Default for a new agent: every site that exists now.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted for when not given.")
-def create_agent(email, name, role, password):
-    """Create an agent (or reset an existing agent's name, role and password)."""
+def create_agent(email, name, role, site_keys, password):
+    """Create an agent (or reset an existing agent's name, role, sites and password)."""
     if len(password) < 8:
         raise click.BadParameter("use at least 8 characters", param_hint="--password")
-    agent = save_agent(email, name, role, password)
-    click.echo(f"Agent {agent.email} ({agent.role}) is ready.")
+    sites = None
+    if site_keys:
+        sites = db.session.execute(select(Site).where(Site.key.in_(site_keys))).scalars().all()
+        unknown = sorted(set(site_keys) - {site.key for site in sites})
+        if unknown:
+            raise click.BadParameter(f"no site has the key {', '.join(unknown)}", param_hint="--site")
+    agent = save_agent(email, name, role, password, sites)
+    if agent.sees_every_session:
+        scope = "every site"
+    else:
+        scope = ", ".join(site.key for site in agent.sites) or "no site yet"
+    click.echo(f"Agent {agent.email} ({agent.role}) is ready; answers {scope}.")
 
 
 @bp.cli.command("disable-agent")
@@ -72,7 +91,7 @@ def seed_demo():
         site.allowed_origins = " ".join(["self", *site.origin_list])
     db.session.commit()
     for email, name, role in DEMO_AGENTS:
-        save_agent(email, name, role, DEMO_PASSWORD)
+        save_agent(email, name, role, DEMO_PASSWORD, sites=[site])
     click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com "
                f"(password {DEMO_PASSWORD}) are ready.")
 

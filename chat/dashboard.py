@@ -26,7 +26,7 @@ def index():
 @login_required
 def session_list():
     """Partial: Waiting and My chats, refreshed by HTMX on every queue change."""
-    waiting, waiting_total = sessions.waiting_sessions(limit=QUEUE_PAGE)
+    waiting, waiting_total = sessions.waiting_sessions(current_user, limit=QUEUE_PAGE)
     return render_template("dashboard/_session_list.html", waiting=waiting, waiting_total=waiting_total,
                            mine=sessions.sessions_of_agent(current_user))
 

@@ -29,6 +29,14 @@ def isoformat(moment):
     return moment.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z") if moment else None
 
 
+# Which sites' visitors a plain agent answers (supervisors and admins see every site).
+agent_site = db.Table(
+    "agent_site",
+    db.Column("agent_id", db.Integer, db.ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("site_id", db.Integer, db.ForeignKey("site.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Agent(UserMixin, db.Model):
     id = db.Column(db.Integer, primary_key=True)
     email = db.Column(db.String(254), unique=True, nullable=False)
@@ -37,6 +45,7 @@ class Agent(UserMixin, db.Model):
     password_hash = db.Column(db.String(256), nullable=False)
     active = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    sites = db.relationship("Site", secondary=agent_site, order_by="Site.id")
 
     @property
     def is_active(self):
@@ -45,6 +54,13 @@ class Agent(UserMixin, db.Model):
     @property
     def sees_every_session(self):
         return self.role in ("supervisor", "admin")
+
+    @property
+    def site_ids(self):
+        return [site.id for site in self.sites]
+
+    def serves_site(self, site_id):
+        return self.sees_every_session or site_id in self.site_ids
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)

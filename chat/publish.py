@@ -7,7 +7,6 @@ from .extensions import socketio
 
 VISITOR_NS = "/visitor"
 AGENT_NS = "/agent"
-AGENTS_ROOM = "agents"
 SUPERVISORS_ROOM = "supervisors"
 VISITORS_ROOM = "visitors"
 
@@ -18,6 +17,11 @@ def session_room(session_id):
 
 def agent_room(agent_id):
     return f"agent:{agent_id}"
+
+
+def site_agents_room(site_id):
+    """The agents who answer a site's visitors (supervisors are in SUPERVISORS_ROOM instead)."""
+    return f"site-agents:{site_id}"
 
 
 def to_session(event, data, session_id, skip_sid=None):
@@ -60,15 +64,16 @@ def status_payload(chat_session):
 
 
 def queue_changed(chat_session):
-    """Queue lists: every agent sees unclaimed sessions; only the assignee and
-    supervisors see the content of a claimed one."""
+    """Queue lists: the site's agents and the supervisors see unclaimed sessions; only the
+    assignee and supervisors see the content of a claimed one."""
     summary = chat_session.summary()
+    site_agents = site_agents_room(chat_session.site_id)
+    socketio.emit("queue_update", summary, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
     if chat_session.status in ("bot", "waiting"):
-        socketio.emit("queue_update", summary, to=AGENTS_ROOM, namespace=AGENT_NS)
+        socketio.emit("queue_update", summary, to=site_agents, namespace=AGENT_NS)
         return
     brief = {key: summary[key] for key in ("session_id", "status", "agent_id")}
-    socketio.emit("queue_update", brief, to=AGENTS_ROOM, namespace=AGENT_NS)
-    socketio.emit("queue_update", summary, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
+    socketio.emit("queue_update", brief, to=site_agents, namespace=AGENT_NS)
     if chat_session.agent_id:
         socketio.emit("queue_update", summary, to=agent_room(chat_session.agent_id),
                       namespace=AGENT_NS)

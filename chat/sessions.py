@@ -80,9 +80,11 @@ def find_session_for_agent(session_id, agent):
 
 
 def agent_can_view(agent, chat_session):
-    """Supervisors see everything; agents see the queue and their own chats."""
-    return (agent.sees_every_session or chat_session.status in ("bot", "waiting")
-            or chat_session.agent_id == agent.id)
+    """Supervisors see everything; agents see their own chats and the queue of the sites
+    they serve (the holder is checked first: it needs no look-up of the agent's sites)."""
+    if agent.sees_every_session or chat_session.agent_id == agent.id:
+        return True
+    return chat_session.status in ("bot", "waiting") and agent.serves_site(chat_session.site_id)
 
 
 def agent_can_write(agent, chat_session):
@@ -147,7 +149,10 @@ def post_agent_message(chat_session, agent, text, client_id):
 
 
 def claim_session(chat_session, agent):
-    """Assign a waiting session to `agent`; exactly one of racing agents wins."""
+    """Assign a waiting session to `agent`; exactly one of racing agents wins. An agent
+    who does not serve the chat's site is told it does not exist."""
+    if not agent.serves_site(chat_session.site_id):
+        raise not_found()
     now = utcnow()
     claimed = db.session.execute(
         update(ChatSession)
@@ -226,9 +231,12 @@ def latest_messages(session_id, before_seq=None, limit=100):
     return page[::-1]
 
 
-def waiting_sessions(limit=100):
-    """The queue, oldest first, and how many wait in all (the list shows the first `limit`)."""
+def waiting_sessions(agent, limit=100):
+    """The queue of the sites `agent` serves, oldest first, and how many wait in all
+    (the list shows the first `limit`)."""
     queued = ChatSession.status.in_(("bot", "waiting"))
+    if not agent.sees_every_session:
+        queued = queued & ChatSession.site_id.in_(agent.site_ids)
     rows = db.session.execute(
         select(ChatSession).where(queued).order_by(ChatSession.started_at).limit(limit)
     ).scalars().all()

@@ -355,6 +355,18 @@ class DelayingProxy:
             sock.close()
 
 
+def add_site_and_agent(server, site_key, email, password):
+    """A second site, and a plain agent who answers only that site, in the server's database."""
+    code = ("import sys\nfrom chat import create_app\nfrom chat.cli import save_agent\n"
+            "from chat.extensions import db\nfrom chat.models import Site\n"
+            "with create_app().app_context():\n"
+            "    site = Site(key=sys.argv[1], name=sys.argv[1], allowed_origins='https://' + sys.argv[1] + '.example')\n"
+            "    db.session.add(site)\n"
+            "    save_agent(sys.argv[2], 'Agent of ' + sys.argv[1], 'agent', sys.argv[3], sites=[site])\n")
+    subprocess.run([sys.executable, "-c", code, site_key, email, password],
+                   cwd=ROOT, env=server.env, check=True, timeout=60)
+
+
 def store_message_unannounced(server, session_id, text, sender_type="agent"):
     """Store a message from a process with no message queue: it is in the database, but no
     connected client hears of it, as when an overloaded queue drops the event."""

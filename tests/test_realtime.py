@@ -6,7 +6,8 @@ import requests
 import socketio
 
 from tests.support import (
-    RecordingClient, connect_agent, connect_visitor, login, start_chat, store_message_unannounced,
+    RecordingClient, add_site_and_agent, connect_agent, connect_visitor, login, start_chat,
+    store_message_unannounced,
 )
 
 
@@ -178,6 +179,21 @@ def test_a_new_chat_appears_in_every_agents_queue(server, agent):
     chat = start_chat(server, name="Queue Test")
     update = agent.wait_for("queue_update", lambda u: u["session_id"] == chat["session_id"])
     assert (update["status"], update["visitor_name"]) == ("waiting", "Queue Test")
+
+
+def test_an_agent_of_another_site_never_hears_of_this_sites_chats(server, clients):
+    add_site_and_agent(server, "elsewhere", "elsewhere@example.com", "elsewhere-password")
+    other_http = login(server, "elsewhere@example.com", "elsewhere-password")
+    other = connect_agent(server, other_http)
+    supervisor = connect_agent(server, login(server, "supervisor@example.com", "demo-password"))
+    clients.extend([other, supervisor])
+    chat = start_chat(server, name="Not Yours")
+    supervisor.wait_for("queue_update", lambda u: u["session_id"] == chat["session_id"])
+    assert "Not Yours" not in other_http.get(server.url + "/dashboard/sessions", timeout=5).text
+    for event in ("join_session", "claim_session"):
+        reply = other.call(event, {"session_id": chat["session_id"], "last_seq": 0})
+        assert reply["error"]["code"] == "session_not_found"
+    assert not [u for u in other.received("queue_update") if u["session_id"] == chat["session_id"]]
 
 
 def test_an_agent_cannot_write_to_a_chat_it_does_not_hold(server, chat, agent):

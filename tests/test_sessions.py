@@ -2,8 +2,9 @@
 import pytest
 
 from chat import message_store, sessions
+from chat.cli import save_agent
 from chat.extensions import db
-from chat.models import Message
+from chat.models import Message, Site
 
 
 def test_a_new_session_waits_for_an_agent_and_expires_after_22_hours(site):
@@ -78,9 +79,9 @@ def test_queue_lists_waiting_oldest_first_and_my_chats(site, agents):
     alice = agents[0]
     older, _ = sessions.start_session(site, name="Older")
     newer, _ = sessions.start_session(site, name="Newer")
-    assert [c.id for c in sessions.waiting_sessions()[0]] == [older.id, newer.id]
+    assert [c.id for c in sessions.waiting_sessions(alice)[0]] == [older.id, newer.id]
     sessions.claim_session(newer, alice)
-    assert [c.id for c in sessions.waiting_sessions()[0]] == [older.id]
+    assert [c.id for c in sessions.waiting_sessions(alice)[0]] == [older.id]
     assert [c.id for c in sessions.sessions_of_agent(alice)] == [newer.id]
 
 
@@ -91,10 +92,10 @@ def test_messages_after_returns_only_later_messages_in_order(site):
     assert [m.seq for m in sessions.messages_after(chat.id, 2)] == [3, 4, 5]
 
 
-def test_the_queue_lists_the_oldest_first_page_and_counts_them_all(site):
+def test_the_queue_lists_the_oldest_first_page_and_counts_them_all(site, agents):
     for n in range(5):
         sessions.start_session(site, name=f"v{n}")
-    shown, total = sessions.waiting_sessions(limit=3)
+    shown, total = sessions.waiting_sessions(agents[0], limit=3)
     assert [c.visitor.name for c in shown] == ["v0", "v1", "v2"] and total == 5
 
 
@@ -126,3 +127,31 @@ def test_one_batch_stores_many_messages_and_a_bad_one_fails_alone(site):
     assert [m.text for m in sessions.messages_after(chat.id)] == ["one", "three"]
     db.session.refresh(chat)
     assert chat.last_seq == 2 and chat.last_message_preview == "three"
+
+
+def test_an_agent_sees_and_claims_only_the_queue_of_the_sites_it_serves(site, agents):
+    alice, _, sue = agents
+    other = Site(key="other", name="Other shop", allowed_origins="https://other.example")
+    db.session.add(other)
+    db.session.commit()
+    olga = save_agent("o@example.com", "Olga", "agent", "password-4", sites=[other])
+    demo_chat, _ = sessions.start_session(site, name="Ann")
+    other_chat, _ = sessions.start_session(other, name="Otto")
+
+    assert [c.visitor.name for c in sessions.waiting_sessions(olga)[0]] == ["Otto"]
+    assert [c.visitor.name for c in sessions.waiting_sessions(alice)[0]] == ["Ann"]
+    assert [c.visitor.name for c in sessions.waiting_sessions(sue)[0]] == ["Ann", "Otto"]
+    assert not sessions.agent_can_view(olga, demo_chat) and sessions.agent_can_view(sue, other_chat)
+    with pytest.raises(sessions.ChatError) as refused:
+        sessions.claim_session(demo_chat, olga)
+    assert refused.value.code == "session_not_found" and demo_chat.status == "waiting"
+    assert sessions.claim_session(other_chat, olga).agent_id == olga.id
+
+
+def test_a_new_agent_answers_the_sites_that_exist_when_it_is_created(site):
+    first = save_agent("first@example.com", "First", "agent", "password-5")
+    later = Site(key="later", name="Later")
+    db.session.add(later)
+    db.session.commit()
+    assert first.site_ids == [site.id]
+    assert save_agent("first@example.com", "First", "agent", "password-6").site_ids == [site.id]

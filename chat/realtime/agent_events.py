@@ -23,10 +23,12 @@ def connect(auth=None):
         raise refuse("login_required", "Log in first.")
     agent = current_user
     remember_socket(NS, agent_id=agent.id)
-    join_room(publish.AGENTS_ROOM)
     join_room(publish.agent_room(agent.id))
     if agent.sees_every_session:
         join_room(publish.SUPERVISORS_ROOM)
+    else:
+        for site_id in agent.site_ids:
+            join_room(publish.site_agents_room(site_id))
     if presence.agent_connected(agent.id):
         socketio.emit("presence", presence_of_agents(), to=publish.VISITORS_ROOM,
                       namespace=publish.VISITOR_NS)
@@ -103,7 +105,7 @@ def typing(state, payload):
 def claim_session(state, payload):
     """Agent accepts a waiting chat; one of several racing agents wins."""
     agent = acting_agent(state)
-    # Any agent may claim a queued chat, so a lost race is reported as such.
+    # Any agent of the chat's site may claim it, so a lost race is reported as such.
     chat_session = sessions.find_session(validation.session_id(payload))
     if chat_session is None:
         raise sessions.not_found()
