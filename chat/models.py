@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .extensions import db
 
 AGENT_ROLES = ("agent", "supervisor", "admin")
+EVERY_SITE_ROLES = ("supervisor", "admin")   # see every session of every site
 SESSION_STATUSES = ("bot", "waiting", "active", "ended", "abandoned")
 OPEN_STATUSES = ("bot", "waiting", "active")
 SENDER_TYPES = ("visitor", "agent", "bot", "system")
@@ -53,7 +54,13 @@ class Agent(UserMixin, db.Model):
 
     @property
     def sees_every_session(self):
-        return self.role in ("supervisor", "admin")
+        return self.role in EVERY_SITE_ROLES
+
+    @classmethod
+    def answers_site(cls, site_id):
+        """As SQL: the agent answers this site's visitors."""
+        return cls.role.in_(EVERY_SITE_ROLES) | cls.id.in_(
+            db.select(agent_site.c.agent_id).where(agent_site.c.site_id == site_id))
 
     @property
     def site_ids(self):

@@ -8,7 +8,6 @@ from .extensions import socketio
 VISITOR_NS = "/visitor"
 AGENT_NS = "/agent"
 SUPERVISORS_ROOM = "supervisors"
-VISITORS_ROOM = "visitors"
 
 
 def session_room(session_id):
@@ -17,6 +16,10 @@ def session_room(session_id):
 
 def agent_room(agent_id):
     return f"agent:{agent_id}"
+
+
+def site_visitors_room(site_id):
+    return f"site-visitors:{site_id}"
 
 
 def site_agents_room(site_id):

@@ -181,9 +181,15 @@ def test_a_new_chat_appears_in_every_agents_queue(server, agent):
     assert (update["status"], update["visitor_name"]) == ("waiting", "Queue Test")
 
 
-def test_an_agent_of_another_site_never_hears_of_this_sites_chats(server, clients):
+@pytest.fixture(scope="module")
+def elsewhere(server):
+    """A second site, `elsewhere`, and an agent who answers only it."""
     add_site_and_agent(server, "elsewhere", "elsewhere@example.com", "elsewhere-password")
-    other_http = login(server, "elsewhere@example.com", "elsewhere-password")
+    return "elsewhere@example.com", "elsewhere-password"
+
+
+def test_an_agent_of_another_site_never_hears_of_this_sites_chats(server, clients, elsewhere):
+    other_http = login(server, *elsewhere)
     other = connect_agent(server, other_http)
     supervisor = connect_agent(server, login(server, "supervisor@example.com", "demo-password"))
     clients.extend([other, supervisor])
@@ -194,6 +200,14 @@ def test_an_agent_of_another_site_never_hears_of_this_sites_chats(server, client
         reply = other.call(event, {"session_id": chat["session_id"], "last_seq": 0})
         assert reply["error"]["code"] == "session_not_found"
     assert not [u for u in other.received("queue_update") if u["session_id"] == chat["session_id"]]
+
+
+def test_visitors_count_only_the_agents_who_answer_their_site(server, agent, clients, elsewhere):
+    visitor = connect_visitor(server, start_chat(server, site_key="elsewhere"))
+    clients.append(visitor)
+    assert visitor.wait_for("presence", lambda p: "agents_online" in p)["agents_online"] == 0
+    clients.append(connect_agent(server, login(server, *elsewhere)))
+    visitor.wait_for("presence", lambda p: p.get("agents_online") == 1)
 
 
 def test_an_agent_cannot_write_to_a_chat_it_does_not_hold(server, chat, agent):

@@ -1,11 +1,11 @@
 """The /agent namespace: the dashboard's side, for logged-in agents only."""
 from flask import request
 from flask_login import current_user
-from flask_socketio import emit, join_room, leave_room
+from flask_socketio import join_room, leave_room
 
 from .. import publish, sessions, validation
 from ..extensions import db, socketio
-from ..models import Agent
+from ..models import Agent, Site
 from ..origins import is_own_origin, request_origin
 from . import limits, presence
 from .handlers import acknowledged, forget_socket, refuse, remember_socket, unknown_event
@@ -30,9 +30,7 @@ def connect(auth=None):
         for site_id in agent.site_ids:
             join_room(publish.site_agents_room(site_id))
     if presence.agent_connected(agent.id):
-        socketio.emit("presence", presence_of_agents(), to=publish.VISITORS_ROOM,
-                      namespace=publish.VISITOR_NS)
-    emit("presence", presence_of_agents())
+        tell_visitors_agents_online(agent)
 
 
 @socketio.on("disconnect", namespace=NS)
@@ -40,7 +38,17 @@ def disconnect(*_reason):
     state = forget_socket(NS)
     limits.forget(request.sid)
     if state and presence.agent_disconnected(state["agent_id"]):
-        socketio.emit("presence", presence_of_agents(), to=publish.VISITORS_ROOM,
+        agent = db.session.get(Agent, state["agent_id"])
+        if agent is not None:
+            tell_visitors_agents_online(agent)
+
+
+def tell_visitors_agents_online(agent):
+    """An agent came or went: the visitors of each site it answers see the new count."""
+    site_ids = (db.session.execute(db.select(Site.id)).scalars() if agent.sees_every_session
+                else agent.site_ids)
+    for site_id in site_ids:
+        socketio.emit("presence", presence_of_agents(site_id), to=publish.site_visitors_room(site_id),
                       namespace=publish.VISITOR_NS)
 
 

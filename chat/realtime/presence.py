@@ -12,7 +12,9 @@ from collections import Counter
 
 from flask import current_app
 
+from ..extensions import db
 from ..message_queue import shared_redis
+from ..models import Agent
 
 PRESENCE_TTL = 120
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
@@ -117,8 +119,13 @@ def agent_disconnected(agent_id):
     return _holders("agents", str(agent_id)) == 0
 
 
-def agents_online():
-    return len(_members("agents"))
+def agents_online(site_id):
+    """How many agents who answer this site's visitors are connected."""
+    online = [int(member) for member in _members("agents")]
+    if not online:
+        return 0
+    return db.session.execute(db.select(db.func.count()).select_from(Agent)
+                              .where(Agent.id.in_(online), Agent.answers_site(site_id))).scalar_one()
 
 
 def visitor_connected(session_id):

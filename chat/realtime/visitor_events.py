@@ -30,8 +30,8 @@ def missed_messages(chat_session, payload):
     return {"messages": [m.to_dict() for m in messages], "last_seq": chat_session.last_seq}
 
 
-def presence_of_agents():
-    return {"agents_online": presence.agents_online()}
+def presence_of_agents(site_id):
+    return {"agents_online": presence.agents_online(site_id)}
 
 
 @socketio.on("connect", namespace=NS)
@@ -48,13 +48,13 @@ def connect(auth=None):
         raise refuse("origin_not_allowed", "This website may not use this chat.")
     remember_socket(NS, session_id=session_id, visitor_name=chat_session.visitor.name)
     join_room(publish.session_room(session_id))
-    join_room(publish.VISITORS_ROOM)
+    join_room(publish.site_visitors_room(chat_session.site_id))
     sessions.record_visitor_seen(session_id, page_load=True)
     if presence.visitor_connected(session_id):
         publish.to_session("presence", {"session_id": session_id, "visitor_online": True},
                            session_id, skip_sid=request.sid)
     emit("session_status", publish.status_payload(chat_session))
-    emit("presence", presence_of_agents())
+    emit("presence", presence_of_agents(chat_session.site_id))
     replay_messages(session_id, last_seq)
 
 
