@@ -3,6 +3,8 @@ import logging
 import os
 from pathlib import Path
 
+from werkzeug.middleware.proxy_fix import ProxyFix
+
 from .config import load_settings
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
 from .socket_context import ChatFlask
@@ -46,6 +48,7 @@ def create_app(test_config=None):
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
     )
+    trust_proxies(app)
 
     from . import auth, cli, dashboard, health, public_api, widget
     from . import realtime  # noqa: F401  (socket handlers)
@@ -54,3 +57,14 @@ def create_app(test_config=None):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
     return app
+
+
+def trust_proxies(app):
+    """Behind TRUSTED_PROXIES proxies, take the client's address (X-Forwarded-For) and
+    scheme (X-Forwarded-Proto) from what they set. It wraps Socket.IO's middleware (set up
+    by socketio.init_app), so Engine.IO's origin check and the socket handlers see the
+    same values as the pages. X-Forwarded-Host is not trusted: the documented nginx sets
+    Host itself and passes a client's X-Forwarded-Host through untouched."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)

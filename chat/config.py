@@ -10,6 +10,18 @@ def _int(name, default):
     return int(os.environ.get(name, default))
 
 
+def _int_between(name, default, low, high):
+    """An integer setting that must lie in [low, high]; anything else stops start-up."""
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise RuntimeError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    return value
+
+
 def _dev_secret_key(instance_path):
     """A random key kept in instance/ so development logins survive restarts."""
     path = Path(instance_path) / "dev-secret-key"
@@ -67,6 +79,9 @@ def load_settings(instance_path):
         # The app's public origin (scheme://host:port) when served behind a proxy;
         # empty means "the origin the request came to".
         "APP_ORIGIN": os.environ.get("APP_ORIGIN", "").rstrip("/"),
+        # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 trusts none, so
+        # clients that reach the app directly cannot pick their own address.
+        "TRUSTED_PROXIES": _int_between("TRUSTED_PROXIES", 0, 0, 5),
         "MAX_MESSAGE_LENGTH": _int("MAX_MESSAGE_LENGTH", 5000),
         # How often the server pings each socket, and how long it waits for the pong
         # before it counts the client as gone (seconds).
@@ -88,6 +103,8 @@ def load_settings(instance_path):
         # processes when it is Redis (e.g. the SOCKETIO_MESSAGE_QUEUE URL).
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Keeps the counters of deployments (or test runs) that share one Redis apart.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
         "START_LIMIT_PER_IP": os.environ.get("START_LIMIT_PER_IP", "10 per minute"),

@@ -146,13 +146,20 @@ def start_chat(server, **fields):
     return response.json()
 
 
-def login(server, email="demo@example.com", password="demo-password"):
-    """A requests session logged in through the real form, CSRF token and all."""
-    http = requests.Session()
+def submit_login(server, http, email, password):
+    """Fill in and post the real login form (CSRF token and all); the response."""
     page = http.get(server.url + "/login", timeout=5).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = http.post(server.url + "/login", allow_redirects=False, timeout=5,
-                         data={"email": email, "password": password, "csrf_token": token})
+    # A browser sends the page as Referer; over HTTPS, Flask-WTF requires it to match the host.
+    return http.post(server.url + "/login", allow_redirects=False, timeout=5,
+                     headers={"Referer": server.url + "/login"},
+                     data={"email": email, "password": password, "csrf_token": token})
+
+
+def login(server, email="demo@example.com", password="demo-password", http=None):
+    """A requests session (a new one unless given) logged in through the real form."""
+    http = http or requests.Session()
+    response = submit_login(server, http, email, password)
     assert response.status_code == 302, response.text
     return http
 
