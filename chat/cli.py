@@ -9,6 +9,7 @@ from sqlalchemy import select
 from .extensions import db
 from .jobs import run_jobs
 from .models import AGENT_ROLES, SESSION_STATUSES, Agent, ChatSession, Site
+from .realtime.disconnect import disconnect_agent_sockets
 
 bp = Blueprint("chat_cli", __name__, cli_group="chat")
 
@@ -20,17 +21,21 @@ DEMO_AGENTS = (
 
 
 def save_agent(email, name, role, password):
-    """Create the agent, or update name, role and password if the email exists."""
+    """Create the agent, or update name, role and password if the email exists. A reset
+    ends every login of the agent: cookies are refused and open sockets closed."""
     email = email.strip().lower()
     agent = db.session.execute(select(Agent).filter_by(email=email)).scalar_one_or_none()
     if agent is None:
         agent = Agent(email=email)
         db.session.add(agent)
+    else:
+        agent.revoke_logins()
     agent.display_name = name
     agent.role = role
     agent.active = True
     agent.set_password(password)
     db.session.commit()
+    disconnect_agent_sockets(agent.id)
     return agent
 
 
@@ -51,13 +56,16 @@ def create_agent(email, name, role, password):
 @bp.cli.command("disable-agent")
 @click.option("--email", required=True, help="The agent's login email.")
 def disable_agent(email):
-    """Stop an agent from logging in; its open dashboards close within one job tick.
+    """Stop an agent from logging in; its open dashboards close at once with a message queue
+    (SOCKETIO_MESSAGE_QUEUE), otherwise at their next event or within one job tick.
     (`create-agent` with the same email enables it again.)"""
     agent = db.session.execute(select(Agent).filter_by(email=email.strip().lower())).scalar_one_or_none()
     if agent is None:
         raise click.BadParameter("no agent has this email", param_hint="--email")
     agent.active = False
+    agent.revoke_logins()
     db.session.commit()
+    disconnect_agent_sockets(agent.id)
     click.echo(f"Agent {agent.email} is disabled.")
 
 

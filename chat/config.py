@@ -1,6 +1,7 @@
 """Settings read from environment variables, with safe defaults."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 ASYNC_MODES = ("eventlet", "gevent", "threading")
@@ -8,6 +9,13 @@ ASYNC_MODES = ("eventlet", "gevent", "threading")
 
 def _int(name, default):
     return int(os.environ.get(name, default))
+
+
+def _bounded_int(name, default, low, high):
+    value = _int(name, default)
+    if not low <= value <= high:
+        raise RuntimeError(f"{name} must be between {low} and {high}, not {value}")
+    return value
 
 
 def _dev_secret_key(instance_path):
@@ -80,6 +88,8 @@ def load_settings(instance_path):
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # A login lasts this long after the agent's last request (the cookie and its signature).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_bounded_int("LOGIN_LIFETIME_HOURS", 12, 1, 24 * 31)),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
