@@ -157,6 +157,14 @@ def test_a_copied_login_cookie_stops_working_at_logout_and_at_a_password_reset(s
     wait_until(lambda: not tab.client.connected, message="the socket of the reset login to close")
 
 
+def test_without_a_message_queue_a_job_tick_closes_an_idle_socket_of_a_reset_login(own_server, clients):
+    server = own_server(JOBS_INTERVAL_SECONDS=1)
+    tab = connect_agent(server, login(server, "second@example.com", "second-password"))
+    clients.append(tab)
+    create_agent(server, "second@example.com", "Second Agent", "another-password")
+    wait_until(lambda: not tab.client.connected, message="the job tick to close the reset login's socket")
+
+
 def test_the_login_cookie_expires_after_the_login_lifetime(server):
     http = requests.Session()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
