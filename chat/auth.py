@@ -1,8 +1,9 @@
 """Agent login and logout."""
 import functools
+import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,9 +19,18 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Log in to see the dashboard."
 
 
+LOGIN_TOKEN = re.compile(r"(\d{1,18}):(\d{1,18})", re.ASCII)
+
+
 @login_manager.user_loader
-def load_agent(agent_id):
-    return db.session.get(Agent, int(agent_id)) if agent_id.isdigit() else None
+def load_agent(token):
+    """The agent of a login cookie ("id:version"), only while its session version holds:
+    a logout, password reset, role change or disable bumps it and ends every login."""
+    match = LOGIN_TOKEN.fullmatch(token)
+    if match is None:
+        return None
+    agent = db.session.get(Agent, int(match[1]))
+    return agent if agent is not None and agent.session_version == int(match[2]) else None
 
 
 class LoginForm(FlaskForm):
@@ -74,6 +84,7 @@ def login():
         if agent is None or not agent.active:
             spend_a_password_check(form.password.data)
         elif agent.check_password(form.password.data):
+            session.permanent = True      # expires after LOGIN_LIFETIME_HOURS without a request
             login_user(agent)
             return redirect(safe_next_url(request.args.get("next")))
         flash("Wrong email or password.")
@@ -84,8 +95,11 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out (a POST with the CSRF token, so no other site can log an agent out)."""
-    agent_id = current_user.id
+    """Log out (a POST with the CSRF token, so no other site can log an agent out).
+    Every login of the agent ends, copied cookies and other browsers included."""
+    agent = current_user._get_current_object()
+    agent.revoke_logins()
+    db.session.commit()
     logout_user()
-    disconnect_agent_sockets(agent_id)
+    disconnect_agent_sockets(agent.id)
     return redirect(url_for("auth.login"))

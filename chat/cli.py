@@ -9,6 +9,7 @@ from sqlalchemy import select
 from .extensions import db
 from .jobs import run_jobs
 from .models import AGENT_ROLES, SESSION_STATUSES, Agent, ChatSession, Site
+from .realtime.disconnect import disconnect_agent_sockets
 
 bp = Blueprint("chat_cli", __name__, cli_group="chat")
 
@@ -22,7 +23,8 @@ DEMO_AGENTS = (
 def save_agent(email, name, role, password, sites=None):
     """Create the agent, or update name, role and password if the email exists. `sites`
     are the sites whose visitors the agent answers; a new agent given none answers every
-    site that exists now (not those added later); an existing one keeps its sites."""
+    site that exists now (not those added later); an existing one keeps its sites. A reset
+    ends every login of the agent: cookies are refused and open sockets closed."""
     email = email.strip().lower()
     agent = db.session.execute(select(Agent).filter_by(email=email)).scalar_one_or_none()
     if agent is None:
@@ -30,6 +32,8 @@ def save_agent(email, name, role, password, sites=None):
             sites = db.session.execute(select(Site).order_by(Site.id)).scalars().all()
         agent = Agent(email=email)
         db.session.add(agent)
+    elif logins_must_end(agent, role, password, sites):
+        agent.revoke_logins()
     if sites is not None:
         agent.sites = list(sites)
     agent.display_name = name
@@ -37,7 +41,15 @@ def save_agent(email, name, role, password, sites=None):
     agent.active = True
     agent.set_password(password)
     db.session.commit()
+    disconnect_agent_sockets(agent.id)
     return agent
+
+
+def logins_must_end(agent, role, password, sites):
+    """A new password, role or set of sites, or enabling the agent again, ends its logins;
+    saving the same again (seed-demo at every start) does not."""
+    return (role != agent.role or not agent.active or not agent.check_password(password)
+            or (sites is not None and set(sites) != set(agent.sites)))
 
 
 @bp.cli.command("create-agent")
@@ -70,13 +82,16 @@ def create_agent(email, name, role, site_keys, password):
 @bp.cli.command("disable-agent")
 @click.option("--email", required=True, help="The agent's login email.")
 def disable_agent(email):
-    """Stop an agent from logging in; its open dashboards close within one job tick.
+    """Stop an agent from logging in; its open dashboards close at once with a message queue
+    (SOCKETIO_MESSAGE_QUEUE), otherwise at their next event or within one job tick.
     (`create-agent` with the same email enables it again.)"""
     agent = db.session.execute(select(Agent).filter_by(email=email.strip().lower())).scalar_one_or_none()
     if agent is None:
         raise click.BadParameter("no agent has this email", param_hint="--email")
     agent.active = False
+    agent.revoke_logins()
     db.session.commit()
+    disconnect_agent_sockets(agent.id)
     click.echo(f"Agent {agent.email} is disabled.")
 
 

@@ -1,6 +1,7 @@
 """Settings read from environment variables, with safe defaults."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 ASYNC_MODES = ("eventlet", "gevent", "threading")
@@ -95,6 +96,8 @@ def load_settings(instance_path):
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # A login lasts this long after the agent's last request (the cookie and its signature).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int_between("LOGIN_LIFETIME_HOURS", 12, 1, 24 * 31)),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,

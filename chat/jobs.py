@@ -118,12 +118,12 @@ def start_scheduler(app):
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from .realtime import presence
-    from .realtime.disconnect import disconnect_disabled_agents
+    from .realtime.disconnect import disconnect_signed_out_agents
 
     def tick():
         with app.app_context():
             try:
-                disconnect_disabled_agents()     # this process's own sockets: no lease
+                disconnect_signed_out_agents()   # this process's own sockets: no lease
                 presence.refresh()
                 run_jobs()
             finally:

@@ -11,6 +11,9 @@ docs/benchmarks.md):
   pipeline, in order. Processes that never serve (`flask` commands) publish at once, so
   nothing is left queued when they exit.
 
+It also carries one message of its own: "disconnect every member of this room", so that a
+logout or a disabled agent closes the agent's sockets in every process at once.
+
 Events that Redis still fails to carry are logged; clients repair missed messages with
 their gap check and periodic sync (DESIGN.md).
 """
@@ -37,6 +40,12 @@ def shared_redis(url):
     return _clients[url]
 
 
+def disconnect_members(server, namespace, room):
+    """Disconnect this process's sockets in `room`."""
+    for sid, _eio_sid in list(server.manager.get_participants(namespace, room)):
+        server.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+
 class PipelinedRedisManager(socketio.RedisManager):
     def __init__(self, url, channel, max_connections=50):
         super().__init__(url, channel=channel)
@@ -54,6 +63,20 @@ class PipelinedRedisManager(socketio.RedisManager):
             self.outbox = self.server.eio.create_queue()
             self.queue_empty = self.server.eio.get_queue_empty_exception()
             self.server.start_background_task(self._publish_queued)
+
+    def disconnect_room(self, room, namespace):
+        """Disconnect every member of `room` in every process. It travels as a `close_room`
+        message with a flag (a process without this class just closes the room)."""
+        message = {"method": "close_room", "room": room, "namespace": namespace, "disconnect": True,
+                   "host_id": self.host_id}
+        self._handle_close_room(message)
+        self._publish(message)
+
+    def _handle_close_room(self, message):
+        if message.get("disconnect"):
+            disconnect_members(self.server, message.get("namespace"), message.get("room"))
+        else:
+            super()._handle_close_room(message)
 
     def _publish(self, data):
         if self.outbox is None:

@@ -47,10 +47,20 @@ class Agent(UserMixin, db.Model):
     active = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     sites = db.relationship("Site", secondary=agent_site, order_by="Site.id")
+    # Part of every login cookie and socket; bumping it ends every login of the agent.
+    session_version = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self):
+        """Flask-Login's "alternative token": a cookie stays valid only for this version."""
+        return f"{self.id}:{self.session_version}"
+
+    def revoke_logins(self):
+        """Every login cookie and socket of this agent stops working (on commit)."""
+        self.session_version = Agent.session_version + 1
 
     @property
     def sees_every_session(self):

@@ -52,8 +52,16 @@ def message_posted(message, status, agent_id):
 
 
 def status_changed(chat_session):
+    """A claim or an end changes who may view the chat: after the status event, every
+    dashboard leaves its room, in every process (the pubsub manager forwards close_room in
+    order after the emit). Those who still may view it re-join on `session_status`."""
     to_session("session_status", status_payload(chat_session), chat_session.id)
+    close_agent_view(chat_session.id)
     queue_changed(chat_session)
+
+
+def close_agent_view(session_id):
+    socketio.close_room(session_room(session_id), namespace=AGENT_NS)
 
 
 def status_payload(chat_session):

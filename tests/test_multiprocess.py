@@ -13,9 +13,9 @@ from tests.support import (
 from tests.test_resilience import redis_url
 
 
-def start_two_servers(tmp_path, queue_url):
+def start_two_servers(tmp_path, queue_url, **settings):
     env = server_environment(tmp_path, {"SOCKETIO_MESSAGE_QUEUE": queue_url, "RATELIMIT_STORAGE_URI": redis_url(),
-                                        "JOBS_INTERVAL_SECONDS": "1"})
+                                        "JOBS_INTERVAL_SECONDS": "1", **settings})
     first = LiveServer(tmp_path, env=env)
     first.prepare_database()
     second = LiveServer(tmp_path, env=env)

@@ -8,7 +8,7 @@ from ..extensions import db, socketio
 from ..models import Agent, Site
 from ..origins import is_own_origin, request_origin
 from . import limits, presence
-from .handlers import acknowledged, forget_socket, refuse, remember_socket, unknown_event
+from .handlers import LoginEnded, acknowledged, forget_socket, refuse, remember_socket, unknown_event
 from .visitor_events import missed_messages, presence_of_agents, replay_messages
 
 NS = publish.AGENT_NS
@@ -22,7 +22,8 @@ def connect(auth=None):
     if not current_user.is_authenticated:
         raise refuse("login_required", "Log in first.")
     agent = current_user
-    remember_socket(NS, agent_id=agent.id)
+    # The login's version: every event checks it, so a revoked login stops at once.
+    remember_socket(NS, agent_id=agent.id, version=agent.session_version)
     join_room(publish.agent_room(agent.id))
     if agent.sees_every_session:
         join_room(publish.SUPERVISORS_ROOM)
@@ -53,10 +54,11 @@ def tell_visitors_agents_online(agent):
 
 
 def acting_agent(state):
-    """The agent behind this socket, read fresh so a disabled agent stops at once."""
+    """The agent behind this socket, read fresh so a disabled, logged-out or changed agent
+    (password, role) stops at once: the event is refused and the socket closed."""
     agent = db.session.get(Agent, state["agent_id"])
-    if agent is None or not agent.is_active:
-        raise sessions.ChatError("login_required", "Log in again.")
+    if agent is None or not agent.is_active or agent.session_version != state["version"]:
+        raise LoginEnded()
     return agent
 
 
@@ -68,10 +70,21 @@ def session_for(state, payload):
 @socketio.on("join_session", namespace=NS)
 @acknowledged(NS)
 def join_session(state, payload):
-    """Agent opens a chat `{session_id, last_seq}`: joins its room, gets what it missed."""
+    """Agent opens a chat `{session_id, last_seq}`: joins its room, gets what it missed.
+    Only an agent who may view the chat joins; a change of who may view it (a claim, an
+    end) closes the room and those who still may re-join (DESIGN.md)."""
     last_seq = validation.last_seq(payload)
     _, chat_session = session_for(state, payload)
-    join_room(publish.session_room(chat_session.id))
+    room = publish.session_room(chat_session.id)
+    join_room(room)
+    try:
+        # A claim committed during the check above closed the room before this join:
+        # a fresh read after joining sees it, so nobody stays in by that race.
+        db.session.rollback()
+        _, chat_session = session_for(state, payload)
+    except Exception:
+        leave_room(room)
+        raise
     replay_messages(chat_session.id, last_seq)
     return {"session": chat_session.summary(),
             "visitor_online": presence.visitor_online(chat_session.id)}
@@ -118,7 +131,7 @@ def claim_session(state, payload):
     if chat_session is None:
         raise sessions.not_found()
     chat_session = sessions.claim_session(chat_session, agent)
-    join_room(publish.session_room(chat_session.id))
+    join_room(publish.session_room(chat_session.id))     # the claim closed the room; the claimer is back
     return {"session": chat_session.summary()}
 
 
@@ -145,7 +158,8 @@ def sync(state, payload):
 @socketio.on("heartbeat", namespace=NS)
 @acknowledged(NS)
 def heartbeat(state, payload):
-    """The dashboard tab is alive."""
+    """The dashboard tab is alive (and still logged in)."""
+    acting_agent(state)
 
 
 socketio.on("*", namespace=NS)(unknown_event)

@@ -6,7 +6,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, emit
 from sqlalchemy.exc import DBAPIError
 
-from ..extensions import db
+from ..extensions import db, socketio
 from ..sessions import ChatError
 from ..validation import require_object
 
@@ -14,6 +14,13 @@ log = logging.getLogger(__name__)
 
 # What a handler needs to know about its socket, set at connect: {(namespace, sid): {...}}
 _sockets = {}
+
+
+class LoginEnded(ChatError):
+    """The socket's login was revoked: the event is refused and the socket closed."""
+
+    def __init__(self):
+        super().__init__("login_required", "Log in again.")
 
 
 def remember_socket(namespace, **state):
@@ -53,6 +60,8 @@ def acknowledged(namespace):
             except ChatError as error:
                 db.session.rollback()
                 emit("error", error.to_dict())
+                if isinstance(error, LoginEnded):
+                    close_after_reply(request.sid, namespace)
                 return {"ok": False, "error": error.to_dict()}
             except Exception:
                 db.session.rollback()
@@ -62,6 +71,12 @@ def acknowledged(namespace):
                 return {"ok": False, "error": error}
         return wrapper
     return decorate
+
+
+def close_after_reply(sid, namespace):
+    """Disconnect the socket once this handler's acknowledgement has gone out (a task
+    starts after the handler returns under eventlet and gevent)."""
+    socketio.start_background_task(socketio.server.disconnect, sid, namespace=namespace)
 
 
 def refuse(code, message):

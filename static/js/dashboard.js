@@ -218,8 +218,12 @@
     if (event.detail.target === chatWindow) bindChat();
     showLocalTimes(chatWindow);
   });
+  /* A chat this agent may no longer view (another agent claimed it, it ended): stop
+     following it, so nothing of it is shown or asked for any more. */
   document.body.addEventListener("htmx:responseError", function (event) {
     if (event.detail.target === chatWindow) {
+      if (current) socket.emit("leave_session", {session_id: current.sessionId});
+      current = null;
       selectedId = null;
       chatWindow.textContent = "This chat is not available.";
       refreshList();
@@ -242,6 +246,8 @@
   socket.on("typing", function (event) {
     if (current && event.session_id === current.sessionId) current.typing.update(event.sender_name, event.is_typing);
   });
+  /* A status change closes the chat's room on the server: the re-fetch re-joins it with the
+     last seq shown (nothing is lost), or answers 404 when this agent may no longer view it. */
   socket.on("session_status", function (status) {
     if (current && status.session_id === current.sessionId) {
       if (status.status === "ended" || status.status === "abandoned") endedWhileOpen = status.session_id;
