@@ -64,6 +64,12 @@ def server_environment(workdir, extra=None):
         "MESSAGE_LIMIT_PER_SOCKET": "10000 per second",
         "MESSAGE_LIMIT_PER_SESSION": "10000 per second",
         "TYPING_LIMIT_PER_SOCKET": "10000 per second",
+        "TYPING_LIMIT_PER_SESSION": "10000 per second",
+        "PUBLIC_API_LIMIT_PER_IP": "100000 per second",
+        "READ_LIMIT_PER_SESSION": "10000 per second",
+        "HEARTBEAT_LIMIT_PER_SOCKET": "10000 per second",
+        "KEY_FAILURE_LIMIT_PER_IP": "10000 per second",
+        "MAX_OPEN_SESSIONS_PER_IP": "100000",
     })
     env.pop("SOCKETIO_ASYNC_MODE", None)
     env.update(extra or {})
@@ -261,6 +267,7 @@ class Participant:
             if self.namespace == "/agent":
                 self.client.call("join_session", {"session_id": self.session_id, "last_seq": self.last_seq},
                                  namespace=self.namespace, timeout=WAIT_SECONDS)
+            self._sync()                    # the replay is one page: fetch the rest
             for payload in list(self.outbox.values()):
                 self._deliver(payload)
         except Exception:  # the connection dropped again; the next connect retries
@@ -280,10 +287,14 @@ class Participant:
             threading.Thread(target=self._sync, daemon=True).start()
 
     def _sync(self):
+        """Fetch what is missing, page after page while the server says there is more."""
         try:
-            reply = self.client.call("sync", {"session_id": self.session_id, "after_seq": self.last_seq},
-                                     namespace=self.namespace, timeout=WAIT_SECONDS)
-            self._accept_all(reply.get("messages"))
+            while True:
+                reply = self.client.call("sync", {"session_id": self.session_id, "after_seq": self.last_seq},
+                                         namespace=self.namespace, timeout=WAIT_SECONDS)
+                self._accept_all(reply.get("messages"))
+                if not reply.get("has_more"):
+                    return
         except Exception:
             pass
 

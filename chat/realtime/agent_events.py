@@ -9,7 +9,7 @@ from ..models import Agent
 from ..origins import is_own_origin, request_origin
 from . import limits, presence
 from .handlers import acknowledged, forget_socket, refuse, remember_socket, unknown_event
-from .visitor_events import missed_messages, presence_of_agents, replay_messages
+from .visitor_events import missed_messages, presence_of_agents, replay
 
 NS = publish.AGENT_NS
 
@@ -58,12 +58,14 @@ def session_for(state, payload):
 @socketio.on("join_session", namespace=NS)
 @acknowledged(NS)
 def join_session(state, payload):
-    """Agent opens a chat `{session_id, last_seq}`: joins its room, gets what it missed."""
+    """Agent opens a chat `{session_id, last_seq}`: joins its room, gets the first page of
+    what it missed (`has_more`: the rest comes with `sync`, up to `session.last_seq`)."""
     last_seq = validation.last_seq(payload)
     _, chat_session = session_for(state, payload)
+    page, has_more = sessions.message_page(chat_session.id, last_seq)
     join_room(publish.session_room(chat_session.id))
-    replay_messages(chat_session.id, last_seq)
-    return {"session": chat_session.summary(),
+    replay(page)
+    return {"session": chat_session.summary(), "has_more": has_more,
             "visitor_online": presence.visitor_online(chat_session.id)}
 
 
@@ -95,6 +97,7 @@ def typing(state, payload):
     agent, chat_session = session_for(state, payload)
     if not sessions.agent_can_write(agent, chat_session):
         raise sessions.ChatError("not_assigned", "Accept this chat before replying.")
+    limits.check("TYPING_LIMIT_PER_SESSION", ("typing", "agent", chat_session.id))
     publish.typing(chat_session.id, "agent", agent.display_name, is_typing, request.sid)
 
 
@@ -128,6 +131,7 @@ def end_session(state, payload):
 @acknowledged(NS)
 def sync(state, payload):
     """Agent asks for messages after `after_seq` in a chat it may see."""
+    limits.check("READ_LIMIT_PER_SESSION", (request.sid, "reads"), "Too many requests; wait a moment.")
     _, chat_session = session_for(state, payload)
     return missed_messages(chat_session, payload)
 
@@ -136,6 +140,7 @@ def sync(state, payload):
 @acknowledged(NS)
 def heartbeat(state, payload):
     """The dashboard tab is alive."""
+    limits.check("HEARTBEAT_LIMIT_PER_SOCKET", (request.sid, "heartbeat"))
 
 
 socketio.on("*", namespace=NS)(unknown_event)
