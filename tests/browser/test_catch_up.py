@@ -1,6 +1,6 @@
-"""More messages missed than one answer holds (the server pages replays and `sync`): the
-widget and the dashboard keep asking while the server says there is more, and show every
-message once, in order."""
+"""What the clients do for the server's limits: with more messages missed than one answer
+holds (replays and `sync` are paged), the widget and the dashboard keep asking while the
+server says there is more; the widget's heartbeat never runs faster than the server allows."""
 import json
 
 from playwright.sync_api import expect
@@ -44,3 +44,29 @@ def test_both_sides_catch_up_on_more_than_a_page_of_missed_messages(server, new_
     expect_messages(widget, conversation)
     expect_messages(agent_page, conversation)
     expect_in_seq_order(widget, agent_page)
+
+
+# Counts the widget's `heartbeat` emits: wraps Socket.IO's `io` as the vendor script defines it.
+COUNT_HEARTBEATS = """
+window.heartbeats = 0;
+Object.defineProperty(window, "io", {configurable: true, set: function (real) {
+  Object.defineProperty(window, "io", {configurable: true, writable: true, value: function () {
+    var socket = real.apply(this, arguments), emit = socket.emit;
+    socket.emit = function (name) { if (name === "heartbeat") window.heartbeats += 1; return emit.apply(this, arguments); };
+    return socket;
+  }});
+}});
+"""
+
+
+def test_the_frame_holds_the_heartbeat_to_a_sane_minimum(server, new_page):
+    """An embedder's `heartbeatInterval: 1` would send a heartbeat every millisecond."""
+    frame = new_page()
+    frame.add_init_script(COUNT_HEARTBEATS)
+    frame.clock.install()
+    frame.goto(server.url + "/widget/frame?site=demo&heartbeat=1")
+    frame.locator("#visitorName").fill(unique_name("Hugo"))
+    frame.locator("#startButton").click()
+    expect_live(frame)
+    frame.clock.run_for(10_500)
+    assert frame.evaluate("window.heartbeats") == 1
