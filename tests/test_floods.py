@@ -146,17 +146,22 @@ def replayed_seqs(client):
 
 def test_reads_are_limited_per_chat_over_sockets_and_rest_together(tight_server, clients):
     chat = start_chat(tight_server)
-    visitor = connect_visitor(tight_server, chat)
+    assert rest_send(tight_server, chat, "hello", "h1").status_code == 201
+    visitor = connect_visitor(tight_server, chat)            # its replay is the first read
     clients.append(visitor)
+    assert visitor.wait_for("message")["text"] == "hello"
     assert all(visitor.call("sync", {"after_seq": 0})["ok"] for _ in range(3))
     polled = [requests.get(tight_server.api(path), headers=key_headers(chat), timeout=5).status_code
               for path in (f"/messages/{chat['session_id']}", f"/status/{chat['session_id']}")]
     assert polled == [200, 200]
-    assert visitor.call("sync", {"after_seq": 0})["ok"]      # the sixth read
     assert visitor.call("sync", {"after_seq": 0})["error"]["code"] == "rate_limited"
     refused = requests.get(tight_server.api(f"/messages/{chat['session_id']}"), headers=key_headers(chat), timeout=5)
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
     assert "Retry-After" in refused.headers
+    again = connect_visitor(tight_server, chat)              # connects, but replays nothing more
+    clients.append(again)
+    assert again.wait_for("session_status")["last_seq"] == 1
+    assert again.messages() == []
     other = start_chat(tight_server)
     assert requests.get(tight_server.api(f"/status/{other['session_id']}"), headers=key_headers(other),
                         timeout=5).status_code == 200

@@ -23,6 +23,17 @@ def replay(page):
         emit("message", message.to_dict())
 
 
+def replay_page(session_id, last_seq):
+    """What a connecting socket gets replayed: one page, counted as a read of the chat. Past
+    the read limit nothing is replayed (the socket still connects; the client syncs later),
+    so reconnecting in a loop cannot pull the history again and again."""
+    try:
+        limits.check("READ_LIMIT_PER_SESSION", ("reads", session_id))
+    except ChatError:
+        return []
+    return sessions.message_page(session_id, last_seq)[0]
+
+
 def missed_messages(chat_session, payload):
     """The `sync` answer: one page of messages after `after_seq`, whether more follow,
     and the session's latest seq."""
@@ -48,9 +59,9 @@ def connect(auth=None):
             raise ChatError("origin_not_allowed", "This website may not use this chat.")
         if presence.visitor_sockets(session_id) >= current_app.config["MAX_SOCKETS_PER_SESSION"]:
             raise ChatError("too_many_sockets", "This chat is open in too many tabs; close one and try again.")
-        page, _ = sessions.message_page(session_id, last_seq)
     except ChatError as error:
         raise refuse(error.code, error.message)
+    page = replay_page(session_id, last_seq)
     remember_socket(NS, session_id=session_id, visitor_name=chat_session.visitor.name)
     join_room(publish.session_room(session_id))
     join_room(publish.VISITORS_ROOM)

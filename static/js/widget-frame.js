@@ -238,8 +238,8 @@
       .then(function (data) {
         if (!restTimer) return;
         setStatus("Live");
-        log.acceptPage(data);
-        chat.outbox.forEach(deliverOverRest);
+        log.acceptPage(data);                           // polls again at once while has_more
+        if (!data.has_more) chat.outbox.forEach(deliverOverRest);
         if (data.status === "ended" || data.status === "abandoned") { stopRestPolling(); showEnded(); }
       })
       .catch(function () { setStatus(navigator.onLine === false ? "Offline" : "Reconnecting"); });
