@@ -106,7 +106,7 @@ def status(session_id):
 
 def count_read(chat_session):
     """Reads of one chat by its visitor: REST and sockets share the count."""
-    limits.check("READ_LIMIT_PER_SESSION", ("reads", chat_session.id), "Too many requests; wait a moment.")
+    limits.count_read(("reads", chat_session.id))
 
 
 @bp.post("/end")

@@ -131,7 +131,7 @@ def end_session(state, payload):
 @acknowledged(NS)
 def sync(state, payload):
     """Agent asks for messages after `after_seq` in a chat it may see."""
-    limits.check("READ_LIMIT_PER_SESSION", (request.sid, "reads"), "Too many requests; wait a moment.")
+    limits.count_read((request.sid, "reads"))
     _, chat_session = session_for(state, payload)
     return missed_messages(chat_session, payload)
 

@@ -39,6 +39,11 @@ def check(setting, key, message=TOO_FAST):
         _windows[key] = (end, count + 1)
 
 
+def count_read(key):
+    """One read (sync, replay, REST poll or status) under READ_LIMIT_PER_SESSION."""
+    check("READ_LIMIT_PER_SESSION", key, "Too many requests; wait a moment.")
+
+
 def forget(prefix):
     """Drop a closed socket's counters."""
     with _lock:

@@ -28,7 +28,7 @@ def replay_page(session_id, last_seq):
     the read limit nothing is replayed (the socket still connects; the client syncs later),
     so reconnecting in a loop cannot pull the history again and again."""
     try:
-        limits.check("READ_LIMIT_PER_SESSION", ("reads", session_id))
+        limits.count_read(("reads", session_id))
     except ChatError:
         return []
     return sessions.message_page(session_id, last_seq)[0]
@@ -140,7 +140,7 @@ def heartbeat(state, payload):
 def sync(state, payload):
     """Visitor asks for messages after `after_seq` (a gap it noticed)."""
     chat_session = own_session(state, payload)
-    limits.check("READ_LIMIT_PER_SESSION", ("reads", chat_session.id), "Too many requests; wait a moment.")
+    limits.count_read(("reads", chat_session.id))
     return missed_messages(chat_session, payload)
 
 

@@ -25,9 +25,9 @@ def test_both_sides_catch_up_on_more_than_a_page_of_missed_messages(server, new_
     other_tab = connect_visitor(server, chat)
     agent = connect_agent(server, login(server))
     try:
-        missed = []
+        missed, sides = [], (("visitor", other_tab, {}), ("agent", agent, {"session_id": chat["session_id"]}))
         for n in range(MISSED // 2):
-            for side, client, payload in (("visitor", other_tab, {}), ("agent", agent, {"session_id": chat["session_id"]})):
+            for side, client, payload in sides:
                 text = f"{side} line {n}"
                 reply = client.call("send_message", {**payload, "text": text, "client_id": f"{side}-{n}"})
                 assert reply["ok"], reply
@@ -52,7 +52,10 @@ window.heartbeats = 0;
 Object.defineProperty(window, "io", {configurable: true, set: function (real) {
   Object.defineProperty(window, "io", {configurable: true, writable: true, value: function () {
     var socket = real.apply(this, arguments), emit = socket.emit;
-    socket.emit = function (name) { if (name === "heartbeat") window.heartbeats += 1; return emit.apply(this, arguments); };
+    socket.emit = function (name) {
+      if (name === "heartbeat") window.heartbeats += 1;
+      return emit.apply(this, arguments);
+    };
     return socket;
   }});
 }});
