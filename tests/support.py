@@ -152,6 +152,18 @@ def start_chat(server, **fields):
     return response.json()
 
 
+def stored_messages(server, chat):
+    """Every message of a chat through the REST polling endpoint, page after page."""
+    messages = []
+    while True:
+        after = messages[-1]["seq"] if messages else 0
+        page = requests.get(server.api(f"/messages/{chat['session_id']}?after={after}"), timeout=5,
+                            headers={"X-Session-Key": chat["session_key"]}).json()
+        messages += page["messages"]
+        if not page["has_more"]:
+            return messages
+
+
 def login(server, email="demo@example.com", password="demo-password"):
     """A requests session logged in through the real form, CSRF token and all."""
     http = requests.Session()
