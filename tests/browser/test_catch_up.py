@@ -72,4 +72,4 @@ def test_the_frame_holds_the_heartbeat_to_a_sane_minimum(server, new_page):
     frame.locator("#startButton").click()
     expect_live(frame)
     frame.clock.run_for(10_500)
-    assert frame.evaluate("window.heartbeats") == 1
+    assert 1 <= frame.evaluate("window.heartbeats") <= 2     # one every 10 s at most
