@@ -4,6 +4,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from limits import parse
+
 ASYNC_MODES = ("eventlet", "gevent", "threading")
 
 
@@ -20,6 +22,16 @@ def _int_between(name, default, low, high):
         value = None
     if value is None or not low <= value <= high:
         raise RuntimeError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    return value
+
+
+def _rate(name, default):
+    """A rate limit such as "60 per minute", checked at startup rather than at the first request."""
+    value = os.environ.get(name, default)
+    try:
+        parse(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a rate such as '60 per minute', not {value!r}") from None
     return value
 
 
@@ -114,4 +126,25 @@ def load_settings(instance_path):
         "MESSAGE_LIMIT_PER_SOCKET": os.environ.get("MESSAGE_LIMIT_PER_SOCKET", "20 per 10 second"),
         "MESSAGE_LIMIT_PER_SESSION": os.environ.get("MESSAGE_LIMIT_PER_SESSION", "60 per minute"),
         "TYPING_LIMIT_PER_SOCKET": os.environ.get("TYPING_LIMIT_PER_SOCKET", "30 per 10 second"),
+        # Typing events of one chat, all its sockets together (visitor and agents counted apart).
+        "TYPING_LIMIT_PER_SESSION": _rate("TYPING_LIMIT_PER_SESSION", "30 per 10 second"),
+        # Every request to /api/v1/chat/public from one address, all endpoints together.
+        "PUBLIC_API_LIMIT_PER_IP": _rate("PUBLIC_API_LIMIT_PER_IP", "300 per minute"),
+        # Reads: `sync`, REST message polls and status checks of one chat by its visitor
+        # (sockets and REST together), and `sync` per dashboard socket.
+        "READ_LIMIT_PER_SESSION": _rate("READ_LIMIT_PER_SESSION", "60 per minute"),
+        "HEARTBEAT_LIMIT_PER_SOCKET": _rate("HEARTBEAT_LIMIT_PER_SOCKET", "10 per minute"),
+        # Wrong session keys (or unknown session ids) from one address before it is refused
+        # even with a right key, until the window passes.
+        "KEY_FAILURE_LIMIT_PER_IP": _rate("KEY_FAILURE_LIMIT_PER_IP", "20 per minute"),
+        "MAX_SOCKETS_PER_SESSION": _int_between("MAX_SOCKETS_PER_SESSION", 10, 1, 1000),
+        # Open (bot, waiting, active) chats started from one address.
+        "MAX_OPEN_SESSIONS_PER_IP": _int_between("MAX_OPEN_SESSIONS_PER_IP", 20, 1, 100000),
+        # One answer with messages (sync, replay on connect, REST poll) holds at most this many
+        # messages and about this many bytes of text (always at least one); `has_more` says more follow.
+        "MESSAGE_PAGE_SIZE": _int_between("MESSAGE_PAGE_SIZE", 100, 1, 1000),
+        "MESSAGE_PAGE_BYTES": _int_between("MESSAGE_PAGE_BYTES", 262144, 1024, 16777216),
+        # A heartbeat or poll writes the visitor's last-seen time at most this often per chat
+        # and process (below the heartbeat timeout, so the away flag is always cleared).
+        "VISITOR_SEEN_WRITE_SECONDS": _int_between("VISITOR_SEEN_WRITE_SECONDS", 15, 0, 60),
     }

@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
-from . import sessions
+from . import sessions, validation
 from .sessions import ChatError
 
 bp = Blueprint("dashboard", __name__)
@@ -53,8 +53,11 @@ def chat_window(session_id):
 def earlier_messages(session_id):
     """Partial: the page of history before `?before=<seq>`."""
     chat_session = viewable_session(session_id)
-    before = request.args.get("before", type=int)
-    if before is None or before < 1:
+    try:
+        before = validation.seq_argument(request.args, "before")
+    except ChatError:
+        abort(400)
+    if before < 1:
         abort(400)
     return render_template("dashboard/_earlier_messages.html", chat=chat_session,
                            messages=sessions.latest_messages(chat_session.id, before, limit=HISTORY_PAGE))

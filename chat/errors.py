@@ -14,6 +14,8 @@ STATUS_OF_CODE = {
     "origin_not_allowed": 403,
     "login_required": 401,
     "invalid_payload": 400,
+    "rate_limited": 429,
+    "too_many_open_sessions": 429,
 }
 
 
@@ -30,7 +32,10 @@ def wants_json():
 def register_error_handlers(app):
     @app.errorhandler(ChatError)
     def chat_error(error):
-        return json_error(error.code, error.message, STATUS_OF_CODE.get(error.code, 400))
+        response = json_error(error.code, error.message, STATUS_OF_CODE.get(error.code, 400))
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, int(error.retry_after)))
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

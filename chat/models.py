@@ -116,6 +116,7 @@ class ChatSession(db.Model):
         db.Index("ix_chat_session_agent_status", "agent_id", "status"),
         db.Index("ix_chat_session_status_expires", "status", "expires_at"),
         db.Index("ix_chat_session_status_activity", "status", "last_activity_at"),
+        db.Index("ix_chat_session_started_from_status", "started_from", "status"),
     )
 
     id = db.Column(db.String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
@@ -138,6 +139,8 @@ class ChatSession(db.Model):
     last_seq = db.Column(db.Integer, nullable=False, default=0)
     last_message_preview = db.Column(db.String(PREVIEW_LENGTH))
     last_message_at = db.Column(db.DateTime)
+    # A keyed hash of the address the chat was started from (sessions.address_fingerprint).
+    started_from = db.Column(db.String(32))
 
     site = db.relationship(Site, lazy="joined")
     visitor = db.relationship(Visitor, lazy="joined")

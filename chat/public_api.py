@@ -7,11 +7,13 @@ from .errors import json_error
 from .extensions import csrf, db, limiter
 from .models import Site, isoformat
 from .origins import any_site_origins, own_origin, request_origin, site_allows_origin
+from .realtime import limits
 from .sessions import ChatError
 
 bp = Blueprint("public_api", __name__, url_prefix="/api/v1/chat/public")
 csrf.exempt(bp)
-MAX_POLL_MESSAGES = 500
+# Every endpoint together, per address; /start has a tighter limit of its own as well.
+limiter.shared_limit(lambda: current_app.config["PUBLIC_API_LIMIT_PER_IP"], scope="public_api")(bp)
 
 
 def json_body():
@@ -24,7 +26,7 @@ def session_key_from_request(body=None):
 
 def visitor_session(session_id, body=None):
     """The session the request's key opens, from an origin its site allows."""
-    chat_session = sessions.find_session_for_visitor(session_id, session_key_from_request(body))
+    chat_session = limits.find_session_by_key(session_id, session_key_from_request(body))
     require_allowed_origin(chat_session.site)
     return chat_session
 
@@ -60,7 +62,7 @@ def refuse_unknown_origins_early():
 
 
 @bp.post("/start")
-@limiter.limit(lambda: current_app.config["START_LIMIT_PER_IP"])
+@limiter.limit(lambda: current_app.config["START_LIMIT_PER_IP"], override_defaults=False)
 def start():
     """Start a chat: `{site_key, name?, email?, page_url?}` -> the session and its key."""
     body = json_body()
@@ -72,7 +74,9 @@ def start():
     if site is None:
         raise ChatError("site_not_found", "No site has this key.")
     require_allowed_origin(site)
-    chat_session, key = sessions.start_session(site, name, email, page_url)
+    started_from = sessions.address_fingerprint(request.remote_addr)
+    sessions.refuse_too_many_open_sessions(started_from)
+    chat_session, key = sessions.start_session(site, name, email, page_url, started_from=started_from)
     return jsonify({
         "session_id": chat_session.id,
         "session_key": key,
@@ -87,6 +91,7 @@ def start():
 def status(session_id):
     """Whether a stored session can be restored (seed 002), key in X-Session-Key."""
     chat_session = visitor_session(session_id)
+    count_read(chat_session)
     if chat_session.is_open:
         sessions.record_visitor_seen(chat_session.id, page_load=True)
     return jsonify({
@@ -97,6 +102,11 @@ def status(session_id):
         "updated_at": isoformat(chat_session.last_activity_at),
         "last_seq": chat_session.last_seq,
     })
+
+
+def count_read(chat_session):
+    """Reads of one chat by its visitor: REST and sockets share the count."""
+    limits.count_read(("reads", chat_session.id))
 
 
 @bp.post("/end")
@@ -111,13 +121,15 @@ def end():
 
 @bp.get("/messages/<session_id>")
 def messages(session_id):
-    """Polling fallback: messages after `?after=<seq>` (key in X-Session-Key)."""
+    """Polling fallback: one page of messages after `?after=<seq>` (key in X-Session-Key);
+    `has_more` asks the client to fetch the next page."""
+    after = validation.seq_argument(request.args, "after")
     chat_session = visitor_session(session_id)
-    after = validation.last_seq({"after": request.args.get("after", 0, type=int)}, "after")
+    count_read(chat_session)
     sessions.record_visitor_seen(chat_session.id)
-    found = sessions.messages_after(chat_session.id, after, limit=MAX_POLL_MESSAGES)
-    return jsonify({"messages": [m.to_dict() for m in found], "status": chat_session.status,
-                    "last_seq": chat_session.last_seq})
+    found, has_more = sessions.message_page(chat_session.id, after)
+    return jsonify({"messages": [m.to_dict() for m in found], "has_more": has_more,
+                    "status": chat_session.status, "last_seq": chat_session.last_seq})
 
 
 @bp.post("/messages")
@@ -127,5 +139,7 @@ def send():
     text = validation.message_text(body)
     client_id = validation.client_id(body)
     chat_session = visitor_session(validation.session_id(body), body)
+    # The same counter as the visitor's sockets: REST and sockets together stay under it.
+    limits.check("MESSAGE_LIMIT_PER_SESSION", ("session", chat_session.id))
     message = sessions.post_visitor_message(chat_session.id, chat_session.visitor.name, text, client_id)
     return jsonify({"ok": True, "message": message.to_dict()}), 201

@@ -2,8 +2,12 @@
 
 Each function writes to the database, commits, and then publishes what changed.
 """
+import hashlib
+import hmac
 import logging
 import secrets
+import threading
+import time
 from datetime import timedelta
 
 from flask import current_app
@@ -26,10 +30,11 @@ END_MESSAGES = {
 class ChatError(Exception):
     """A refusal the client can show: a stable code and a sentence."""
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, retry_after=None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after      # seconds, for a refusal that passes with time
 
     def to_dict(self):
         return {"code": self.code, "message": self.message}
@@ -40,7 +45,26 @@ def not_found():
     return ChatError("session_not_found", "No such chat session.")
 
 
-def start_session(site, name=None, email=None, page_url=None):
+def address_fingerprint(address):
+    """A keyed hash of the address a chat was started from: enough to count a sender's
+    open chats, without keeping the address itself."""
+    secret = current_app.config["SECRET_KEY"].encode("utf-8")
+    return hmac.new(secret, (address or "").encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def refuse_too_many_open_sessions(fingerprint):
+    """One address may hold only MAX_OPEN_SESSIONS_PER_IP open chats at once."""
+    open_count = db.session.execute(
+        select(db.func.count()).select_from(ChatSession)
+        .where(ChatSession.started_from == fingerprint, ChatSession.status.in_(OPEN_STATUSES))
+    ).scalar_one()
+    if open_count >= current_app.config["MAX_OPEN_SESSIONS_PER_IP"]:
+        raise ChatError("too_many_open_sessions",
+                        "Too many chats are open from your network; end one or try again later.",
+                        retry_after=60)
+
+
+def start_session(site, name=None, email=None, page_url=None, started_from=None):
     """Open a chat for a visitor of `site`; returns (session, session_key)."""
     now = utcnow()
     key = secrets.token_urlsafe(32)
@@ -49,7 +73,7 @@ def start_session(site, name=None, email=None, page_url=None):
     chat_session = ChatSession(
         site=site, visitor=visitor, status="waiting", key_hash=hash_session_key(key),
         page_url=page_url or None, started_at=now, expires_at=now + lifetime,
-        last_activity_at=now, visitor_last_seen_at=now,
+        last_activity_at=now, visitor_last_seen_at=now, started_from=started_from,
     )
     db.session.add(chat_session)
     db.session.commit()
@@ -206,20 +230,63 @@ def messages_after(session_id, after_seq=0, limit=None):
     return db.session.execute(query).scalars().all()
 
 
+def message_page(session_id, after_seq=0):
+    """One answer's worth of messages after `after_seq`, oldest first: at most
+    MESSAGE_PAGE_SIZE messages and MESSAGE_PAGE_BYTES of text (always at least one).
+    Returns (messages, has_more)."""
+    size, budget = current_app.config["MESSAGE_PAGE_SIZE"], current_app.config["MESSAGE_PAGE_BYTES"]
+    found = messages_after(session_id, after_seq, limit=size + 1)
+    page, used = [], 0
+    for message in found[:size]:
+        used += len(message.text.encode("utf-8"))
+        if page and used > budget:
+            break
+        page.append(message)
+    return page, len(page) < len(found)
+
+
+_seen_lock = threading.Lock()
+_seen_writes = {}        # (session_id, page_load) -> when this process last wrote it (monotonic)
+
+
+def _written_recently(session_id, page_load):
+    window = current_app.config["VISITOR_SEEN_WRITE_SECONDS"]
+    with _seen_lock:
+        return time.monotonic() - _seen_writes.get((session_id, page_load), float("-inf")) < window
+
+
+def _note_written(session_id, page_load):
+    now = time.monotonic()
+    with _seen_lock:
+        if len(_seen_writes) > 10000:
+            window = current_app.config["VISITOR_SEEN_WRITE_SECONDS"]
+            for key in [key for key, at in _seen_writes.items() if now - at >= window]:
+                del _seen_writes[key]
+        _seen_writes[(session_id, False)] = now
+        if page_load:
+            _seen_writes[(session_id, True)] = now
+
+
 def record_visitor_seen(session_id, page_load=False):
-    """A heartbeat or a connection: the visitor is still there. A page load
-    (a connection or a status check) also counts as activity. Returns the
-    session's latest seq, so the widget can fetch any message it missed."""
-    now = utcnow()
-    values = {"visitor_last_seen_at": now, "visitor_away": False}
-    if page_load:
-        values["last_activity_at"] = now
-    last_seq = db.session.execute(
-        update(ChatSession).where(ChatSession.id == session_id)
-        .values(**values).returning(ChatSession.last_seq).execution_options(synchronize_session=False)
-    ).scalar()
-    db.session.commit()
-    return last_seq
+    """A heartbeat or a connection: the visitor of an open chat is still there. A page load
+    (a connection or a status check) also counts as activity. Written at most once per
+    VISITOR_SEEN_WRITE_SECONDS per chat in this process (heartbeats from many tabs would
+    otherwise each commit). Returns the session's latest seq, so the widget can fetch any
+    message it missed."""
+    if not _written_recently(session_id, page_load):
+        now = utcnow()
+        values = {"visitor_last_seen_at": now, "visitor_away": False}
+        if page_load:
+            values["last_activity_at"] = now
+        last_seq = db.session.execute(
+            update(ChatSession).where(ChatSession.id == session_id, ChatSession.status.in_(OPEN_STATUSES))
+            .values(**values).returning(ChatSession.last_seq).execution_options(synchronize_session=False)
+        ).scalar()
+        db.session.commit()
+        if last_seq is not None:
+            _note_written(session_id, page_load)
+            return last_seq
+    return db.session.execute(select(ChatSession.last_seq).where(ChatSession.id == session_id)).scalar()
 
 
 def latest_messages(session_id, before_seq=None, limit=100):

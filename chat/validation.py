@@ -9,6 +9,7 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,189}\.[A-Za-z]{2,}$")
 MAX_NAME_LENGTH = 80
 MAX_URL_LENGTH = 2000
+MAX_SEQ = 2**31 - 1          # the seq column is a 32-bit integer
 
 
 def invalid(message):
@@ -62,9 +63,17 @@ def last_seq(payload, name="last_seq"):
     value = payload.get(name, 0)
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise invalid(f"'{name}' must be a whole number, 0 or more.")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+        raise invalid(f"'{name}' must be a whole number from 0 to {MAX_SEQ}.")
     return value
+
+
+def seq_argument(args, name):
+    """A seq from a query string (digits only, 0 when absent), bounded like `last_seq`."""
+    text = args.get(name, "0")
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_SEQ))):
+        raise invalid(f"'{name}' must be a whole number from 0 to {MAX_SEQ}.")
+    return last_seq({name: int(text)}, name)
 
 
 def flag(payload, name):

@@ -64,6 +64,12 @@ def server_environment(workdir, extra=None):
         "MESSAGE_LIMIT_PER_SOCKET": "10000 per second",
         "MESSAGE_LIMIT_PER_SESSION": "10000 per second",
         "TYPING_LIMIT_PER_SOCKET": "10000 per second",
+        "TYPING_LIMIT_PER_SESSION": "10000 per second",
+        "PUBLIC_API_LIMIT_PER_IP": "100000 per second",
+        "READ_LIMIT_PER_SESSION": "10000 per second",
+        "HEARTBEAT_LIMIT_PER_SOCKET": "10000 per second",
+        "KEY_FAILURE_LIMIT_PER_IP": "10000 per second",
+        "MAX_OPEN_SESSIONS_PER_IP": "100000",
     })
     env.pop("SOCKETIO_ASYNC_MODE", None)
     env.update(extra or {})
@@ -144,6 +150,18 @@ def start_chat(server, **fields):
     response = requests.post(server.api("/start"), json=body, timeout=5)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def stored_messages(server, chat):
+    """Every message of a chat through the REST polling endpoint, page after page."""
+    messages = []
+    while True:
+        after = messages[-1]["seq"] if messages else 0
+        page = requests.get(server.api(f"/messages/{chat['session_id']}?after={after}"), timeout=5,
+                            headers={"X-Session-Key": chat["session_key"]}).json()
+        messages += page["messages"]
+        if not page["has_more"]:
+            return messages
 
 
 def submit_login(server, http, email, password):
@@ -268,6 +286,7 @@ class Participant:
             if self.namespace == "/agent":
                 self.client.call("join_session", {"session_id": self.session_id, "last_seq": self.last_seq},
                                  namespace=self.namespace, timeout=WAIT_SECONDS)
+            self._sync()                    # the replay is one page: fetch the rest
             for payload in list(self.outbox.values()):
                 self._deliver(payload)
         except Exception:  # the connection dropped again; the next connect retries
@@ -287,10 +306,14 @@ class Participant:
             threading.Thread(target=self._sync, daemon=True).start()
 
     def _sync(self):
+        """Fetch what is missing, page after page while the server says there is more."""
         try:
-            reply = self.client.call("sync", {"session_id": self.session_id, "after_seq": self.last_seq},
-                                     namespace=self.namespace, timeout=WAIT_SECONDS)
-            self._accept_all(reply.get("messages"))
+            while True:
+                reply = self.client.call("sync", {"session_id": self.session_id, "after_seq": self.last_seq},
+                                         namespace=self.namespace, timeout=WAIT_SECONDS)
+                self._accept_all(reply.get("messages"))
+                if not reply.get("has_more"):
+                    return
         except Exception:
             pass
 

@@ -204,7 +204,8 @@ def test_malformed_payloads_never_break_the_server_or_store_bad_rows(server, fuz
         payload = payload if not isinstance(payload, dict) else {**payload, "session_id": ["not", "a", "str"]}
     client = agent if to_agent else visitor
     reply = client.call(event, payload)
-    assert set(reply) <= {"ok", "error", "message", "messages", "last_seq", "session", "visitor_online", "status"}
+    assert set(reply) <= {"ok", "error", "message", "messages", "has_more", "last_seq", "session", "visitor_online",
+                          "status"}
     if not reply["ok"]:
         assert set(reply["error"]) == {"code", "message"}
     assert visitor.call("heartbeat", {})["ok"]           # the server is still up and answering

@@ -5,7 +5,7 @@ import signal
 
 import requests
 
-from tests.support import RecordingClient, connect_agent, login, start_chat, wait_until
+from tests.support import RecordingClient, connect_agent, login, start_chat, stored_messages, wait_until
 
 
 def test_gevent_serves_the_pages_and_a_websocket_conversation(own_server, clients):
@@ -44,7 +44,6 @@ def test_sigterm_finishes_the_messages_in_hand_then_exits_cleanly(own_server, cl
     log = server.log_path.read_text()
     assert "shutting down" in log and "stopped" in log
     server.start()
-    stored = requests.get(server.api(f"/messages/{chat['session_id']}"), timeout=5,
-                          headers={"X-Session-Key": chat["session_key"]}).json()["messages"]
+    stored = stored_messages(server, chat)
     assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1))
     assert {reply["message"]["client_id"] for reply in acked if reply["ok"]} <= {m["client_id"] for m in stored}

@@ -9,7 +9,7 @@ from ..models import Agent, Site
 from ..origins import is_own_origin, request_origin
 from . import limits, presence
 from .handlers import LoginEnded, acknowledged, forget_socket, refuse, remember_socket, unknown_event
-from .visitor_events import missed_messages, presence_of_agents, replay_messages
+from .visitor_events import missed_messages, presence_of_agents, replay
 
 NS = publish.AGENT_NS
 
@@ -70,7 +70,8 @@ def session_for(state, payload):
 @socketio.on("join_session", namespace=NS)
 @acknowledged(NS)
 def join_session(state, payload):
-    """Agent opens a chat `{session_id, last_seq}`: joins its room, gets what it missed.
+    """Agent opens a chat `{session_id, last_seq}`: joins its room, gets the first page of
+    what it missed (`has_more`: the rest comes with `sync`, up to `session.last_seq`).
     Only an agent who may view the chat joins; a change of who may view it (a claim, an
     end) closes the room and those who still may re-join (DESIGN.md)."""
     last_seq = validation.last_seq(payload)
@@ -85,8 +86,9 @@ def join_session(state, payload):
     except Exception:
         leave_room(room)
         raise
-    replay_messages(chat_session.id, last_seq)
-    return {"session": chat_session.summary(),
+    page, has_more = sessions.message_page(chat_session.id, last_seq)
+    replay(page)
+    return {"session": chat_session.summary(), "has_more": has_more,
             "visitor_online": presence.visitor_online(chat_session.id)}
 
 
@@ -118,6 +120,7 @@ def typing(state, payload):
     agent, chat_session = session_for(state, payload)
     if not sessions.agent_can_write(agent, chat_session):
         raise sessions.ChatError("not_assigned", "Accept this chat before replying.")
+    limits.check("TYPING_LIMIT_PER_SESSION", ("typing", "agent", chat_session.id))
     publish.typing(chat_session.id, "agent", agent.display_name, is_typing, request.sid)
 
 
@@ -151,6 +154,7 @@ def end_session(state, payload):
 @acknowledged(NS)
 def sync(state, payload):
     """Agent asks for messages after `after_seq` in a chat it may see."""
+    limits.count_read((request.sid, "reads"))
     _, chat_session = session_for(state, payload)
     return missed_messages(chat_session, payload)
 
@@ -159,6 +163,7 @@ def sync(state, payload):
 @acknowledged(NS)
 def heartbeat(state, payload):
     """The dashboard tab is alive (and still logged in)."""
+    limits.check("HEARTBEAT_LIMIT_PER_SOCKET", (request.sid, "heartbeat"))
     acting_agent(state)
 
 

@@ -137,5 +137,14 @@ def visitor_disconnected(session_id):
     return _holders("visitors", session_id) == 0
 
 
+def visitor_sockets(session_id):
+    """How many sockets of this chat's visitor are open, on every process."""
+    shared = _shared()
+    if shared is None:
+        with _lock:
+            return _counts["visitors"][session_id]
+    return sum(int(shared.hget(key, session_id) or 0) for key in _process_keys(shared, "visitors"))
+
+
 def visitor_online(session_id):
     return _holders("visitors", session_id) > 0

@@ -3,7 +3,7 @@
 A visitor connects with auth `{session_id, session_key, last_seq}` and from then
 on acts only on that one session.
 """
-from flask import request
+from flask import current_app, request
 from flask_socketio import emit, join_room
 
 from .. import publish, sessions, validation
@@ -14,20 +14,32 @@ from . import limits, presence
 from .handlers import acknowledged, forget_socket, refuse, remember_socket, unknown_event
 
 NS = publish.VISITOR_NS
-MAX_REPLAY = 1000
 
 
-def replay_messages(session_id, after_seq):
-    """Send this socket every message it has not seen, oldest first."""
-    for message in sessions.messages_after(session_id, after_seq, limit=MAX_REPLAY):
+def replay(page):
+    """Send this socket the first page of what it has not seen, oldest first; the client
+    fetches the rest with `sync` (it learns the latest seq from session_status or the ack)."""
+    for message in page:
         emit("message", message.to_dict())
 
 
+def replay_page(session_id, last_seq):
+    """What a connecting socket gets replayed: one page, counted as a read of the chat. Past
+    the read limit nothing is replayed (the socket still connects; the client syncs later),
+    so reconnecting in a loop cannot pull the history again and again."""
+    try:
+        limits.count_read(("reads", session_id))
+    except ChatError:
+        return []
+    return sessions.message_page(session_id, last_seq)[0]
+
+
 def missed_messages(chat_session, payload):
-    """The `sync` answer: messages after `after_seq`, and the session's latest seq."""
+    """The `sync` answer: one page of messages after `after_seq`, whether more follow,
+    and the session's latest seq."""
     after = validation.last_seq(payload, "after_seq")
-    messages = sessions.messages_after(chat_session.id, after, limit=MAX_REPLAY)
-    return {"messages": [m.to_dict() for m in messages], "last_seq": chat_session.last_seq}
+    messages, has_more = sessions.message_page(chat_session.id, after)
+    return {"messages": [m.to_dict() for m in messages], "has_more": has_more, "last_seq": chat_session.last_seq}
 
 
 def presence_of_agents(site_id):
@@ -36,16 +48,20 @@ def presence_of_agents(site_id):
 
 @socketio.on("connect", namespace=NS)
 def connect(auth=None):
-    """The widget opens its socket; a wrong key gets the same refusal as an unknown session."""
+    """The widget opens its socket; a wrong key gets the same refusal as an unknown session.
+    Every check (and the read of the replay) comes before anything is written or joined."""
     try:
         payload = validation.require_object(auth)
         session_id = validation.session_id(payload)
         last_seq = validation.last_seq(payload)
-        chat_session = sessions.find_session_for_visitor(session_id, payload.get("session_key"))
+        chat_session = limits.find_session_by_key(session_id, payload.get("session_key"))
+        if not site_allows_origin(chat_session.site, request_origin()):
+            raise ChatError("origin_not_allowed", "This website may not use this chat.")
+        if presence.visitor_sockets(session_id) >= current_app.config["MAX_SOCKETS_PER_SESSION"]:
+            raise ChatError("too_many_sockets", "This chat is open in too many tabs; close one and try again.")
     except ChatError as error:
         raise refuse(error.code, error.message)
-    if not site_allows_origin(chat_session.site, request_origin()):
-        raise refuse("origin_not_allowed", "This website may not use this chat.")
+    page = replay_page(session_id, last_seq)
     remember_socket(NS, session_id=session_id, visitor_name=chat_session.visitor.name)
     join_room(publish.session_room(session_id))
     join_room(publish.site_visitors_room(chat_session.site_id))
@@ -53,9 +69,9 @@ def connect(auth=None):
     if presence.visitor_connected(session_id):
         publish.to_session("presence", {"session_id": session_id, "visitor_online": True},
                            session_id, skip_sid=request.sid)
-    emit("session_status", publish.status_payload(chat_session))
     emit("presence", presence_of_agents(chat_session.site_id))
-    replay_messages(session_id, last_seq)
+    replay(page)
+    emit("session_status", publish.status_payload(chat_session))
 
 
 @socketio.on("disconnect", namespace=NS)
@@ -100,10 +116,13 @@ def send_message(state, payload):
 @socketio.on("typing", namespace=NS)
 @acknowledged(NS)
 def typing(state, payload):
-    """Visitor is (or stopped) typing; agents in the room see it."""
+    """Visitor is (or stopped) typing; agents in the room see it (not once the chat ended)."""
     is_typing = validation.flag(payload, "is_typing")
     limits.check("TYPING_LIMIT_PER_SOCKET", (request.sid, "typing"))
     chat_session = own_session(state, payload)
+    limits.check("TYPING_LIMIT_PER_SESSION", ("typing", "visitor", chat_session.id))
+    if not chat_session.is_open:
+        raise ChatError("session_closed", "This chat has ended.")
     publish.typing(chat_session.id, "visitor", chat_session.visitor_label, is_typing, request.sid)
 
 
@@ -112,6 +131,7 @@ def typing(state, payload):
 def heartbeat(state, payload):
     """The widget is still open; keeps the session from timing out. The answer holds
     the latest seq: a message whose event was lost on the way shows up as a gap."""
+    limits.check("HEARTBEAT_LIMIT_PER_SOCKET", (request.sid, "heartbeat"))
     return {"last_seq": sessions.record_visitor_seen(state["session_id"])}
 
 
@@ -119,7 +139,9 @@ def heartbeat(state, payload):
 @acknowledged(NS)
 def sync(state, payload):
     """Visitor asks for messages after `after_seq` (a gap it noticed)."""
-    return missed_messages(own_session(state, payload), payload)
+    chat_session = own_session(state, payload)
+    limits.count_read(("reads", chat_session.id))
+    return missed_messages(chat_session, payload)
 
 
 @socketio.on("end_session", namespace=NS)

@@ -151,13 +151,14 @@
     socket.emit("join_session", {session_id: session.sessionId, last_seq: session.log.lastSeq}, function (reply) {
       if (!reply || !reply.ok) { showError(reply && reply.error); return; }
       setVisitorPresence(reply.visitor_online);
+      session.log.catchUp(reply.session.last_seq);      // the replay was one page
       flushOutbox(session);
     });
   }
 
   function syncMessages(sessionId, after) {
     socket.emit("sync", {session_id: sessionId, after_seq: after}, function (reply) {
-      if (reply && reply.ok && current && current.sessionId === sessionId) current.log.acceptAll(reply.messages);
+      if (reply && reply.ok && current && current.sessionId === sessionId) current.log.acceptPage(reply);
     });
   }
 

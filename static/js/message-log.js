@@ -51,6 +51,14 @@
     for (var i = 0; i < messages.length; i++) this.accept(messages[i]);
   };
 
+  /* One page of a `sync` or poll answer; while the server says there is more, ask for
+   * the next page (only when this one moved us on, so a bad answer cannot loop). */
+  MessageLog.prototype.acceptPage = function (page) {
+    var before = this.lastSeq;
+    this.acceptAll(page.messages || []);
+    if (page.has_more && this.lastSeq > before) this.requestSync(this.lastSeq);
+  };
+
   MessageLog.prototype.show = function (message) {
     this.lastSeq = message.seq;
     var element = this.pendingElement(message.client_id) || document.createElement("div");

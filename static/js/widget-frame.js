@@ -7,7 +7,8 @@
   var root = document.getElementById("widget");
   var siteKey = root.dataset.siteKey;
   var sessionExpiry = Number(root.dataset.expiry) || 30 * 60 * 1000;
-  var heartbeatInterval = Number(root.dataset.heartbeat) || 30000;
+  // The embedder may choose the interval; the server allows a few heartbeats a minute.
+  var heartbeatInterval = Math.min(Math.max(Number(root.dataset.heartbeat) || 30000, 10000), 120000);
   var autoRestore = root.dataset.restore !== "0";
   var api = "/api/v1/chat/public";
 
@@ -70,7 +71,11 @@
     log = new ChatUI.MessageLog(messagesBox, {
       mine: "visitor",
       requestSync: function (after) {
-        socket.emit("sync", {after_seq: after}, function (reply) { if (reply && reply.ok) log.acceptAll(reply.messages); });
+        if (socket && socket.connected) {
+          socket.emit("sync", {after_seq: after}, function (reply) { if (reply && reply.ok) log.acceptPage(reply); });
+        } else if (restTimer) {
+          pollOverRest();
+        }
       },
       onShown: function (message) {
         if (!chat.messages.some(function (m) { return m.seq === message.seq; })) chat.messages.push(message);
@@ -175,6 +180,12 @@
         showStart();
         return;
       }
+      if (error && error.data && RETRY_LATER[error.data.code]) {
+        // Refused for now (too many tabs, too many failed attempts): try again later.
+        var refused = socket;
+        setTimeout(function () { if (socket === refused && !socket.connected) socket.connect(); }, RETRY_LATER_MS);
+        return;
+      }
       socketFailures += 1;
       if (socketFailures >= SOCKET_FAILURES_BEFORE_REST) startRestPolling();
     });
@@ -186,6 +197,8 @@
       }
     });
     socket.on("session_status", function (status) {
+      // The replay on connect is one page: fetch whatever lies beyond it.
+      if (log) log.catchUp(status.last_seq);
       if (status.status === "ended" || status.status === "abandoned") showEnded();
     });
   }
@@ -195,6 +208,8 @@
      in the background and takes over again as soon as it connects. ---- */
 
   var SOCKET_FAILURES_BEFORE_REST = 3;
+  var RETRY_LATER = {rate_limited: true, too_many_sockets: true};
+  var RETRY_LATER_MS = 30000;
   var REST_POLL_MS = 3000;
   var socketFailures = 0;
   var restTimer = null;
@@ -223,8 +238,8 @@
       .then(function (data) {
         if (!restTimer) return;
         setStatus("Live");
-        log.acceptAll(data.messages);
-        chat.outbox.forEach(deliverOverRest);
+        log.acceptPage(data);                           // polls again at once while has_more
+        if (!data.has_more) chat.outbox.forEach(deliverOverRest);
         if (data.status === "ended" || data.status === "abandoned") { stopRestPolling(); showEnded(); }
       })
       .catch(function () { setStatus(navigator.onLine === false ? "Offline" : "Reconnecting"); });
