@@ -44,6 +44,8 @@ def create_app(test_config=None):
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
     )
+    from .engineio_guard import guard_engineio
+    guard_engineio(app, socketio)
 
     from . import auth, cli, dashboard, health, public_api, widget
     from . import realtime  # noqa: F401  (socket handlers)

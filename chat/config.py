@@ -10,6 +10,14 @@ def _int(name, default):
     return int(os.environ.get(name, default))
 
 
+def _bounded_int(name, default, low, high):
+    """An integer setting; outside [low, high] is a mistake worth stopping for."""
+    value = _int(name, default)
+    if not low <= value <= high:
+        raise RuntimeError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
 def _dev_secret_key(instance_path):
     """A random key kept in instance/ so development logins survive restarts."""
     path = Path(instance_path) / "dev-secret-key"
@@ -72,6 +80,15 @@ def load_settings(instance_path):
         # before it counts the client as gone (seconds).
         "SOCKETIO_PING_INTERVAL": _int("SOCKETIO_PING_INTERVAL", 25),
         "SOCKETIO_PING_TIMEOUT": _int("SOCKETIO_PING_TIMEOUT", 20),
+        # Engine.IO connections that join no namespace (/visitor, /agent) for this long
+        # are closed; a socket that sends this many malformed packets is closed.
+        "NAMESPACE_JOIN_TIMEOUT_SECONDS": _bounded_int("NAMESPACE_JOIN_TIMEOUT_SECONDS", 5, 1, 300),
+        "MALFORMED_PACKET_LIMIT": _bounded_int("MALFORMED_PACKET_LIMIT", 3, 1, 1000),
+        # Read by wsgi.py: a request must finish its headers within HEADER_TIMEOUT_SECONDS;
+        # one client address may hold MAX_CONNECTIONS_PER_ADDRESS connections (0: no cap;
+        # not applied behind a trusted proxy, where the proxy is every client's address).
+        "HEADER_TIMEOUT_SECONDS": _bounded_int("HEADER_TIMEOUT_SECONDS", 10, 1, 300),
+        "MAX_CONNECTIONS_PER_ADDRESS": _bounded_int("MAX_CONNECTIONS_PER_ADDRESS", 100, 0, 1_000_000),
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 22),
         "INACTIVITY_MINUTES": _int("INACTIVITY_MINUTES", 30),
         "HEARTBEAT_TIMEOUT_MINUTES": _int("HEARTBEAT_TIMEOUT_MINUTES", 5),
