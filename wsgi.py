@@ -67,14 +67,12 @@ class ConnectionsPerAddress:
     REFUSAL = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
     def __init__(self, cap):
-        self.cap, self.open, self.refusing = cap, {}, set()
+        self.cap, self.open, self.warned = cap, {}, {}
 
     def admit(self, address):
         count = self.open.get(address, 0)
         if self.cap and count >= self.cap:
-            if address not in self.refusing:      # one line per episode, not per connection
-                self.refusing.add(address)
-                log.warning("refusing connections from %s: it holds %d", address, count)
+            self.warn_once_a_minute(address, count)
             return False
         self.open[address] = count + 1
         return True
@@ -83,7 +81,14 @@ class ConnectionsPerAddress:
         count = self.open.pop(address) - 1
         if count:
             self.open[address] = count
-        self.refusing.discard(address)
+
+    def warn_once_a_minute(self, address, count):
+        now = time.monotonic()
+        if now - self.warned.get(address, -60.0) >= 60:
+            if len(self.warned) > 10_000:
+                self.warned.clear()
+            self.warned[address] = now
+            log.warning("refusing connections from %s: it holds %d", address, count)
 
     def refuse(self, sock):
         try:
