@@ -5,11 +5,13 @@
 - A malformed Socket.IO packet is logged in one line, not a traceback, and the
   connection is closed at the MALFORMED_PACKET_LIMIT-th.
 - A long-polling POST larger than the Engine.IO buffer gets a 413 and its connection
-  closes (Engine.IO itself waited forever for a poll that would collect its CLOSE).
+  closes (Engine.IO itself waited forever for a poll that would collect its CLOSE);
+  a second long-poll on a session that has one waiting gets a 400.
 """
 import logging
 import os
 import time
+from urllib.parse import parse_qs
 
 from socketio import packet as sio_packet
 
@@ -154,43 +156,58 @@ class EngineIOGuard:
                 engine_socket.close(wait=False, reason=self.eio.reason.SERVER_DISCONNECT)
 
 
-class RefuseOversizedPolls:
-    """WSGI middleware: a long-polling POST above the Engine.IO buffer gets a 413 and
-    `Connection: close` before anything reads its body (wsgi.py makes both servers
-    honour the header, so a body that never comes holds nothing)."""
+class PollingGuard:
+    """WSGI middleware in front of Engine.IO's long-polling requests.
+
+    A POST above the Engine.IO buffer gets a 413 and `Connection: close` before anything
+    reads its body (wsgi.py makes both servers honour the header, so a body that never
+    comes holds nothing). A second GET on a session while one is waiting gets a 400 at
+    once: Engine.IO would answer one of them and leave the other unanswered."""
 
     def __init__(self, wsgi_app, guard, path="/socket.io"):
         self.wsgi_app, self.guard, self.path = wsgi_app, guard, path
+        self.waiting_polls = set()
 
     def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO", "").startswith(self.path) \
-                and self.content_length(environ) > self.guard.eio.max_http_buffer_size:
-            sid = self.query_sid(environ)
+        if not environ.get("PATH_INFO", "").startswith(self.path) or "sid=" not in environ.get("QUERY_STRING", ""):
+            return self.wsgi_app(environ, start_response)
+        method, sid = environ.get("REQUEST_METHOD"), query_sid(environ)
+        if method == "POST" and content_length(environ) > self.guard.eio.max_http_buffer_size:
             log.warning("polling POST of %s bytes refused (sid %s)", environ.get("CONTENT_LENGTH"), sid)
             if sid:
                 self.guard.close(sid)
-            body = b"Payload too large"
-            start_response("413 Payload Too Large", [("Content-Type", "text/plain"), ("Connection", "close"),
-                                                      ("Content-Length", str(len(body)))])
-            return [body]
+            return answer(start_response, "413 Payload Too Large", b"Payload too large", close=True)
+        if method == "GET" and environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+            if sid in self.waiting_polls:
+                return answer(start_response, "400 Bad Request", b"One poll at a time")
+            self.waiting_polls.add(sid)
+            try:
+                return self.wsgi_app(environ, start_response)
+            finally:
+                self.waiting_polls.discard(sid)
         return self.wsgi_app(environ, start_response)
 
-    @staticmethod
-    def content_length(environ):
-        try:
-            return int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return 0
 
-    @staticmethod
-    def query_sid(environ):
-        from urllib.parse import parse_qs
-        return parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
+def answer(start_response, status, body, close=False):
+    headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+    start_response(status, headers + ([("Connection", "close")] if close else []))
+    return [body]
+
+
+def content_length(environ):
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def query_sid(environ):
+    return parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
 
 
 def guard_engineio(app, socketio):
     guard = EngineIOGuard(socketio.server, app.config["NAMESPACE_JOIN_TIMEOUT_SECONDS"],
                           app.config["MALFORMED_PACKET_LIMIT"])
     guard.install()
-    app.wsgi_app = RefuseOversizedPolls(app.wsgi_app, guard)
+    app.wsgi_app = PollingGuard(app.wsgi_app, guard)
     return guard

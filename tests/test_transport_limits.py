@@ -4,6 +4,7 @@ namespace is closed, one address holds at most MAX_CONNECTIONS_PER_ADDRESS conne
 malformed packet is one log line and a few close the socket, an oversized long-polling POST
 is answered. Every server here runs under eventlet (the default) and gevent."""
 import json
+import select
 import socket
 import time
 
@@ -220,3 +221,26 @@ def test_an_oversized_long_polling_post_is_answered_and_closed(impatient_server)
     assert response.split(b"\r\n", 1)[0] in (b"HTTP/1.1 413 Payload Too Large", b"HTTP/1.1 400 Bad Request")
     next_poll = requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5)
     assert next_poll.status_code == 400   # Engine.IO closed that session
+
+
+def test_two_long_polls_on_one_session_get_one_refusal_and_one_answer(server, chat):
+    handshake = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=5).text
+    sid = json.loads(handshake[1:])["sid"]
+    poll = f"GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    polls = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+    for sock in polls:
+        sock.sendall(poll)
+    ready, _, _ = select.select(polls, [], [], 5)
+    assert len(ready) == 1, "neither long-poll was refused"
+    assert ready[0].recv(4096).startswith(b"HTTP/1.1 400")
+    waiting = next(sock for sock in polls if sock is not ready[0])
+    auth = {"session_id": chat["session_id"], "session_key": chat["session_key"], "last_seq": 0}
+    joined = requests.post(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5,
+                           data="40/visitor," + json.dumps(auth))
+    assert joined.status_code == 200
+    answer = b""
+    while b"40/visitor," not in answer:
+        answer += waiting.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 200")
+    for sock in polls:
+        sock.close()
