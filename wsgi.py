@@ -202,6 +202,11 @@ def gevent_server(listener, access_log, header_timeout, connections):
             offer_abort(self.environ, lambda: shut_down(self.__dict__.get("socket")))
             return super().handle_one_response()
 
+        def _handle_client_error(self, error):
+            if isinstance(error, TimeoutError):
+                return None                     # headers too slow: close, without a traceback
+            return super()._handle_client_error(error)
+
         def run_application(self):
             super().run_application()
             if self.close_connection:

@@ -91,6 +91,7 @@ def test_a_request_that_never_finishes_its_headers_is_closed_but_quiet_sockets_s
         "session_id": chat["session_id"], "session_key": chat["session_key"], "last_seq": 0})
     clients.extend([websocket_client, polling_client])
 
+    log_size = server.log_path.stat().st_size
     started = time.monotonic()
     slow = connection_from(server, ATTACKER, HALF_SENT)
     # One more header byte every 0.2 s: a deadline, not a timeout per read, closes it.
@@ -104,6 +105,7 @@ def test_a_request_that_never_finishes_its_headers_is_closed_but_quiet_sockets_s
         time.sleep(0.2)                   # the attacker's pace
     held = time.monotonic() - started
     assert is_closed_now(slow) and held < 3, f"a half-sent request was held {held:.1f} s"
+    assert "Traceback" not in server.log_path.read_text()[log_size:]
 
     # Both clients were idle longer than the header timeout (the long-poll waiting in its GET).
     assert websocket_client.client.connected and polling_client.client.connected
