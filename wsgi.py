@@ -88,7 +88,8 @@ class ConnectionsPerAddress:
             if len(self.warned) > 10_000:
                 self.warned.clear()
             self.warned[address] = now
-            log.warning("refusing connections from %s: it holds %d", address, count)
+            log.warning("refusing connections from %s: it holds %d (MAX_CONNECTIONS_PER_ADDRESS; behind a "
+                        "proxy, set TRUSTED_PROXIES and cap per address in the proxy)", address, count)
 
     def refuse(self, sock):
         try:

@@ -166,6 +166,16 @@ def upgrades(server, address):
         return False
 
 
+def test_behind_a_trusted_proxy_the_proxys_address_is_not_capped(own_server):
+    """Every client arrives from the proxy's address there; nginx's limit_conn caps per client."""
+    server = own_server(TRUSTED_PROXIES=1, MAX_CONNECTIONS_PER_ADDRESS=2)
+    proxied = [connection_from(server, ATTACKER, HALF_SENT) for _ in range(3)]
+    assert not any(is_closed_now(sock) for sock in proxied)
+    assert upgrades(server, ATTACKER)
+    for sock in proxied:
+        sock.close()
+
+
 def raw_socketio(server, chat):
     """A WebSocket speaking Engine.IO/Socket.IO by hand, joined to /visitor."""
     ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket",
