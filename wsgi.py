@@ -110,6 +110,10 @@ def per_address_cap():
     return cap
 
 
+def max_connections():
+    return int(os.environ.get("MAX_CONNECTIONS", "10000"))
+
+
 def headers_too_slow():
     return TimeoutError("request line and headers not received in time")
 
@@ -182,13 +186,13 @@ def eventlet_server(listener, access_log, header_timeout, connections):
             return self.pool.waitall()
 
     eventlet.wsgi.server(listener, app, log_output=access_log, protocol=DeadlineProtocol,
-                         custom_pool=CappedPool(int(os.environ.get("MAX_CONNECTIONS", "10000"))))
+                         custom_pool=CappedPool(max_connections()))
 
 
 def gevent_server(listener, access_log, header_timeout, connections):
     """gevent's pywsgi with the same deadline on headers and the same per-address cap."""
     import gevent
-    from gevent import pywsgi
+    from gevent import pool, pywsgi
 
     class DeadlineHandler(pywsgi.WSGIHandler):
         def handle_one_request(self):
@@ -225,8 +229,8 @@ def gevent_server(listener, access_log, header_timeout, connections):
                 connections.release(address[0])
 
     # WebSocket support comes from simple-websocket, as under socketio.run.
-    CappedServer(listener, app, handler_class=DeadlineHandler,
-                 log="default" if access_log else None).serve_forever()
+    CappedServer(listener, app, handler_class=DeadlineHandler, log="default" if access_log else None,
+                 spawn=pool.Pool(max_connections())).serve_forever()
 
 
 def serve(host, port):
