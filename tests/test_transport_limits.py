@@ -256,3 +256,13 @@ def test_two_long_polls_on_one_session_get_one_refusal_and_one_answer(server, ch
     assert answer.startswith(b"HTTP/1.1 200")
     for sock in polls:
         sock.close()
+
+
+@pytest.mark.parametrize("name, value", [("HEADER_TIMEOUT_SECONDS", "0"), ("NAMESPACE_JOIN_TIMEOUT_SECONDS", "100000"),
+                                         ("MAX_CONNECTIONS_PER_ADDRESS", "-1"), ("MALFORMED_PACKET_LIMIT", "0")])
+def test_transport_settings_out_of_bounds_stop_the_start(tmp_path, monkeypatch, name, value):
+    from chat.config import load_settings
+    monkeypatch.setenv("CHAT_ENV", "testing")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(RuntimeError, match=name):
+        load_settings(str(tmp_path))
