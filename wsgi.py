@@ -185,7 +185,9 @@ def eventlet_server(listener, access_log, header_timeout, connections):
         def waitall(self):
             return self.pool.waitall()
 
-    eventlet.wsgi.server(listener, app, log_output=access_log, protocol=DeadlineProtocol,
+    # debug=False: no traceback in a 500's body (eventlet sends one by default), and no
+    # "accepted" line per connection in the log.
+    eventlet.wsgi.server(listener, app, log_output=access_log, protocol=DeadlineProtocol, debug=False,
                          custom_pool=CappedPool(max_connections()))
 
 

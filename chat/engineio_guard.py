@@ -60,6 +60,19 @@ def raised_by_socketio(error):
     return f"{os.sep}socketio{os.sep}" in frame.tb_frame.f_code.co_filename
 
 
+class OneLineErrors(logging.Filter):
+    """Engine.IO logs a traceback for a polling POST it cannot decode (more than 16 packets,
+    a bad frame): a client's mistake, worth one line."""
+    MESSAGES = {"post request handler error"}
+
+    def filter(self, record):
+        if record.exc_info and record.exc_info[1] is not None and record.getMessage() in self.MESSAGES:
+            error = record.exc_info[1]
+            record.msg, record.args = "%s: %s: %s", (record.getMessage(), type(error).__name__, str(error)[:120])
+            record.exc_info = record.exc_text = None
+        return True
+
+
 class EngineIOGuard:
     def __init__(self, sio_server, join_timeout, malformed_limit):
         self.sio, self.eio = sio_server, sio_server.eio
@@ -98,6 +111,27 @@ class EngineIOGuard:
         handlers.update(connect=connect, message=message, disconnect=disconnect)
         self.sio.packet_class = packet_class_refusing_malformed(self.sio.packet_class)
         self.eio.disconnect = self.disconnect_without_waiting
+        websocket_class = (self.eio._async or {}).get("websocket")
+        if websocket_class is not None:      # a copy: the driver's dict is shared by every server
+            self.eio._async = dict(self.eio._async, websocket=self.closing_on_bad_frames(websocket_class))
+        if not any(isinstance(f, OneLineErrors) for f in self.eio.logger.filters):
+            self.eio.logger.addFilter(OneLineErrors())
+
+    def closing_on_bad_frames(self, websocket_class):
+        """An Engine.IO frame that cannot be decoded ('x', an empty frame) escapes Engine.IO's
+        WebSocket handler: the server logged a traceback for it. One line, and the socket closes."""
+        def websocket(handler, server):
+            def handle(ws):
+                try:
+                    return handler(ws)
+                except (ValueError, TypeError, IndexError) as error:
+                    sid = getattr(getattr(handler, "__self__", None), "sid", None)
+                    log.warning("malformed Engine.IO frame from %s, closing: %s", sid, str(error)[:120])
+                    if sid:
+                        self.close(sid)
+                    return []
+            return websocket_class(handle, server)
+        return websocket
 
     def count_malformed(self, eio_sid, error):
         count = self.malformed[eio_sid] = self.malformed.get(eio_sid, 0) + 1

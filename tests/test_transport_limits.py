@@ -202,6 +202,7 @@ def socket_closes(ws):
     '42/visitor,{not json', '42/visitor,{"a":1}', '42/visitor,[]', '42/visitor,[1]',
     '49/visitor,["x"]', '44/visitor,"refused?"', '43/visitor,1{}',
     '42/visitor,' + '[' * 5000 + ']' * 5000,
+    'x', '',                                # not even Engine.IO
 ])
 def test_malformed_packets_log_one_line_each_and_close_the_socket(server, chat, visitor, frame):
     ws = raw_socketio(server, start_chat(server, name="Garbled"))
@@ -217,6 +218,16 @@ def test_malformed_packets_log_one_line_each_and_close_the_socket(server, chat, 
     assert len([line for line in grown if "malformed" in line]) <= 3
     assert len(grown) <= 10, "\n".join(grown)
     assert visitor.call("send_message", {"text": "bystander fine", "client_id": "b1"})["ok"]
+
+
+def test_a_polling_payload_of_too_many_packets_is_one_log_line(server):
+    handshake = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=5).text
+    sid = json.loads(handshake[1:])["sid"]
+    log_size = server.log_path.stat().st_size
+    requests.post(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5,
+                  data="\x1e".join(["3"] * 100))
+    wait_until(lambda: "Too many packets" in server.log_path.read_text()[log_size:], message="the log line")
+    assert "Traceback" not in server.log_path.read_text()[log_size:]
 
 
 def test_an_oversized_long_polling_post_is_answered_and_closed(impatient_server):
