@@ -63,7 +63,7 @@ def raised_by_socketio(error):
 class OneLineErrors(logging.Filter):
     """Engine.IO logs a traceback for a polling POST it cannot decode (more than 16 packets,
     a bad frame): a client's mistake, worth one line."""
-    MESSAGES = {"post request handler error"}
+    MESSAGES = frozenset({"post request handler error"})
 
     def filter(self, record):
         if record.exc_info and record.exc_info[1] is not None and record.getMessage() in self.MESSAGES:
