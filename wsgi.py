@@ -59,17 +59,192 @@ def listening_socket(host, port):
     return listener
 
 
+class ConnectionsPerAddress:
+    """Open connections per client address (the TCP peer), refused above `cap` (0: no cap).
+    Counted as each connection is accepted, before it may send a byte, so one address
+    cannot hold the connections every other client needs."""
+
+    REFUSAL = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+    def __init__(self, cap):
+        self.cap, self.open, self.warned = cap, {}, {}
+
+    def admit(self, address):
+        count = self.open.get(address, 0)
+        if self.cap and count >= self.cap:
+            self.warn_once_a_minute(address, count)
+            return False
+        self.open[address] = count + 1
+        return True
+
+    def release(self, address):
+        count = self.open.pop(address) - 1
+        if count:
+            self.open[address] = count
+
+    def warn_once_a_minute(self, address, count):
+        now = time.monotonic()
+        if now - self.warned.get(address, -60.0) >= 60:
+            if len(self.warned) > 10_000:
+                self.warned.clear()
+            self.warned[address] = now
+            log.warning("refusing connections from %s: it holds %d (MAX_CONNECTIONS_PER_ADDRESS; behind a "
+                        "proxy, set TRUSTED_PROXIES and cap per address in the proxy)", address, count)
+
+    def refuse(self, sock):
+        try:
+            sock.sendall(self.REFUSAL)
+        except OSError:
+            pass
+        sock.close()
+
+
+def per_address_cap():
+    """Behind a trusted proxy every client arrives from the proxy's address: counting it
+    would cap everyone together, so the proxy caps per address there (limit_conn)."""
+    cap = app.config["MAX_CONNECTIONS_PER_ADDRESS"]
+    if cap and int(os.environ.get("TRUSTED_PROXIES", "0")) > 0:
+        log.info("MAX_CONNECTIONS_PER_ADDRESS is not applied behind a trusted proxy; "
+                 "cap connections per address in the proxy (nginx limit_conn)")
+        return 0
+    return cap
+
+
+def max_connections():
+    return int(os.environ.get("MAX_CONNECTIONS", "10000"))
+
+
+def headers_too_slow():
+    return TimeoutError("request line and headers not received in time")
+
+
+def shut_down(sock):
+    """End a connection at once, whoever else holds a handle on it (chat/engineio_guard.py)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):        # already closed
+        pass
+
+
+def offer_abort(environ, abort):
+    """A WebSocket has its TCP connection to itself (a polling request's may carry another
+    tab's requests next), so only a WebSocket's may be cut by the application."""
+    if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+        environ["chat.abort_connection"] = abort
+
+
+def closing_when_asked(wsgi_app, handler):
+    """A response with `Connection: close` closes the connection before the server waits
+    for (and discards) a request body the application did not read."""
+    def application(environ, start_response):
+        def start(status, headers, exc_info=None):
+            if any(name.lower() == "connection" and value.lower() == "close" for name, value in headers):
+                handler.close_connection = 1
+                headers = [(name, value) for name, value in headers if name.lower() != "connection"]
+            return start_response(status, headers, exc_info)
+        return wsgi_app(environ, start)
+    return application
+
+
+def eventlet_server(listener, access_log, header_timeout, connections):
+    """eventlet.wsgi with a deadline on each request line and its headers (and on an idle
+    keep-alive connection), none on what follows: a long-poll and a quiet WebSocket
+    wait as long as Engine.IO lets them. Over-cap connections are refused at accept."""
+    import eventlet.wsgi
+
+    class DeadlineProtocol(eventlet.wsgi.HttpProtocol):
+        def handle_one_request(self):
+            self.header_deadline = eventlet.Timeout(header_timeout, headers_too_slow())
+            try:
+                super().handle_one_request()
+            finally:
+                self.header_deadline.cancel()
+
+        def handle_one_response(self):
+            self.header_deadline.cancel()
+            self.application = closing_when_asked(self.server.app, self)
+            offer_abort(self.environ, lambda: shut_down(self.connection))
+            super().handle_one_response()
+
+    class CappedPool:
+        def __init__(self, size):
+            self.pool = eventlet.GreenPool(size)
+
+        def spawn(self, process_request, connection):
+            (address, _port), sock = connection[0], connection[1]
+            if not connections.admit(address):
+                return eventlet.spawn(connections.refuse, sock)
+            return self.pool.spawn(self.serve, process_request, connection, address)
+
+        def serve(self, process_request, connection, address):
+            try:
+                process_request(connection)
+            finally:
+                connections.release(address)
+
+        def waitall(self):
+            return self.pool.waitall()
+
+    # debug=False: no traceback in a 500's body (eventlet sends one by default), and no
+    # "accepted" line per connection in the log.
+    eventlet.wsgi.server(listener, app, log_output=access_log, protocol=DeadlineProtocol, debug=False,
+                         custom_pool=CappedPool(max_connections()))
+
+
+def gevent_server(listener, access_log, header_timeout, connections):
+    """gevent's pywsgi with the same deadline on headers and the same per-address cap."""
+    import gevent
+    from gevent import pool, pywsgi
+
+    class DeadlineHandler(pywsgi.WSGIHandler):
+        def handle_one_request(self):
+            self.header_deadline = gevent.Timeout.start_new(header_timeout, headers_too_slow())
+            try:
+                return super().handle_one_request()
+            finally:
+                self.header_deadline.close()
+
+        def handle_one_response(self):
+            self.header_deadline.close()
+            offer_abort(self.environ, lambda: shut_down(self.__dict__.get("socket")))
+            return super().handle_one_response()
+
+        def _handle_client_error(self, error):
+            if isinstance(error, TimeoutError):
+                return None                     # headers too slow: close, without a traceback
+            return super()._handle_client_error(error)
+
+        def run_application(self):
+            super().run_application()
+            if self.close_connection:
+                # pywsgi would otherwise read (and wait for) the unread body before closing.
+                self.wsgi_input.content_length = self.wsgi_input.position
+                self.wsgi_input.chunked_input = False
+
+    class CappedServer(pywsgi.WSGIServer):
+        def handle(self, sock, address):
+            if not connections.admit(address[0]):
+                return connections.refuse(sock)
+            try:
+                super().handle(sock, address)
+            finally:
+                connections.release(address[0])
+
+    # WebSocket support comes from simple-websocket, as under socketio.run.
+    CappedServer(listener, app, handler_class=DeadlineHandler, log="default" if access_log else None,
+                 spawn=pool.Pool(max_connections())).serve_forever()
+
+
 def serve(host, port):
     access_log = os.environ.get("ACCESS_LOG", "1") == "1"
+    header_timeout = app.config["HEADER_TIMEOUT_SECONDS"]
+    connections = ConnectionsPerAddress(per_address_cap())
     if ASYNC_MODE == "eventlet":
-        import eventlet.wsgi
-        eventlet.wsgi.server(listening_socket(host, port), app, log_output=access_log,
-                             max_size=int(os.environ.get("MAX_CONNECTIONS", "10000")))
+        eventlet_server(listening_socket(host, port), access_log, header_timeout, connections)
     elif ASYNC_MODE == "gevent":
-        from gevent import pywsgi
-        # WebSocket support comes from simple-websocket, as under socketio.run.
-        pywsgi.WSGIServer(listening_socket(host, port), app, log="default" if access_log else None).serve_forever()
+        gevent_server(listening_socket(host, port), access_log, header_timeout, connections)
     else:
+        # Development and CLI only: werkzeug's server has neither the deadline nor the cap.
         socketio.run(app, host=host, port=port, log_output=access_log, allow_unsafe_werkzeug=False)
 
 

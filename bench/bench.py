@@ -44,7 +44,9 @@ def rss_kib(pid):
 def start_servers(workdir, database, processes, async_mode, gc_tuning=True, spread=False):
     extra = {"SOCKETIO_ASYNC_MODE": async_mode, "ACCESS_LOG": "0", "LOG_LEVEL": "WARNING",
              "LOOP_STALL_WARNING_MS": str(STALL_MS),
-             "GC_TUNING": "1" if gc_tuning else "0", "SCHEDULER_ENABLED": "1"}
+             "GC_TUNING": "1" if gc_tuning else "0", "SCHEDULER_ENABLED": "1",
+             # every simulated client connects from 127.0.0.1
+             "MAX_CONNECTIONS_PER_ADDRESS": "0"}
     if database == "postgres":
         os.environ["TEST_DATABASE_URL"] = os.environ.get("BENCH_POSTGRES_URL",
                                                          "postgresql://postgres@127.0.0.1:5432/postgres")

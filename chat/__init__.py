@@ -48,6 +48,8 @@ def create_app(test_config=None):
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
     )
+    from .engineio_guard import guard_engineio
+    guard_engineio(app, socketio)
     trust_proxies(app)
 
     from . import auth, cli, dashboard, health, public_api, widget

@@ -100,6 +100,15 @@ def load_settings(instance_path):
         # before it counts the client as gone (seconds).
         "SOCKETIO_PING_INTERVAL": _int("SOCKETIO_PING_INTERVAL", 25),
         "SOCKETIO_PING_TIMEOUT": _int("SOCKETIO_PING_TIMEOUT", 20),
+        # Engine.IO connections that join no namespace (/visitor, /agent) for this long
+        # are closed; a socket that sends this many malformed packets is closed.
+        "NAMESPACE_JOIN_TIMEOUT_SECONDS": _int_between("NAMESPACE_JOIN_TIMEOUT_SECONDS", 5, 1, 300),
+        "MALFORMED_PACKET_LIMIT": _int_between("MALFORMED_PACKET_LIMIT", 3, 1, 1000),
+        # Read by wsgi.py: a request must finish its headers within HEADER_TIMEOUT_SECONDS;
+        # one client address may hold MAX_CONNECTIONS_PER_ADDRESS connections (0: no cap;
+        # not applied behind a trusted proxy, where the proxy is every client's address).
+        "HEADER_TIMEOUT_SECONDS": _int_between("HEADER_TIMEOUT_SECONDS", 10, 1, 300),
+        "MAX_CONNECTIONS_PER_ADDRESS": _int_between("MAX_CONNECTIONS_PER_ADDRESS", 100, 0, 1_000_000),
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 22),
         "INACTIVITY_MINUTES": _int("INACTIVITY_MINUTES", 30),
         "HEARTBEAT_TIMEOUT_MINUTES": _int("HEARTBEAT_TIMEOUT_MINUTES", 5),
