@@ -103,7 +103,7 @@ def per_address_cap():
     """Behind a trusted proxy every client arrives from the proxy's address: counting it
     would cap everyone together, so the proxy caps per address there (limit_conn)."""
     cap = app.config["MAX_CONNECTIONS_PER_ADDRESS"]
-    if cap and int(os.environ.get("TRUSTED_PROXIES", "0")) > 0:
+    if cap and app.config["TRUSTED_PROXIES"] > 0:
         log.info("MAX_CONNECTIONS_PER_ADDRESS is not applied behind a trusted proxy; "
                  "cap connections per address in the proxy (nginx limit_conn)")
         return 0

@@ -226,7 +226,10 @@
       if (current) socket.emit("leave_session", {session_id: current.sessionId});
       current = null;
       selectedId = null;
-      chatWindow.textContent = "This chat is not available.";
+      var note = document.createElement("p");
+      note.className = "muted empty";
+      note.textContent = "This chat is no longer available to you: another agent may have accepted it.";
+      chatWindow.replaceChildren(note);
       refreshList();
     }
   });

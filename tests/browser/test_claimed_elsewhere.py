@@ -41,6 +41,8 @@ def test_a_chat_claimed_by_another_agent_is_left_and_no_longer_shown(server, new
     dashboard.wait_for_function("id => window.sentEvents.some(e => e[0] === 'leave_session' && "
                                 "e[1].session_id === id)", arg=chat["session_id"])
     expect(open_chat(dashboard, chat["session_id"])).to_have_count(0)
+    expect(dashboard.locator("#chatWindow")).to_have_text(
+        "This chat is no longer available to you: another agent may have accepted it.")
     expect(waiting_item(dashboard, name)).to_have_count(0)
     visitor.call("send_message", {"text": "my card number is 4111", "client_id": "card"})
     claimer.wait_for("message", lambda m: m["text"] == "my card number is 4111")
