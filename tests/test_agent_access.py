@@ -8,7 +8,9 @@ import pytest
 import requests
 import socketio
 
-from tests.support import connect_agent, connect_visitor, flask_cli, login, start_chat, wait_until
+from tests.support import (
+    connect_agent, connect_visitor, flask_cli, login, start_chat, submit_login, wait_until,
+)
 from tests.test_multiprocess import start_two_servers
 from tests.test_resilience import redis_url
 
@@ -166,11 +168,7 @@ def test_without_a_message_queue_a_job_tick_closes_an_idle_socket_of_a_reset_log
 
 
 def test_the_login_cookie_expires_after_the_login_lifetime(server):
-    http = requests.Session()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      http.get(server.url + "/login", timeout=5).text).group(1)
-    response = http.post(server.url + "/login", allow_redirects=False, timeout=5,
-                         data={"email": "demo@example.com", "password": "demo-password", "csrf_token": token})
+    response = submit_login(server, requests.Session(), "demo@example.com", "demo-password")
     expires = re.search(r"Expires=([^;]+)", response.headers["Set-Cookie"]).group(1)
     left = parsedate_to_datetime(expires) - datetime.now(timezone.utc)
     assert timedelta(hours=11, minutes=55) < left <= timedelta(hours=12, minutes=1)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support import (
-    RecordingClient, connect_agent, connect_visitor, flask_cli, login, start_chat, wait_until,
+    RecordingClient, connect_agent, connect_visitor, flask_cli, login, start_chat, submit_login, wait_until,
 )
 
 XSS_PAYLOADS = [
@@ -160,11 +160,7 @@ def test_pages_carry_a_strict_content_security_policy(server, agent_http):
 
 
 def test_login_cookie_is_http_only_and_same_site_lax(server):
-    http = requests.Session()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      http.get(server.url + "/login", timeout=5).text).group(1)
-    response = http.post(server.url + "/login", allow_redirects=False, timeout=5,
-                         data={"email": "demo@example.com", "password": "demo-password", "csrf_token": token})
+    response = submit_login(server, requests.Session(), "demo@example.com", "demo-password")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
