@@ -37,6 +37,8 @@ def test_trusted_proxies_out_of_bounds_stops_start_up(monkeypatch, tmp_path, val
 @pytest.fixture
 def app_behind(tmp_path, monkeypatch):
     """The app in-process with TRUSTED_PROXIES set, and a route that shows what it sees."""
+    made = []
+
     def make(trusted_proxies):
         for name, value in {"CHAT_ENV": "testing", "SECRET_KEY": "unit", "INSTANCE_PATH": str(tmp_path),
                             "DATABASE_URL": fresh_database_url(tmp_path),
@@ -51,8 +53,12 @@ def app_behind(tmp_path, monkeypatch):
             db.engine.dispose()
         app.add_url_rule("/_seen", "seen", lambda: {"address": request.remote_addr, "scheme": request.scheme,
                                                     "host": request.host})
+        made.append(app)
         return app
-    return make
+    yield make
+    for app in made:            # the requests opened pooled connections (PostgreSQL warns if left)
+        with app.app_context():
+            db.engine.dispose()
 
 
 NGINX_HEADERS = {"Host": "chat.example.com", "X-Forwarded-Proto": "https",
