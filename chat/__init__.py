@@ -32,6 +32,7 @@ def create_app(test_config=None):
     csrf.init_app(app)
     limiter.init_app(app)
 
+    from . import publish
     from .message_queue import PipelinedRedisManager
     from .origins import make_socket_origin_check
     queue_url = app.config["SOCKETIO_MESSAGE_QUEUE"]
@@ -44,6 +45,9 @@ def create_app(test_config=None):
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         **queue_options,
         cors_allowed_origins=make_socket_origin_check(app),
+        # Only the two namespaces exist: "/" (python-socketio's default) would let a bare
+        # connection pass for a joined one and outlive NAMESPACE_JOIN_TIMEOUT_SECONDS.
+        namespaces=[publish.VISITOR_NS, publish.AGENT_NS],
         max_http_buffer_size=app.config["MAX_MESSAGE_LENGTH"] * 4 + 1024,
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],

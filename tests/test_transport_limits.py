@@ -128,6 +128,22 @@ def test_an_engineio_connection_that_joins_no_namespace_is_closed(impatient_serv
     assert visitor.call("send_message", {"text": "joined sockets stay", "client_id": "j1"})["ok"]
 
 
+def test_the_default_namespace_is_refused_and_does_not_keep_a_connection_alive(impatient_server):
+    """Only /visitor and /agent exist: joining "/" is refused, so it cannot stand in for a
+    namespace to dodge NAMESPACE_JOIN_TIMEOUT_SECONDS."""
+    ws = websocket.create_connection(f"ws://127.0.0.1:{impatient_server.port}/socket.io/?EIO=4&transport=websocket",
+                                     timeout=4)
+    assert ws.recv().startswith("0{")          # Engine.IO's open packet
+    ws.send("40")
+    assert ws.recv().startswith("44")          # Socket.IO's connect error for "/"
+    started = time.monotonic()
+    with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionResetError)):
+        while True:                            # pings may come first; the close ends the loop
+            ws.recv()
+    assert time.monotonic() - started < 4
+    ws.close()
+
+
 def test_a_visitor_still_chats_while_one_address_holds_its_maximum(own_server, async_mode, clients):
     cap = 20
     server = own_server(SOCKETIO_ASYNC_MODE=async_mode, MAX_CONNECTIONS_PER_ADDRESS=cap,
