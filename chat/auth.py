@@ -74,7 +74,7 @@ def login_account_key():
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
                key_func=login_account_key)
 def login():
-    """The login form: email, password and a CSRF token."""
+    """The login form: email, password and a CSRF token. See docs/protocol.md, `/login`."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
@@ -96,7 +96,8 @@ def login():
 @login_required
 def logout():
     """Log out (a POST with the CSRF token, so no other site can log an agent out).
-    Every login of the agent ends, copied cookies and other browsers included."""
+    Every login of the agent ends, copied cookies and other browsers included.
+    See docs/protocol.md, `POST /logout`."""
     agent = current_user._get_current_object()
     agent.revoke_logins()
     db.session.commit()

@@ -12,20 +12,23 @@ QUEUE_PAGE = 100
 
 @bp.get("/")
 def home():
+    """See docs/protocol.md, HTTP: pages."""
     return render_template("home.html")
 
 
 @bp.get("/dashboard")
 @login_required
 def index():
-    """The agent's workspace: session list on the left, chat window on the right."""
+    """The agent's workspace: session list on the left, chat window on the right.
+    See docs/protocol.md, HTTP: pages."""
     return render_template("dashboard/index.html")
 
 
 @bp.get("/dashboard/sessions")
 @login_required
 def session_list():
-    """Partial: Waiting and My chats, refreshed by HTMX on every queue change."""
+    """Partial: Waiting and My chats, refreshed by HTMX on every queue change.
+    See docs/protocol.md, HTTP: pages."""
     waiting, waiting_total = sessions.waiting_sessions(current_user, limit=QUEUE_PAGE)
     return render_template("dashboard/_session_list.html", waiting=waiting, waiting_total=waiting_total,
                            mine=sessions.sessions_of_agent(current_user))
@@ -41,7 +44,8 @@ def viewable_session(session_id):
 @bp.get("/dashboard/sessions/<session_id>")
 @login_required
 def chat_window(session_id):
-    """Partial: one chat's latest history (older pages on demand) and its controls."""
+    """Partial: one chat's latest history (older pages on demand) and its controls.
+    See docs/protocol.md, HTTP: pages."""
     chat_session = viewable_session(session_id)
     return render_template("dashboard/_chat_window.html", chat=chat_session,
                            messages=sessions.latest_messages(chat_session.id, limit=HISTORY_PAGE),
@@ -51,7 +55,7 @@ def chat_window(session_id):
 @bp.get("/dashboard/sessions/<session_id>/earlier")
 @login_required
 def earlier_messages(session_id):
-    """Partial: the page of history before `?before=<seq>`."""
+    """Partial: the page of history before `?before=<seq>`. See docs/protocol.md, HTTP: pages."""
     chat_session = viewable_session(session_id)
     try:
         before = validation.seq_argument(request.args, "before")

@@ -29,7 +29,8 @@ def redis_status():
 
 @bp.get("/healthz")
 def healthz():
-    """For load balancers: 200 when the database (and Redis, if used) answer, else 503."""
+    """For load balancers: 200 when the database (and Redis, if used) answer, else 503.
+    See docs/protocol.md, `/healthz`."""
     checks = {"database": database_status(), "redis": redis_status()}
     healthy = all(value in ("ok", "not used") for value in checks.values())
     return (jsonify(status="ok" if healthy else "error", async_mode=socketio.server.eio.async_mode, **checks),

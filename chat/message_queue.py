@@ -15,7 +15,7 @@ It also carries one message of its own: "disconnect every member of this room", 
 logout or a disabled agent closes the agent's sockets in every process at once.
 
 Events that Redis still fails to carry are logged; clients repair missed messages with
-their gap check and periodic sync (DESIGN.md).
+their gap check and periodic sync (docs/protocol.md, "Delivery contract").
 """
 import logging
 

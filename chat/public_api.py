@@ -64,7 +64,8 @@ def refuse_unknown_origins_early():
 @bp.post("/start")
 @limiter.limit(lambda: current_app.config["START_LIMIT_PER_IP"], override_defaults=False)
 def start():
-    """Start a chat: `{site_key, name?, email?, page_url?}` -> the session and its key."""
+    """Start a chat: `{site_key, name?, email?, page_url?}` -> the session and its key.
+    See docs/protocol.md, `POST /start`."""
     body = json_body()
     site_key = validation.string_field(body, "site_key", 64, required=True)
     name = validation.visitor_name(body)
@@ -89,7 +90,8 @@ def start():
 
 @bp.get("/status/<session_id>")
 def status(session_id):
-    """Whether a stored session can be restored (seed 002), key in X-Session-Key."""
+    """Whether a stored session can be restored, key in X-Session-Key.
+    See docs/protocol.md, `GET /status/<session_id>`."""
     chat_session = visitor_session(session_id)
     count_read(chat_session)
     if chat_session.is_open:
@@ -111,7 +113,7 @@ def count_read(chat_session):
 
 @bp.post("/end")
 def end():
-    """The visitor ends the chat: `{session_id, session_key}`."""
+    """The visitor ends the chat: `{session_id, session_key}`. See docs/protocol.md, `POST /end`."""
     body = json_body()
     chat_session = visitor_session(validation.session_id(body), body)
     chat_session = sessions.end_session(chat_session, "visitor")
@@ -122,7 +124,8 @@ def end():
 @bp.get("/messages/<session_id>")
 def messages(session_id):
     """Polling fallback: one page of messages after `?after=<seq>` (key in X-Session-Key);
-    `has_more` asks the client to fetch the next page."""
+    `has_more` asks the client to fetch the next page.
+    See docs/protocol.md, `GET /messages/<session_id>`."""
     after = validation.seq_argument(request.args, "after")
     chat_session = visitor_session(session_id)
     count_read(chat_session)
@@ -134,7 +137,8 @@ def messages(session_id):
 
 @bp.post("/messages")
 def send():
-    """Polling fallback: send `{session_id, session_key, text, client_id}`."""
+    """Polling fallback: send `{session_id, session_key, text, client_id}`.
+    See docs/protocol.md, `POST /messages`."""
     body = json_body()
     text = validation.message_text(body)
     client_id = validation.client_id(body)

@@ -16,7 +16,8 @@ POSITIONS = ("bottom-right", "bottom-left")
 
 @bp.get("/widget.js")
 def loader():
-    """The one script a website embeds; it draws the launcher and the frame."""
+    """The one script a website embeds; it draws the launcher and the frame.
+    See docs/protocol.md, `/widget.js`."""
     response = send_from_directory(current_app.static_folder, "widget.js", max_age=300)
     response.headers["Access-Control-Allow-Origin"] = "*"  # a public script, no credentials
     return response
@@ -24,7 +25,8 @@ def loader():
 
 @bp.get("/widget/frame")
 def frame():
-    """The conversation itself, in the app's own origin: the host page cannot read it."""
+    """The conversation itself, in the app's own origin: the host page cannot read it.
+    See docs/protocol.md, `/widget/frame`."""
     site = db.session.execute(
         db.select(Site).filter_by(key=request.args.get("site", "")[:64])
     ).scalar_one_or_none()
@@ -39,6 +41,6 @@ def frame():
 
 @bp.get("/demo")
 def demo():
-    """A host page with the widget embedded by its one script tag."""
+    """A host page with the widget embedded by its one script tag. See docs/protocol.md, `/demo`."""
     position = request.args.get("position")
     return render_template("demo.html", position=position if position in POSITIONS else None)

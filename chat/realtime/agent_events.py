@@ -16,7 +16,8 @@ NS = publish.AGENT_NS
 
 @socketio.on("connect", namespace=NS)
 def connect(auth=None):
-    """A dashboard tab opens its socket with the login cookie, from the app's own origin."""
+    """A dashboard tab opens its socket with the login cookie, from the app's own origin.
+    See docs/protocol.md, /agent connect."""
     if not is_own_origin(request_origin()):
         raise refuse("origin_not_allowed", "Connect from the dashboard's own address.")
     if not current_user.is_authenticated:
@@ -73,7 +74,8 @@ def join_session(state, payload):
     """Agent opens a chat `{session_id, last_seq}`: joins its room, gets the first page of
     what it missed (`has_more`: the rest comes with `sync`, up to `session.last_seq`).
     Only an agent who may view the chat joins; a change of who may view it (a claim, an
-    end) closes the room and those who still may re-join (DESIGN.md)."""
+    end) closes the room and those who still may re-join.
+    See docs/protocol.md, `join_session` and "Rooms and order"."""
     last_seq = validation.last_seq(payload)
     _, chat_session = session_for(state, payload)
     room = publish.session_room(chat_session.id)
@@ -95,14 +97,15 @@ def join_session(state, payload):
 @socketio.on("leave_session", namespace=NS)
 @acknowledged(NS)
 def leave_session(state, payload):
-    """Agent closes a chat window; stops receiving its live events."""
+    """Agent closes a chat window; stops receiving its live events. See docs/protocol.md, `leave_session`."""
     leave_room(publish.session_room(validation.session_id(payload)))
 
 
 @socketio.on("send_message", namespace=NS)
 @acknowledged(NS)
 def send_message(state, payload):
-    """Agent sends `{session_id, text, client_id}` to a chat it holds."""
+    """Agent sends `{session_id, text, client_id}` to a chat it holds.
+    See docs/protocol.md, `send_message` (/agent)."""
     text = validation.message_text(payload)
     client_id = validation.client_id(payload)
     limits.check("MESSAGE_LIMIT_PER_SOCKET", (request.sid, "message"))
@@ -114,7 +117,7 @@ def send_message(state, payload):
 @socketio.on("typing", namespace=NS)
 @acknowledged(NS)
 def typing(state, payload):
-    """Agent is (or stopped) typing in a chat it holds."""
+    """Agent is (or stopped) typing in a chat it holds. See docs/protocol.md, `typing` (/agent)."""
     is_typing = validation.flag(payload, "is_typing")
     limits.check("TYPING_LIMIT_PER_SOCKET", (request.sid, "typing"))
     agent, chat_session = session_for(state, payload)
@@ -127,7 +130,8 @@ def typing(state, payload):
 @socketio.on("claim_session", namespace=NS)
 @acknowledged(NS)
 def claim_session(state, payload):
-    """Agent accepts a waiting chat; one of several racing agents wins."""
+    """Agent accepts a waiting chat; one of several racing agents wins.
+    See docs/protocol.md, `claim_session`."""
     agent = acting_agent(state)
     # Any agent of the chat's site may claim it, so a lost race is reported as such.
     chat_session = sessions.find_session(validation.session_id(payload))
@@ -141,7 +145,8 @@ def claim_session(state, payload):
 @socketio.on("end_session", namespace=NS)
 @acknowledged(NS)
 def end_session(state, payload):
-    """Agent ends a chat it holds (supervisors: any open chat)."""
+    """Agent ends a chat it holds (supervisors: any open chat).
+    See docs/protocol.md, `end_session` (/agent)."""
     agent, chat_session = session_for(state, payload)
     may_end = agent.sees_every_session or sessions.agent_can_write(agent, chat_session)
     if chat_session.is_open and not may_end:
@@ -153,7 +158,8 @@ def end_session(state, payload):
 @socketio.on("sync", namespace=NS)
 @acknowledged(NS)
 def sync(state, payload):
-    """Agent asks for messages after `after_seq` in a chat it may see."""
+    """Agent asks for messages after `after_seq` in a chat it may see.
+    See docs/protocol.md, `sync` (/agent)."""
     limits.count_read((request.sid, "reads"))
     _, chat_session = session_for(state, payload)
     return missed_messages(chat_session, payload)
@@ -162,7 +168,7 @@ def sync(state, payload):
 @socketio.on("heartbeat", namespace=NS)
 @acknowledged(NS)
 def heartbeat(state, payload):
-    """The dashboard tab is alive (and still logged in)."""
+    """The dashboard tab is alive (and still logged in). See docs/protocol.md, `heartbeat` (/agent)."""
     limits.check("HEARTBEAT_LIMIT_PER_SOCKET", (request.sid, "heartbeat"))
     acting_agent(state)
 

@@ -49,7 +49,8 @@ def presence_of_agents(site_id):
 @socketio.on("connect", namespace=NS)
 def connect(auth=None):
     """The widget opens its socket; a wrong key gets the same refusal as an unknown session.
-    Every check (and the read of the replay) comes before anything is written or joined."""
+    Every check (and the read of the replay) comes before anything is written or joined.
+    See docs/protocol.md, /visitor connect."""
     try:
         payload = validation.require_object(auth)
         session_id = validation.session_id(payload)
@@ -103,7 +104,8 @@ def own_session(state, payload):
 @socketio.on("send_message", namespace=NS)
 @acknowledged(NS)
 def send_message(state, payload):
-    """Visitor sends `{text, client_id}`; acked with the stored message after commit."""
+    """Visitor sends `{text, client_id}`; acked with the stored message after commit.
+    See docs/protocol.md, `send_message` (/visitor)."""
     text = validation.message_text(payload)
     client_id = validation.client_id(payload)
     session_id = own_session_id(state, payload)
@@ -116,7 +118,8 @@ def send_message(state, payload):
 @socketio.on("typing", namespace=NS)
 @acknowledged(NS)
 def typing(state, payload):
-    """Visitor is (or stopped) typing; agents in the room see it (not once the chat ended)."""
+    """Visitor is (or stopped) typing; agents in the room see it (not once the chat ended).
+    See docs/protocol.md, `typing` (/visitor)."""
     is_typing = validation.flag(payload, "is_typing")
     limits.check("TYPING_LIMIT_PER_SOCKET", (request.sid, "typing"))
     chat_session = own_session(state, payload)
@@ -130,7 +133,8 @@ def typing(state, payload):
 @acknowledged(NS)
 def heartbeat(state, payload):
     """The widget is still open; keeps the session from timing out. The answer holds
-    the latest seq: a message whose event was lost on the way shows up as a gap."""
+    the latest seq: a message whose event was lost on the way shows up as a gap.
+    See docs/protocol.md, `heartbeat` (/visitor)."""
     limits.check("HEARTBEAT_LIMIT_PER_SOCKET", (request.sid, "heartbeat"))
     return {"last_seq": sessions.record_visitor_seen(state["session_id"])}
 
@@ -138,7 +142,8 @@ def heartbeat(state, payload):
 @socketio.on("sync", namespace=NS)
 @acknowledged(NS)
 def sync(state, payload):
-    """Visitor asks for messages after `after_seq` (a gap it noticed)."""
+    """Visitor asks for messages after `after_seq` (a gap it noticed).
+    See docs/protocol.md, `sync` (/visitor)."""
     chat_session = own_session(state, payload)
     limits.count_read(("reads", chat_session.id))
     return missed_messages(chat_session, payload)
@@ -147,7 +152,8 @@ def sync(state, payload):
 @socketio.on("end_session", namespace=NS)
 @acknowledged(NS)
 def end_session(state, payload):
-    """Visitor ends the chat (End Chat button or typing `end`)."""
+    """Visitor ends the chat (the widget itself ends it over `POST /end`).
+    See docs/protocol.md, `end_session` (/visitor)."""
     chat_session = sessions.end_session(own_session(state, payload), "visitor")
     return {"status": chat_session.status}
 
