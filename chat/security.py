@@ -1,7 +1,5 @@
 """Response headers and the same-origin rule for the dashboard's form posts."""
-from flask import request
-
-from .errors import json_error
+from flask import render_template, request
 from .origins import own_origin, request_origin
 
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -29,7 +27,8 @@ def register_security(app):
             return None
         origin = request_origin()
         if origin is not None and origin != own_origin():
-            return json_error("origin_not_allowed", "Cross-site requests are not accepted.", 403)
+            return render_template("refused.html", title="Refused",
+                                   message="This form was sent from another website, so it was not accepted."), 403
         return None
 
     @app.after_request

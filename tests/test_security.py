@@ -51,6 +51,7 @@ def test_one_visitors_key_opens_nothing_of_another_session(server, clients):
     clients.append(visitor)
     for event, payload in (("send_message", {"session_id": theirs["session_id"], "text": "hi", "client_id": "x"}),
                            ("sync", {"session_id": theirs["session_id"], "after_seq": 0}),
+                           ("heartbeat", {"session_id": theirs["session_id"]}),
                            ("end_session", {"session_id": theirs["session_id"]})):
         assert visitor.call(event, payload)["error"]["code"] == "session_not_found"
     assert history(server, theirs) == []
@@ -116,6 +117,8 @@ def test_a_post_without_the_login_cookie_never_writes_a_new_session_cookie(serve
                              allow_redirects=False, timeout=5)
     assert response.status_code == (403 if headers else 400)
     assert "Set-Cookie" not in response.headers
+    if headers:
+        assert "This form was sent from another website, so it was not accepted." in response.text
 
 
 @pytest.mark.parametrize("target", ["/%09/evil.example", "/%0A/evil.example", "/.//evil.example",

@@ -136,7 +136,7 @@ def heartbeat(state, payload):
     the latest seq: a message whose event was lost on the way shows up as a gap.
     See docs/protocol.md, `heartbeat` (/visitor)."""
     limits.check("HEARTBEAT_LIMIT_PER_SOCKET", (request.sid, "heartbeat"))
-    return {"last_seq": sessions.record_visitor_seen(state["session_id"])}
+    return {"last_seq": sessions.record_visitor_seen(own_session_id(state, payload))}
 
 
 @socketio.on("sync", namespace=NS)
