@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from . import publish
 from .extensions import db
-from .models import ChatSession, JobLease, utcnow
-from .sessions import END_MESSAGES, _append_system_message
+from .models import OPEN_STATUSES, QUEUED_STATUSES, ChatSession, JobLease, utcnow
+from .sessions import _append_system_message, end_message
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "housekeeping"
@@ -22,12 +22,12 @@ HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 def _end_where(condition, reason, status, now):
     """End every open session matching `condition` with a system message; returns them."""
     ended_ids = db.session.execute(
-        update(ChatSession).where(ChatSession.status.in_(("bot", "waiting", "active")), condition)
+        update(ChatSession).where(ChatSession.status.in_(OPEN_STATUSES), condition)
         .values(status=status, ended_at=now, end_reason=reason)
         .returning(ChatSession.id).execution_options(synchronize_session=False)
     ).scalars().all()
-    messages = [_append_system_message(session_id, END_MESSAGES[reason], require_open=False)
-                for session_id in ended_ids]
+    text = end_message(reason)
+    messages = [_append_system_message(session_id, text, require_open=False) for session_id in ended_ids]
     db.session.commit()
     for message in messages:
         chat_session = db.session.get(ChatSession, message.session_id)
@@ -45,7 +45,7 @@ def expire_overdue_sessions(now):
 def abandon_inactive_sessions(now):
     """Unassigned sessions with no message and no page load for 30 minutes."""
     cutoff = now - timedelta(minutes=current_app.config["INACTIVITY_MINUTES"])
-    return _end_where(and_(ChatSession.agent_id.is_(None), ChatSession.status.in_(("bot", "waiting")),
+    return _end_where(and_(ChatSession.agent_id.is_(None), ChatSession.status.in_(QUEUED_STATUSES),
                            ChatSession.last_activity_at <= cutoff),
                       "inactivity", "abandoned", now)
 
@@ -55,7 +55,7 @@ def abandon_silent_visitors(now):
     abandoned; an agent's open chat stays, and the agent sees the visitor as gone."""
     cutoff = now - timedelta(minutes=current_app.config["HEARTBEAT_TIMEOUT_MINUTES"])
     silent = ChatSession.visitor_last_seen_at <= cutoff
-    abandoned = _end_where(and_(ChatSession.status.in_(("bot", "waiting")), silent),
+    abandoned = _end_where(and_(ChatSession.status.in_(QUEUED_STATUSES), silent),
                            "heartbeat_timeout", "abandoned", now)
     gone_ids = db.session.execute(
         update(ChatSession).where(ChatSession.status == "active", silent, ChatSession.visitor_away.is_(False))

@@ -12,7 +12,8 @@ from .extensions import db
 AGENT_ROLES = ("agent", "supervisor", "admin")
 EVERY_SITE_ROLES = ("supervisor", "admin")   # see every session of every site
 SESSION_STATUSES = ("bot", "waiting", "active", "ended", "abandoned")
-OPEN_STATUSES = ("bot", "waiting", "active")
+QUEUED_STATUSES = ("bot", "waiting")                 # no agent holds it yet
+OPEN_STATUSES = (*QUEUED_STATUSES, "active")         # not ended or abandoned
 SENDER_TYPES = ("visitor", "agent", "bot", "system")
 PREVIEW_LENGTH = 200
 
@@ -150,6 +151,14 @@ class ChatSession(db.Model):
     def is_open(self):
         return self.status in OPEN_STATUSES
 
+    @property
+    def is_queued(self):
+        return self.status in QUEUED_STATUSES
+
+    def status_flags(self):
+        """What clients need to know of the status groups, so no script keeps its own list."""
+        return {"is_open": self.is_open, "is_queued": self.is_queued}
+
     def key_matches(self, key):
         """Constant-time check of a visitor's session key."""
         if not isinstance(key, str) or not key:
@@ -173,6 +182,7 @@ class ChatSession(db.Model):
             "last_message_at": isoformat(self.last_message_at),
             "end_reason": self.end_reason,
             "last_seq": self.last_seq,
+            **self.status_flags(),
         }
 
 

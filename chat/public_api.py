@@ -103,6 +103,7 @@ def status(session_id):
         "created_at": isoformat(chat_session.started_at),
         "updated_at": isoformat(chat_session.last_activity_at),
         "last_seq": chat_session.last_seq,
+        **chat_session.status_flags(),
     })
 
 
@@ -132,7 +133,8 @@ def messages(session_id):
     sessions.record_visitor_seen(chat_session.id)
     found, has_more = sessions.message_page(chat_session.id, after)
     return jsonify({"messages": [m.to_dict() for m in found], "has_more": has_more,
-                    "status": chat_session.status, "last_seq": chat_session.last_seq})
+                    "status": chat_session.status, "last_seq": chat_session.last_seq,
+                    **chat_session.status_flags()})
 
 
 @bp.post("/messages")

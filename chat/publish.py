@@ -71,6 +71,7 @@ def status_payload(chat_session):
         "agent_name": chat_session.agent.display_name if chat_session.agent else None,
         "end_reason": chat_session.end_reason,
         "last_seq": chat_session.last_seq,
+        **chat_session.status_flags(),
     }
 
 
@@ -80,7 +81,7 @@ def queue_changed(chat_session):
     summary = chat_session.summary()
     site_agents = site_agents_room(chat_session.site_id)
     socketio.emit("queue_update", summary, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
-    if chat_session.status in ("bot", "waiting"):
+    if chat_session.is_queued:
         socketio.emit("queue_update", summary, to=site_agents, namespace=AGENT_NS)
         return
     brief = {key: summary[key] for key in ("session_id", "status", "agent_id")}

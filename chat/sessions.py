@@ -15,16 +15,24 @@ from sqlalchemy import select, update
 
 from . import message_store, publish
 from .extensions import db
-from .models import OPEN_STATUSES, ChatSession, Message, Visitor, hash_session_key, utcnow
+from .models import OPEN_STATUSES, QUEUED_STATUSES, ChatSession, Message, Visitor, hash_session_key, utcnow
 
 log = logging.getLogger(__name__)
 
-END_MESSAGES = {
-    "visitor": "The visitor ended the chat.",
-    "inactivity": "Chat ended after 30 minutes without activity.",
-    "heartbeat_timeout": "The visitor left the chat.",
-    "expired": "Chat session automatically ended after 22 hours.",
-}
+def end_message(reason, ended_by=None):
+    """The system message that records why a chat ended; durations come from the settings."""
+    config = current_app.config
+    texts = {
+        "visitor": "The visitor ended the chat.",
+        "inactivity": f"Chat ended after {plural(config['INACTIVITY_MINUTES'], 'minute')} without activity.",
+        "heartbeat_timeout": "The visitor left the chat.",
+        "expired": f"Chat session automatically ended after {plural(config['SESSION_LIFETIME_HOURS'], 'hour')}.",
+    }
+    return texts.get(reason) or f"{ended_by} ended the chat."
+
+
+def plural(count, unit):
+    return f"{count} {unit}" + ("" if count == 1 else "s")
 
 
 class ChatError(Exception):
@@ -108,7 +116,7 @@ def agent_can_view(agent, chat_session):
     they serve (the holder is checked first: it needs no look-up of the agent's sites)."""
     if agent.sees_every_session or chat_session.agent_id == agent.id:
         return True
-    return chat_session.status in ("bot", "waiting") and agent.serves_site(chat_session.site_id)
+    return chat_session.is_queued and agent.serves_site(chat_session.site_id)
 
 
 def agent_can_write(agent, chat_session):
@@ -180,7 +188,7 @@ def claim_session(chat_session, agent):
     now = utcnow()
     claimed = db.session.execute(
         update(ChatSession)
-        .where(ChatSession.id == chat_session.id, ChatSession.status.in_(("bot", "waiting")))
+        .where(ChatSession.id == chat_session.id, ChatSession.status.in_(QUEUED_STATUSES))
         .values(status="active", agent_id=agent.id, claimed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -212,8 +220,7 @@ def end_session(chat_session, reason, ended_by=None, status="ended"):
         db.session.rollback()
         db.session.refresh(chat_session)
         return chat_session
-    text = END_MESSAGES.get(reason) or f"{ended_by} ended the chat."
-    message = _append_system_message(chat_session.id, text, require_open=False)
+    message = _append_system_message(chat_session.id, end_message(reason, ended_by), require_open=False)
     db.session.commit()
     log.info("session ended session=%s reason=%s", chat_session.id, reason)
     db.session.refresh(chat_session)
@@ -301,7 +308,7 @@ def latest_messages(session_id, before_seq=None, limit=100):
 def waiting_sessions(agent, limit=100):
     """The queue of the sites `agent` serves, oldest first, and how many wait in all
     (the list shows the first `limit`)."""
-    queued = ChatSession.status.in_(("bot", "waiting"))
+    queued = ChatSession.status.in_(QUEUED_STATUSES)
     if not agent.sees_every_session:
         queued = queued & ChatSession.site_id.in_(agent.site_ids)
     rows = db.session.execute(

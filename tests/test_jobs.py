@@ -92,3 +92,14 @@ def test_run_jobs_reports_what_each_sweep_did(site):
 def test_run_jobs_refuses_a_bad_now(app, now_text):
     result = app.test_cli_runner().invoke(args=["chat", "run-jobs", "--once", "--now", now_text])
     assert result.exit_code != 0 and "ISO time" in result.output
+
+
+def test_the_end_messages_name_the_durations_that_are_set(app, site, agents):
+    app.config.update(INACTIVITY_MINUTES=45, SESSION_LIFETIME_HOURS=1)
+    idle, _ = sessions.start_session(site)
+    old, _ = sessions.start_session(site)
+    sessions.claim_session(old, agents[0])          # held: never abandoned for inactivity
+    jobs.abandon_inactive_sessions(idle.last_activity_at + timedelta(minutes=46))
+    assert texts(idle) == ["Chat ended after 45 minutes without activity."]
+    jobs.expire_overdue_sessions(old.started_at + timedelta(hours=2))
+    assert texts(old)[-1] == "Chat session automatically ended after 1 hour."

@@ -1,7 +1,7 @@
 """Unit tests of the lifecycle functions in chat/sessions.py, on a migrated SQLite file."""
 import pytest
 
-from chat import message_store, sessions
+from chat import message_store, publish, sessions
 from chat.cli import save_agent
 from chat.extensions import db
 from chat.models import Message, Site
@@ -155,3 +155,14 @@ def test_a_new_agent_answers_the_sites_that_exist_when_it_is_created(site):
     db.session.commit()
     assert first.site_ids == [site.id]
     assert save_agent("first@example.com", "First", "agent", "password-6").site_ids == [site.id]
+
+
+def test_every_payload_says_whether_the_chat_is_open_and_queued(site, agents):
+    chat, _ = sessions.start_session(site)
+    for payload in (chat.summary(), publish.status_payload(chat)):
+        assert (payload["is_open"], payload["is_queued"]) == (True, True)
+    sessions.claim_session(chat, agents[0])
+    assert (chat.summary()["is_open"], chat.summary()["is_queued"]) == (True, False)
+    sessions.end_session(chat, "visitor")
+    for payload in (chat.summary(), publish.status_payload(chat)):
+        assert (payload["is_open"], payload["is_queued"]) == (False, False)

@@ -254,7 +254,7 @@
      last seq shown (nothing is lost), or answers 404 when this agent may no longer view it. */
   socket.on("session_status", function (status) {
     if (current && status.session_id === current.sessionId) {
-      if (status.status === "ended" || status.status === "abandoned") endedWhileOpen = status.session_id;
+      if (!status.is_open) endedWhileOpen = status.session_id;
       openChat(status.session_id);
     }
     refreshList();

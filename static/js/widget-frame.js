@@ -136,7 +136,7 @@
     fetch(api + "/status/" + encodeURIComponent(stored.session_id), {headers: {"X-Session-Key": stored.session_key}})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (status) {
-        if (!status || (status.status !== "bot" && status.status !== "waiting" && status.status !== "active")) {
+        if (!status || !status.is_open) {
           clearStorage();
           showStart();
           return;
@@ -199,7 +199,7 @@
     socket.on("session_status", function (status) {
       // The replay on connect is one page: fetch whatever lies beyond it.
       if (log) log.catchUp(status.last_seq);
-      if (status.status === "ended" || status.status === "abandoned") showEnded();
+      if (!status.is_open) showEnded();
     });
   }
 
@@ -240,7 +240,7 @@
         setStatus("Live");
         log.acceptPage(data);                           // polls again at once while has_more
         if (!data.has_more) chat.outbox.forEach(deliverOverRest);
-        if (data.status === "ended" || data.status === "abandoned") { stopRestPolling(); showEnded(); }
+        if (!data.is_open) { stopRestPolling(); showEnded(); }
       })
       .catch(function () { setStatus(navigator.onLine === false ? "Offline" : "Reconnecting"); });
   }
