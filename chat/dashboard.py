@@ -3,7 +3,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from . import sessions, validation
-from .sessions import ChatError
+from .errors import ChatError
 
 bp = Blueprint("dashboard", __name__)
 HISTORY_PAGE = 100

@@ -1,9 +1,22 @@
-"""JSON errors for the APIs: {"error": {"code", "message"}} with the right status."""
+"""Refusals: `ChatError` (a code and a sentence), and how each code is answered over HTTP
+(JSON `{"error": {"code", "message"}}` with the right status under `/api/`, pages elsewhere)."""
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .sessions import ChatError
+
+class ChatError(Exception):
+    """A refusal the client can show: a stable code and a sentence."""
+
+    def __init__(self, code, message, retry_after=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after      # seconds, for a refusal that passes with time
+
+    def to_dict(self):
+        return {"code": self.code, "message": self.message}
+
 
 STATUS_OF_CODE = {
     "session_not_found": 404,

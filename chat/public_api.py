@@ -3,12 +3,11 @@ the JSON body or the X-Session-Key header, never in a URL."""
 from flask import Blueprint, current_app, jsonify, request
 
 from . import sessions, validation
-from .errors import json_error
+from .errors import ChatError, json_error
 from .extensions import csrf, db, limiter
 from .models import Site, isoformat
 from .origins import any_site_origins, own_origin, request_origin, site_allows_origin
 from .realtime import limits
-from .sessions import ChatError
 
 bp = Blueprint("public_api", __name__, url_prefix="/api/v1/chat/public")
 csrf.exempt(bp)

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from . import message_store, publish
+from .errors import ChatError
 from .extensions import db
 from .models import OPEN_STATUSES, QUEUED_STATUSES, ChatSession, Message, Visitor, hash_session_key, utcnow
 
@@ -33,19 +34,6 @@ def end_message(reason, ended_by=None):
 
 def plural(count, unit):
     return f"{count} {unit}" + ("" if count == 1 else "s")
-
-
-class ChatError(Exception):
-    """A refusal the client can show: a stable code and a sentence."""
-
-    def __init__(self, code, message, retry_after=None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after      # seconds, for a refusal that passes with time
-
-    def to_dict(self):
-        return {"code": self.code, "message": self.message}
 
 
 def not_found():

@@ -3,7 +3,7 @@ import re
 
 from flask import current_app
 
-from .sessions import ChatError
+from .errors import ChatError
 
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,189}\.[A-Za-z]{2,}$")

@@ -3,6 +3,7 @@ import pytest
 
 from chat import message_store, publish, sessions
 from chat.cli import save_agent
+from chat.errors import ChatError
 from chat.extensions import db
 from chat.models import Message, Site
 
@@ -30,7 +31,7 @@ def test_claiming_is_won_once(site, agents):
     alice, bob, _ = agents
     chat, _ = sessions.start_session(site)
     sessions.claim_session(chat, alice)
-    with pytest.raises(sessions.ChatError) as refused:
+    with pytest.raises(ChatError) as refused:
         sessions.claim_session(chat, bob)
     assert refused.value.code == "already_claimed"
     assert chat.agent_id == alice.id
@@ -40,11 +41,11 @@ def test_claiming_is_won_once(site, agents):
 def test_only_the_holder_or_a_supervisor_may_write(site, agents):
     alice, bob, sue = agents
     chat, _ = sessions.start_session(site)
-    with pytest.raises(sessions.ChatError):
+    with pytest.raises(ChatError):
         sessions.post_agent_message(chat, alice, "too early", "a0")
     sessions.claim_session(chat, alice)
     assert sessions.post_agent_message(chat, alice, "hello", "a1").sender_name == "Alice"
-    with pytest.raises(sessions.ChatError):
+    with pytest.raises(ChatError):
         sessions.post_agent_message(chat, bob, "not mine", "b1")
     assert sessions.post_agent_message(chat, sue, "supervising", "s1").seq == 3
 
@@ -56,7 +57,7 @@ def test_agents_see_the_queue_and_their_own_chats_only(site, agents):
     sessions.claim_session(chat, alice)
     assert sessions.agent_can_view(alice, chat) and sessions.agent_can_view(sue, chat)
     assert not sessions.agent_can_view(bob, chat)
-    with pytest.raises(sessions.ChatError) as refused:
+    with pytest.raises(ChatError) as refused:
         sessions.find_session_for_agent(chat.id, bob)
     assert refused.value.code == "session_not_found"
 
@@ -70,7 +71,7 @@ def test_ending_records_why_once_and_closes_the_session_for_sending(site, agents
     assert (chat.status, chat.end_reason) == ("ended", "agent")
     assert [m.text for m in sessions.messages_after(chat.id)][-1] == "Alice ended the chat."
     assert len(sessions.messages_after(chat.id)) == 2
-    with pytest.raises(sessions.ChatError) as refused:
+    with pytest.raises(ChatError) as refused:
         sessions.post_visitor_message(chat.id, "Ann", "hello?", "late")
     assert refused.value.code == "session_closed"
 
@@ -142,7 +143,7 @@ def test_an_agent_sees_and_claims_only_the_queue_of_the_sites_it_serves(site, ag
     assert [c.visitor.name for c in sessions.waiting_sessions(alice)[0]] == ["Ann"]
     assert [c.visitor.name for c in sessions.waiting_sessions(sue)[0]] == ["Ann", "Otto"]
     assert not sessions.agent_can_view(olga, demo_chat) and sessions.agent_can_view(sue, other_chat)
-    with pytest.raises(sessions.ChatError) as refused:
+    with pytest.raises(ChatError) as refused:
         sessions.claim_session(demo_chat, olga)
     assert refused.value.code == "session_not_found" and demo_chat.status == "waiting"
     assert sessions.claim_session(other_chat, olga).agent_id == olga.id

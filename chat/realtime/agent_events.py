@@ -4,6 +4,7 @@ from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
 from .. import publish, sessions, validation
+from ..errors import ChatError
 from ..extensions import db, socketio
 from ..models import Agent, Site
 from ..origins import is_own_origin, request_origin
@@ -122,7 +123,7 @@ def typing(state, payload):
     limits.check("TYPING_LIMIT_PER_SOCKET", (request.sid, "typing"))
     agent, chat_session = session_for(state, payload)
     if not sessions.agent_can_write(agent, chat_session):
-        raise sessions.ChatError("not_assigned", "Accept this chat before replying.")
+        raise ChatError("not_assigned", "Accept this chat before replying.")
     limits.check("TYPING_LIMIT_PER_SESSION", ("typing", "agent", chat_session.id))
     publish.typing(chat_session.id, "agent", agent.display_name, is_typing, request.sid)
 
@@ -150,7 +151,7 @@ def end_session(state, payload):
     agent, chat_session = session_for(state, payload)
     may_end = agent.sees_every_session or sessions.agent_can_write(agent, chat_session)
     if chat_session.is_open and not may_end:
-        raise sessions.ChatError("not_assigned", "Only the agent holding this chat can end it.")
+        raise ChatError("not_assigned", "Only the agent holding this chat can end it.")
     chat_session = sessions.end_session(chat_session, "agent", ended_by=agent.display_name)
     return {"session": chat_session.summary()}
 

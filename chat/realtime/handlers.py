@@ -7,7 +7,7 @@ from flask_socketio import ConnectionRefusedError, emit
 from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db, socketio
-from ..sessions import ChatError
+from ..errors import ChatError
 from ..validation import require_object
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from limits import parse
 
 from .. import sessions
 from ..extensions import limiter
-from ..sessions import ChatError
+from ..errors import ChatError
 
 _lock = threading.Lock()
 _windows = {}           # key -> (window_end, count)

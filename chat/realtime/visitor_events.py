@@ -9,7 +9,7 @@ from flask_socketio import emit, join_room
 from .. import publish, sessions, validation
 from ..extensions import socketio
 from ..origins import request_origin, site_allows_origin
-from ..sessions import ChatError
+from ..errors import ChatError
 from . import limits, presence
 from .handlers import acknowledged, forget_socket, refuse, remember_socket, unknown_event
 
