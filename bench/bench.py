@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import gc
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -111,6 +112,22 @@ def loop_stalls(servers, since):
             log.seek(offset)
             lates += [int(line.split(b"late_ms=")[1]) for line in log if b"event loop stalled" in line]
     return len(lates), max(lates, default=0)
+
+
+def server_errors(servers, since):
+    """The exceptions the servers logged after the log offsets `since`: {"Type: message": count}
+    (the last line of each traceback, chained causes included)."""
+    found = {}
+    for server, offset in zip(servers, since):
+        with open(server.log_path, "rb") as log:
+            log.seek(offset)
+            for line in log:
+                match = re.match(r"([A-Za-z_][\w.]*(?:Error|Exception|Timeout))(?:: (.*))?$",
+                                 line.decode("utf-8", "replace").rstrip())
+                if match:
+                    key = f"{match.group(1)}: {(match.group(2) or '').strip()[:80]}"
+                    found[key] = found.get(key, 0) + 1
+    return found
 
 
 def log_offsets(servers):
@@ -285,6 +302,7 @@ async def mix_chat(servers, cookies, mix, conversations, rate, seconds):
     sender to the other side: visitor to holding agent, agent to visitor. Every message
     is committed before its ack."""
     holders = len(cookies)
+    logs_at_start = log_offsets(servers)
     chats = [start_chat(servers[n % len(servers)]) for n in range(conversations)]
     sent_at, delivered, refused = {}, set(), {}
     latencies = {"visitor": [], "agent": []}
@@ -419,6 +437,7 @@ async def mix_chat(servers, cookies, mix, conversations, rate, seconds):
     everything = latencies["visitor"] + latencies["agent"]
     result = {"mix": mix, "offered_rate": rate, "sent": total, "acked": acked[0], "delivered": len(delivered),
               "repaired": repaired[0], "stored": stored, "refused": refused,
+              "server_errors": server_errors(servers, logs_at_start),
               "rate": len(delivered) / max(elapsed, send_seconds), "rss_kib": rss,
               "cpu_ms_per_message": cpu_used * 1000 / max(1, len(delivered)),
               "generator_busy": generator_busy, "stalls": stalls, "worst_stall_ms": worst_stall}
@@ -463,7 +482,8 @@ def print_mix_table(results, header=True):
             f"{c['p50_ms']:.1f}/{c['p95_ms']:.1f}/{c['p99_ms']:.1f}, "
             f"{c['sent']}/{c['acked']}/{c['delivered']}/{c['stored']} ({c['repaired']}), "
             f"{c['cpu_ms_per_message']:.2f}, {c['generator_busy']:.0%}, {c['stalls']} ({c['worst_stall_ms']})"
-            + ("".join(f", refused {code}: {count}" for code, count in sorted(c["refused"].items())))
+            + "".join(f", refused {code}: {count}" for code, count in sorted(c["refused"].items()))
+            + "".join(f", server logged {error} x{count}" for error, count in sorted(c["server_errors"].items()))
             for c in runs)
         by_sender = "<br>".join(
             "; ".join(f"{c[side + '_p50_ms']:.1f}/{c[side + '_p99_ms']:.1f}" if c["mix"] == "half"
