@@ -3,6 +3,8 @@ production (`wsgi.py`), server pinned to CPU 0 and this load generator to CPU 1.
 
     bin/bench            # the whole matrix (several minutes)
     bin/bench --quick    # one short run of each scenario on SQLite, one process
+    bin/bench --mix      # only the traffic mixes (visitors, agents, half and half) with
+                         # 40 logged-in agents holding 5 chats each, SQLite and PostgreSQL
 
 It prints a table; it asserts nothing.
 """
@@ -10,6 +12,7 @@ import argparse
 import asyncio
 import gc
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -22,7 +25,7 @@ import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.support import LiveServer, login, server_environment, start_chat  # noqa: E402
+from tests.support import LiveServer, login, server_environment, start_chat, stored_messages  # noqa: E402
 
 
 # ---------------------------------------------------------------- servers
@@ -109,6 +112,22 @@ def loop_stalls(servers, since):
             log.seek(offset)
             lates += [int(line.split(b"late_ms=")[1]) for line in log if b"event loop stalled" in line]
     return len(lates), max(lates, default=0)
+
+
+def server_errors(servers, since):
+    """The exceptions the servers logged after the log offsets `since`: {"Type: message": count}
+    (the last line of each traceback, chained causes included)."""
+    found = {}
+    for server, offset in zip(servers, since):
+        with open(server.log_path, "rb") as log:
+            log.seek(offset)
+            for line in log:
+                match = re.match(r"([A-Za-z_][\w.]*(?:Error|Exception|Timeout))(?:: (.*))?$",
+                                 line.decode("utf-8", "replace").rstrip())
+                if match:
+                    key = f"{match.group(1)}: {(match.group(2) or '').strip()[:80]}"
+                    found[key] = found.get(key, 0) + 1
+    return found
 
 
 def log_offsets(servers):
@@ -240,6 +259,241 @@ async def steady_chat(servers, conversations, rate, seconds):
             "generator_busy": generator_busy, "stalls": stalls, "worst_stall_ms": worst_stall}
 
 
+MIXES = {"visitors": "visitors only", "agents": "agents only", "half": "half and half"}
+MIX_CONFIGS = [("sqlite", 1, "eventlet"), ("postgres", 1, "eventlet")]
+CHATS_PER_AGENT = 5
+MESSAGE_BYTES = 100
+BENCH_AGENT_PASSWORD = "bench-password"
+
+
+def create_agents(server, count):
+    """`count` plain agents of the demo site, bench-agent-N@example.com, in one process."""
+    code = ("import sys\nfrom chat import create_app\nfrom chat.cli import save_agent\n"
+            "from chat.extensions import db\nfrom chat.models import Site\n"
+            "with create_app().app_context():\n"
+            "    site = db.session.execute(db.select(Site).filter_by(key='demo')).scalar_one()\n"
+            "    for n in range(int(sys.argv[1])):\n"
+            "        save_agent(f'bench-agent-{n}@example.com', f'Bench Agent {n}', 'agent', sys.argv[2],\n"
+            "                   sites=[site])\n")
+    subprocess.run([sys.executable, "-c", code, str(count), BENCH_AGENT_PASSWORD], cwd=ROOT, env=server.env,
+                   check=True, capture_output=True, timeout=600)
+
+
+def log_in_agents(servers, count):
+    """Each agent logs in through the real form, one after the other, on an idle server:
+    how long each login takes, and the event-loop stalls the servers logged meanwhile
+    (a password hash on the loop holds every socket of the process)."""
+    logs_before, cookies, times = log_offsets(servers), [], []
+    for n in range(count):
+        started = time.perf_counter()
+        http = login(servers[n % len(servers)], f"bench-agent-{n}@example.com", BENCH_AGENT_PASSWORD)
+        times.append(time.perf_counter() - started)
+        cookies.append(cookie_of(http))
+    time.sleep(0.5)                          # the loop watch logs a stall once it wakes
+    stalls, worst_stall = loop_stalls(servers, logs_before)
+    return cookies, {"agents": count, "login_p50_ms": statistics.median(times) * 1000,
+                     "login_max_ms": max(times) * 1000, "stalls": stalls, "worst_stall_ms": worst_stall}
+
+
+async def mix_chat(servers, cookies, mix, conversations, rate, seconds):
+    """`conversations` chats, each claimed by one of the logged-in agents (`claim_session`,
+    one dashboard tab per agent, CHATS_PER_AGENT chats each); 100-byte messages at a fixed
+    total rate, sent by the visitors, by the agents, or by both in turn (`mix`). Latency is
+    sender to the other side: visitor to holding agent, agent to visitor. Every message
+    is committed before its ack."""
+    holders = len(cookies)
+    logs_at_start = log_offsets(servers)
+    chats = [start_chat(servers[n % len(servers)]) for n in range(conversations)]
+    sent_at, delivered, refused = {}, set(), {}
+    latencies = {"visitor": [], "agent": []}
+    last_seq = {"visitor": {}, "agent": {}}          # receiving side -> session_id -> highest seq seen
+    repaired = [0]
+    namespaces = {"visitor": "/visitor", "agent": "/agent"}
+
+    def accept(side, key, received=None):
+        """`side` received the message `key`: it counts when the other side sent it."""
+        if key not in sent_at or key in delivered:
+            return False
+        sender = "agent" if key[0] == "a" else "visitor"
+        if sender == side:
+            return False
+        delivered.add(key)
+        if received is not None:
+            latencies[sender].append(received - sent_at[key])
+        return True
+
+    async def fetch_missed(side, client, session_id):
+        """What the product's clients do on a gap in seq (and the dashboard's periodic check)."""
+        while True:
+            after = last_seq[side].get(session_id, 0)
+            reply = await client.call("sync", {"session_id": session_id, "after_seq": after},
+                                      namespace=namespaces[side], timeout=60)
+            for missed in reply.get("messages", []):
+                last_seq[side][session_id] = max(last_seq[side].get(session_id, 0), missed["seq"])
+                if accept(side, missed.get("client_id")):
+                    repaired[0] += 1
+            if not reply.get("ok") or not reply.get("has_more"):
+                return
+
+    def on_message(side, client):
+        async def handler(message):
+            received = time.perf_counter()
+            seq, session_id = message["seq"], message["session_id"]
+            if seq > last_seq[side].get(session_id, 0) + 1:        # a gap: ask for what was dropped
+                await fetch_missed(side, client, session_id)
+            last_seq[side][session_id] = max(last_seq[side].get(session_id, 0), seq)
+            accept(side, message.get("client_id"), received)
+        return handler
+
+    agents = await asyncio.gather(*[agent_client(servers[(n + 1) % len(servers)], cookie)
+                                    for n, cookie in enumerate(cookies)])
+    for agent in agents:
+        agent.on("message", on_message("agent", agent), namespace="/agent")
+    held = [chats[n::holders] for n in range(holders)]       # agent n holds chats n, n + holders, ...
+
+    async def claim(agent, mine):
+        for chat in mine:
+            reply = await agent.call("claim_session", {"session_id": chat["session_id"]}, namespace="/agent",
+                                     timeout=60)
+            if not reply.get("ok"):
+                raise RuntimeError(f"claim_session refused: {reply.get('error')}")
+
+    async def join(agent, mine):
+        # As the dashboard does on the claim's session_status: with several processes the
+        # claim's close_room can reach the claimer's process after its join.
+        for chat in mine:
+            reply = await agent.call("join_session", {"session_id": chat["session_id"], "last_seq": 0},
+                                     namespace="/agent", timeout=60)
+            if not reply.get("ok"):
+                raise RuntimeError(f"join_session refused: {reply.get('error')}")
+
+    await asyncio.gather(*[claim(agent, mine) for agent, mine in zip(agents, held)])
+    await asyncio.sleep(0.5)
+    await asyncio.gather(*[join(agent, mine) for agent, mine in zip(agents, held)])
+
+    async def visitor(server, chat):
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("message", on_message("visitor", client), namespace="/visitor")
+        auth = {"session_id": chat["session_id"], "session_key": chat["session_key"], "last_seq": 0}
+        await client.connect(server.url, namespaces=["/visitor"], auth=auth, transports=["websocket"],
+                             wait_timeout=30)
+        return client
+
+    visitors = await asyncio.gather(*[visitor(servers[n % len(servers)], c) for n, c in enumerate(chats)])
+    acked = [0]
+
+    def on_ack(reply):
+        if reply and reply.get("ok"):
+            acked[0] += 1
+        else:
+            code = (reply or {}).get("error", {}).get("code", "no reply")
+            refused[code] = refused.get(code, 0) + 1
+
+    interval, total = 1.0 / rate, int(rate * seconds)
+    await asyncio.sleep(0.5)                  # let the connects' and joins' work settle
+    gc.collect()
+    gc.freeze()
+    cpu_before = sum(cpu_seconds(s.process.pid) for s in servers)
+    generator_cpu_before, logs_before = time.process_time(), log_offsets(servers)
+    started = time.perf_counter()
+    for n in range(total):
+        target = started + n * interval
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        k = n % conversations
+        # half and half: each chat alternates visitor, agent, visitor...; so do consecutive messages
+        by_agent = mix == "agents" or (mix == "half" and (n + n // conversations) % 2 == 1)
+        key = f"{'a' if by_agent else 'v'}{n}"
+        text = f"load {n} ".ljust(MESSAGE_BYTES, "x")
+        sent_at[key] = time.perf_counter()
+        if by_agent:
+            await agents[k % holders].emit("send_message", {"session_id": chats[k]["session_id"], "text": text,
+                                                            "client_id": key}, namespace="/agent", callback=on_ack)
+        else:
+            await visitors[k].emit("send_message", {"text": text, "client_id": key}, namespace="/visitor",
+                                   callback=on_ack)
+    send_seconds = time.perf_counter() - started
+    deadline = time.perf_counter() + 10
+    while len(delivered) < total and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    cpu_used = sum(cpu_seconds(s.process.pid) for s in servers) - cpu_before
+    generator_busy = (time.process_time() - generator_cpu_before) / elapsed
+    stalls, worst_stall = loop_stalls(servers, logs_before)
+    # The clients' periodic check: fetch anything whose event never came.
+    for n, agent in enumerate(agents):
+        for chat in held[n]:
+            await fetch_missed("agent", agent, chat["session_id"])
+    for client, chat in zip(visitors, chats):
+        await fetch_missed("visitor", client, chat["session_id"])
+    rss = sum(rss_kib(s.process.pid) for s in servers)
+    stored = sum(1 for chat in chats for m in stored_messages(servers[0], chat) if m.get("client_id") in sent_at)
+    # End the chats, so the next run's agents hold only their new ones.
+    for n, agent in enumerate(agents):
+        for chat in held[n]:
+            await agent.call("end_session", {"session_id": chat["session_id"]}, namespace="/agent", timeout=60)
+    await asyncio.gather(*[c.disconnect() for c in visitors + agents], return_exceptions=True)
+    everything = latencies["visitor"] + latencies["agent"]
+    result = {"mix": mix, "offered_rate": rate, "sent": total, "acked": acked[0], "delivered": len(delivered),
+              "repaired": repaired[0], "stored": stored, "refused": refused,
+              "server_errors": server_errors(servers, logs_at_start),
+              "rate": len(delivered) / max(elapsed, send_seconds), "rss_kib": rss,
+              "cpu_ms_per_message": cpu_used * 1000 / max(1, len(delivered)),
+              "generator_busy": generator_busy, "stalls": stalls, "worst_stall_ms": worst_stall}
+    for name, values in (("", everything), ("visitor_", latencies["visitor"]), ("agent_", latencies["agent"])):
+        for label, fraction in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
+            result[f"{name}{label}_ms"] = percentile(values, fraction) * 1000
+    return result
+
+
+def run_mixes(database, processes, async_mode, quick, mixes, rates=None, spread=False):
+    """The traffic mixes on servers of their own (a fresh database; the other scenarios
+    stay as they were): the agents are created and log in once, then each mix and rate."""
+    label = (f"{database}, {processes} proc{'s' if processes > 1 else ''}, {async_mode}"
+             + (", a core each" if spread and processes > 1 else ""))
+    conversations = 50 if quick else 200
+    rates = rates or ([200] if quick else [500, 1000])
+    seconds = 3 if quick else 10
+    with tempfile.TemporaryDirectory() as workdir:
+        servers = start_servers(Path(workdir), database, processes, async_mode, spread=spread)
+        try:
+            agents = conversations // CHATS_PER_AGENT
+            create_agents(servers[0], agents)
+            cookies, logins = log_in_agents(servers, agents)
+            runs = [asyncio.run(mix_chat(servers, cookies, mix, conversations, rate, seconds))
+                    for rate in rates for mix in mixes]
+            return {"config": label, "conversations": conversations, "logins": logins, "runs": runs}
+        finally:
+            stop_servers(servers)
+
+
+def print_mix_table(results, header=True):
+    if header:
+        print("\n| config | agent logins: agents, login p50/max ms, loop stalls >= 20 ms (worst) "
+              "| mix @offered: msg/s, p50/p95/p99 ms, sent/acked/delivered/stored (repaired), server CPU ms/msg, "
+              "generator busy, loop stalls >= 20 ms (worst) | p50/p99 ms by sender: visitor-sent; agent-sent "
+              "| RSS MiB |")
+        print("|---|---|---|---|---|")
+    for row in results:
+        logins, runs = row["logins"], row["runs"]
+        mix_text = "<br>".join(
+            f"{MIXES[c['mix']]} @{c['offered_rate']}: {c['rate']:.0f}, "
+            f"{c['p50_ms']:.1f}/{c['p95_ms']:.1f}/{c['p99_ms']:.1f}, "
+            f"{c['sent']}/{c['acked']}/{c['delivered']}/{c['stored']} ({c['repaired']}), "
+            f"{c['cpu_ms_per_message']:.2f}, {c['generator_busy']:.0%}, {c['stalls']} ({c['worst_stall_ms']})"
+            + "".join(f", refused {code}: {count}" for code, count in sorted(c["refused"].items()))
+            + "".join(f", server logged {error} x{count}" for error, count in sorted(c["server_errors"].items()))
+            for c in runs)
+        by_sender = "<br>".join(
+            "; ".join(f"{c[side + '_p50_ms']:.1f}/{c[side + '_p99_ms']:.1f}" if c["mix"] == "half"
+                      or c["mix"] == side + "s" else "-" for side in ("visitor", "agent"))
+            for c in runs)
+        print(f"| {row['config']} | {logins['agents']}, {logins['login_p50_ms']:.0f}/{logins['login_max_ms']:.0f}, "
+              f"{logins['stalls']} ({logins['worst_stall_ms']}) | {mix_text} | {by_sender} "
+              f"| {max(c['rss_kib'] for c in runs) / 1024:.0f} |")
+
+
 def timed_get(http, url, runs=5):
     times = []
     for _ in range(runs):
@@ -318,21 +572,48 @@ def main():
     parser.add_argument("--only", help="run one config, e.g. sqlite,1,eventlet")
     parser.add_argument("--spread", action="store_true",
                         help="server process n on CPU n %% 2 (the second shares CPU 1 with the load generator)")
+    parser.add_argument("--mix", nargs="?", const="all", metavar="MIXES",
+                        help="run only the traffic mixes with logged-in agents holding the chats: "
+                             f"all (no value), or some of {','.join(MIXES)} (by default all run on "
+                             + " and ".join(",".join(map(str, c)) for c in MIX_CONFIGS) + " after the rest)")
+    parser.add_argument("--mix-rates", metavar="RATES",
+                        help="offered msg/s for the mixes, e.g. 500,1000,1500 (default 500,1000; --quick 200)")
     args = parser.parse_args()
     configs = [("sqlite", 1, "eventlet"), ("postgres", 1, "eventlet"), ("sqlite", 1, "gevent"),
                ("postgres", 1, "gevent"), ("postgres", 2, "eventlet"), ("postgres", 2, "gevent")]
+    mix_configs = list(MIX_CONFIGS)
     if args.quick:
-        configs = [("sqlite", 1, "eventlet")]
+        configs = mix_configs = [("sqlite", 1, "eventlet")]
     if args.only:
         database, processes, mode = args.only.split(",")
         configs = [(database, int(processes), mode)]
-    print_table([], header=True)
+        mix_configs = [config for config in configs if args.mix or config in MIX_CONFIGS]
+    mixes = list(MIXES)
+    if args.mix:
+        mixes = list(MIXES) if args.mix == "all" else [name.strip() for name in args.mix.split(",")]
+        unknown = [name for name in mixes if name not in MIXES]
+        if unknown:
+            parser.error(f"--mix: unknown {', '.join(unknown)}; choose from {', '.join(MIXES)}")
+        configs = []
+    rates = [int(rate) for rate in args.mix_rates.split(",")] if args.mix_rates else None
+    if configs:
+        print_table([], header=True)
     for config in configs:
         print(f"running {config} ...", file=sys.stderr, flush=True)
         try:
             print_table([run_config(*config, quick=args.quick, spread=args.spread)], header=False)
         except Exception as error:          # one broken config must not hide the others
             print(f"| {config} | failed: {type(error).__name__}: {error} | | | | |")
+        sys.stdout.flush()
+    if mix_configs:
+        print_mix_table([], header=True)
+    for config in mix_configs:
+        print(f"running the mixes {mixes} on {config} ...", file=sys.stderr, flush=True)
+        try:
+            print_mix_table([run_mixes(*config, quick=args.quick, mixes=mixes, rates=rates,
+                                       spread=args.spread)], header=False)
+        except Exception as error:
+            print(f"| {config} | failed: {type(error).__name__}: {error} | | | |")
         sys.stdout.flush()
     if args.sockets:
         with tempfile.TemporaryDirectory() as workdir:
