@@ -143,6 +143,10 @@ def start_message_writer(app):
 
 def post_message(session_id, sender_type, text, client_id, sender_id=None, sender_name=None):
     """Store a message once per client_id and publish it; returns the message."""
+    # The writer takes its connection from the pool the events use: an event that read
+    # something first (an agent's, the agent and the chat) gives its connection back before
+    # it waits, or forty agents in flight starve the writer (docs/benchmarks.md).
+    db.session.rollback()
     pending = message_store.store_one(dict(session_id=session_id, sender_type=sender_type, text=text,
                                            client_id=client_id, sender_id=sender_id, sender_name=sender_name),
                                       publish_stored)

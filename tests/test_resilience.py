@@ -196,3 +196,21 @@ def test_messages_go_through_when_postgres_drops_every_connection(own_server, cl
     assert reply["ok"], reply
     assert agent.wait_for("message", lambda m: m["text"] == "after the drop")
     assert [m["text"] for m in history(server, chat) if m["sender_type"] == "visitor"] == ["before", "after the drop"]
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
+                    reason="needs PostgreSQL: set TEST_DATABASE_URL (bin/test does, from TEST_POSTGRES_URL)")
+def test_an_agent_event_waiting_for_the_writer_holds_no_database_connection(own_server, clients):
+    """The message writer takes its connections from the pool that the events use. An agent's
+    event reads the agent and the chat before it sends: if it kept that connection while it
+    waited for the writer, a pool this small would starve the writer (forty agents did it with
+    the default pool: `bin/bench --mix agents`, docs/benchmarks.md)."""
+    server = own_server(DATABASE_POOL_SIZE=1, DATABASE_MAX_OVERFLOW=0)
+    chat = start_chat(server, name="Pool")
+    agent = connect_agent(server, login(server))
+    visitor = connect_visitor(server, chat)
+    clients.extend([agent, visitor])
+    assert agent.call("claim_session", {"session_id": chat["session_id"]})["ok"]
+    reply = agent.call("send_message", {"session_id": chat["session_id"], "text": "hello", "client_id": "p1"})
+    assert reply["ok"], reply
+    assert visitor.wait_for("message", lambda m: m["text"] == "hello")
