@@ -131,8 +131,9 @@ def test_the_scheduler_in_the_serving_process_expires_sessions_and_tells_everyon
     clients.extend([agent, visitor])
     status = visitor.wait_for("session_status", lambda s: s["status"] == "ended", timeout=15)
     assert status["end_reason"] == "expired"
+    # The text names the lifetime that is set (0 hours here, so that it expires at once).
     assert visitor.wait_for("message", lambda m: m["sender_type"] == "system")["text"] == \
-        "Chat session automatically ended after 22 hours."
+        "Chat session automatically ended after 0 hours."
     assert agent.wait_for("queue_update", lambda u: u["session_id"] == chat["session_id"]
                           and u["status"] == "ended")
 
