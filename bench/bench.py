@@ -134,6 +134,13 @@ def log_offsets(servers):
     return [server.log_path.stat().st_size for server in servers]
 
 
+async def wait_for_turn(started, n, interval):
+    """Sleep until the n-th send's time on a fixed schedule (the offered rate)."""
+    delay = started + n * interval - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
 def percentile(values, fraction):
     if not values:
         return float("nan")
@@ -221,10 +228,7 @@ async def steady_chat(servers, conversations, rate, seconds):
     generator_cpu_before, logs_before = time.process_time(), log_offsets(servers)
     started = time.perf_counter()
     for n in range(total):
-        target = started + n * interval
-        delay = target - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        await wait_for_turn(started, n, interval)
         key = f"m{n}"
         sent_at[key] = time.perf_counter()
         await visitors[n % conversations].emit("send_message", {"text": f"load {n}", "client_id": key},
@@ -397,10 +401,7 @@ async def mix_chat(servers, cookies, mix, conversations, rate, seconds):
     generator_cpu_before, logs_before = time.process_time(), log_offsets(servers)
     started = time.perf_counter()
     for n in range(total):
-        target = started + n * interval
-        delay = target - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        await wait_for_turn(started, n, interval)
         k = n % conversations
         # half and half: each chat alternates visitor, agent, visitor...; so do consecutive messages
         by_agent = mix == "agents" or (mix == "half" and (n + n // conversations) % 2 == 1)
