@@ -107,3 +107,21 @@ def agents(app):
     return (save_agent("a@example.com", "Alice", "agent", "password-1"),
             save_agent("b@example.com", "Bob", "agent", "password-2"),
             save_agent("s@example.com", "Sue", "supervisor", "password-3"))
+
+
+@pytest.fixture
+def published(app, monkeypatch):
+    """What the domain code sent to clients, in order: ("emit", event, data, room, namespace)
+    and ("close_room", room, namespace). Nothing reaches a real socket."""
+    from chat.extensions import socketio
+    sent = []
+
+    def emit(event, data, to=None, namespace=None, **_options):
+        sent.append(("emit", event, data, to, namespace))
+
+    def close_room(room, namespace=None):
+        sent.append(("close_room", room, namespace))
+
+    monkeypatch.setattr(socketio, "emit", emit)
+    monkeypatch.setattr(socketio, "close_room", close_room)
+    return sent
