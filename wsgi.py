@@ -31,7 +31,7 @@ from chat.extensions import socketio  # noqa: E402
 from chat.jobs import start_scheduler  # noqa: E402
 from chat.loop_monitor import watch_event_loop  # noqa: E402
 from chat.message_store import writer_is_idle  # noqa: E402
-from chat.sessions import start_message_writer  # noqa: E402
+from chat.messages import start_writer as start_message_writer  # noqa: E402
 
 app = create_app()
 log = logging.getLogger("wsgi")

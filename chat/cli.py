@@ -6,6 +6,7 @@ import click
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
+from . import access
 from .extensions import db
 from .jobs import run_jobs
 from .models import AGENT_ROLES, SESSION_STATUSES, Agent, ChatSession, Site
@@ -72,7 +73,7 @@ def create_agent(email, name, role, site_keys, password):
         if unknown:
             raise click.BadParameter(f"no site has the key {', '.join(unknown)}", param_hint="--site")
     agent = save_agent(email, name, role, password, sites)
-    if agent.sees_every_session:
+    if access.supervises(agent):
         scope = "every site"
     else:
         scope = ", ".join(site.key for site in agent.sites) or "no site yet"

@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
-from . import sessions, validation
+from . import access, messages, queue, sessions, validation
 from .errors import ChatError
 
 bp = Blueprint("dashboard", __name__)
@@ -29,16 +29,16 @@ def index():
 def session_list():
     """Partial: Waiting and My chats, refreshed by HTMX on every queue change.
     See docs/protocol.md, HTTP: pages."""
-    waiting, waiting_total = sessions.waiting_sessions(current_user, limit=QUEUE_PAGE)
+    waiting, waiting_total = queue.waiting_sessions(current_user, limit=QUEUE_PAGE)
     return render_template("dashboard/_session_list.html", waiting=waiting, waiting_total=waiting_total,
-                           mine=sessions.sessions_of_agent(current_user))
+                           mine=queue.sessions_of_agent(current_user))
 
 
 def viewable_session(session_id):
-    try:
-        return sessions.find_session_for_agent(session_id, current_user)
-    except ChatError:
+    chat_session = sessions.find_session(session_id)
+    if chat_session is None or not access.may_view(current_user, chat_session):
         abort(404)
+    return chat_session
 
 
 @bp.get("/dashboard/sessions/<session_id>")
@@ -48,8 +48,10 @@ def chat_window(session_id):
     See docs/protocol.md, HTTP: pages."""
     chat_session = viewable_session(session_id)
     return render_template("dashboard/_chat_window.html", chat=chat_session,
-                           messages=sessions.latest_messages(chat_session.id, limit=HISTORY_PAGE),
-                           can_write=sessions.agent_can_write(current_user, chat_session))
+                           messages=messages.latest(chat_session.id, limit=HISTORY_PAGE),
+                           may_write=access.may_write(current_user, chat_session),
+                           may_claim=access.may_claim(current_user, chat_session),
+                           may_end=access.may_end(current_user, chat_session))
 
 
 @bp.get("/dashboard/sessions/<session_id>/earlier")
@@ -64,4 +66,4 @@ def earlier_messages(session_id):
     if before < 1:
         abort(400)
     return render_template("dashboard/_earlier_messages.html", chat=chat_session,
-                           messages=sessions.latest_messages(chat_session.id, before, limit=HISTORY_PAGE))
+                           messages=messages.latest(chat_session.id, before, limit=HISTORY_PAGE))

@@ -18,6 +18,15 @@ class ChatError(Exception):
         return {"code": self.code, "message": self.message}
 
 
+def session_not_found():
+    """The same answer for a chat that does not exist and one the caller may not see."""
+    return ChatError("session_not_found", "No such chat session.")
+
+
+def session_closed():
+    return ChatError("session_closed", "This chat has ended.")
+
+
 STATUS_OF_CODE = {
     "session_not_found": 404,
     "site_not_found": 404,

@@ -1,5 +1,6 @@
-"""Housekeeping jobs: each rule is one idempotent sweep (UPDATE ... WHERE), run
-once per tick across every server process thanks to a lease row."""
+"""Housekeeping jobs: each rule selects what is due and hands it to `sessions` (one
+idempotent UPDATE ... WHERE each), run once per tick across every server process thanks
+to a lease row."""
 import logging
 import os
 import socket
@@ -9,45 +10,25 @@ from flask import current_app
 from sqlalchemy import and_, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from . import publish
+from . import sessions
 from .extensions import db
-from .models import OPEN_STATUSES, QUEUED_STATUSES, ChatSession, JobLease, utcnow
-from .sessions import _append_system_message, end_message
+from .models import QUEUED_STATUSES, ChatSession, JobLease, utcnow
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "housekeeping"
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _end_where(condition, reason, status, now):
-    """End every open session matching `condition` with a system message; returns them."""
-    ended_ids = db.session.execute(
-        update(ChatSession).where(ChatSession.status.in_(OPEN_STATUSES), condition)
-        .values(status=status, ended_at=now, end_reason=reason)
-        .returning(ChatSession.id).execution_options(synchronize_session=False)
-    ).scalars().all()
-    text = end_message(reason)
-    messages = [_append_system_message(session_id, text, require_open=False) for session_id in ended_ids]
-    db.session.commit()
-    for message in messages:
-        chat_session = db.session.get(ChatSession, message.session_id)
-        db.session.refresh(chat_session)
-        publish.to_session("message", message.to_dict(), chat_session.id)
-        publish.status_changed(chat_session)
-    return ended_ids
-
-
 def expire_overdue_sessions(now):
     """Every open session ends 22 hours after it started (WhatsApp's 24-hour window)."""
-    return _end_where(ChatSession.expires_at <= now, "expired", "ended", now)
+    return sessions.end_many(ChatSession.expires_at <= now, "expired", now=now)
 
 
 def abandon_inactive_sessions(now):
     """Unassigned sessions with no message and no page load for 30 minutes."""
     cutoff = now - timedelta(minutes=current_app.config["INACTIVITY_MINUTES"])
-    return _end_where(and_(ChatSession.agent_id.is_(None), ChatSession.status.in_(QUEUED_STATUSES),
-                           ChatSession.last_activity_at <= cutoff),
-                      "inactivity", "abandoned", now)
+    return sessions.end_many(and_(ChatSession.status.in_(QUEUED_STATUSES), ChatSession.last_activity_at <= cutoff),
+                             "inactivity", status="abandoned", now=now)
 
 
 def abandon_silent_visitors(now):
@@ -55,18 +36,9 @@ def abandon_silent_visitors(now):
     abandoned; an agent's open chat stays, and the agent sees the visitor as gone."""
     cutoff = now - timedelta(minutes=current_app.config["HEARTBEAT_TIMEOUT_MINUTES"])
     silent = ChatSession.visitor_last_seen_at <= cutoff
-    abandoned = _end_where(and_(ChatSession.status.in_(QUEUED_STATUSES), silent),
-                           "heartbeat_timeout", "abandoned", now)
-    gone_ids = db.session.execute(
-        update(ChatSession).where(ChatSession.status == "active", silent, ChatSession.visitor_away.is_(False))
-        .values(visitor_away=True).returning(ChatSession.id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
-    db.session.commit()
-    for session_id in gone_ids:
-        publish.to_session("presence", {"session_id": session_id, "visitor_online": False,
-                                        "reason": "heartbeat_timeout"}, session_id)
-    return abandoned + gone_ids
+    abandoned = sessions.end_many(and_(ChatSession.status.in_(QUEUED_STATUSES), silent),
+                                  "heartbeat_timeout", status="abandoned", now=now)
+    return abandoned + sessions.mark_visitors_away(silent)
 
 
 SWEEPS = (expire_overdue_sessions, abandon_silent_visitors, abandon_inactive_sessions)

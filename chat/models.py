@@ -63,10 +63,6 @@ class Agent(UserMixin, db.Model):
         """Every login cookie and socket of this agent stops working (on commit)."""
         self.session_version = Agent.session_version + 1
 
-    @property
-    def sees_every_session(self):
-        return self.role in EVERY_SITE_ROLES
-
     @classmethod
     def answers_site(cls, site_id):
         """As SQL: the agent answers this site's visitors."""
@@ -78,7 +74,8 @@ class Agent(UserMixin, db.Model):
         return [site.id for site in self.sites]
 
     def serves_site(self, site_id):
-        return self.sees_every_session or site_id in self.site_ids
+        """Whether the agent answers this site's visitors (access.py holds the rules built on it)."""
+        return self.role in EVERY_SITE_ROLES or site_id in self.site_ids
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)
@@ -110,7 +107,24 @@ class Visitor(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
-class ChatSession(db.Model):
+class StatusGroups:
+    """The status groups of a chat, for anything with a `status` (a ChatSession, or the
+    facts an agent event reads, see access.agent_and_chat)."""
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_queued(self):
+        return self.status in QUEUED_STATUSES
+
+    def status_flags(self):
+        """What clients need to know of the status groups, so no script keeps its own list."""
+        return {"is_open": self.is_open, "is_queued": self.is_queued}
+
+
+class ChatSession(StatusGroups, db.Model):
     __tablename__ = "chat_session"
     __table_args__ = (
         db.Index("ix_chat_session_status_started", "status", "started_at"),
@@ -147,18 +161,6 @@ class ChatSession(db.Model):
     visitor = db.relationship(Visitor, lazy="joined")
     agent = db.relationship(Agent, lazy="joined")
 
-    @property
-    def is_open(self):
-        return self.status in OPEN_STATUSES
-
-    @property
-    def is_queued(self):
-        return self.status in QUEUED_STATUSES
-
-    def status_flags(self):
-        """What clients need to know of the status groups, so no script keeps its own list."""
-        return {"is_open": self.is_open, "is_queued": self.is_queued}
-
     def key_matches(self, key):
         """Constant-time check of a visitor's session key."""
         if not isinstance(key, str) or not key:
@@ -168,22 +170,6 @@ class ChatSession(db.Model):
     @property
     def visitor_label(self):
         return self.visitor.name or f"Visitor {self.id[:8]}"
-
-    def summary(self):
-        """What the dashboard's session list needs, as JSON."""
-        return {
-            "session_id": self.id,
-            "status": self.status,
-            "visitor_name": self.visitor_label,
-            "agent_id": self.agent_id,
-            "agent_name": self.agent.display_name if self.agent else None,
-            "last_message": self.last_message_preview,
-            "started_at": isoformat(self.started_at),
-            "last_message_at": isoformat(self.last_message_at),
-            "end_reason": self.end_reason,
-            "last_seq": self.last_seq,
-            **self.status_flags(),
-        }
 
 
 class Message(db.Model):

@@ -2,10 +2,10 @@
 the JSON body or the X-Session-Key header, never in a URL."""
 from flask import Blueprint, current_app, jsonify, request
 
-from . import sessions, validation
+from . import messages, payloads, sessions, validation
 from .errors import ChatError, json_error
 from .extensions import csrf, db, limiter
-from .models import Site, isoformat
+from .models import Site
 from .origins import any_site_origins, own_origin, request_origin, site_allows_origin
 from .realtime import limits
 
@@ -77,14 +77,7 @@ def start():
     started_from = sessions.address_fingerprint(request.remote_addr)
     sessions.refuse_too_many_open_sessions(started_from)
     chat_session, key = sessions.start_session(site, name, email, page_url, started_from=started_from)
-    return jsonify({
-        "session_id": chat_session.id,
-        "session_key": key,
-        "status": chat_session.status,
-        "created_at": isoformat(chat_session.started_at),
-        "expires_at": isoformat(chat_session.expires_at),
-        "visitor_name": chat_session.visitor.name,
-    }), 201
+    return jsonify(payloads.started(chat_session, key)), 201
 
 
 @bp.get("/status/<session_id>")
@@ -95,15 +88,7 @@ def status(session_id):
     count_read(chat_session)
     if chat_session.is_open:
         sessions.record_visitor_seen(chat_session.id, page_load=True)
-    return jsonify({
-        "session_id": chat_session.id,
-        "status": chat_session.status,
-        "assigned_to": chat_session.agent.display_name if chat_session.agent else None,
-        "created_at": isoformat(chat_session.started_at),
-        "updated_at": isoformat(chat_session.last_activity_at),
-        "last_seq": chat_session.last_seq,
-        **chat_session.status_flags(),
-    })
+    return jsonify(payloads.status(chat_session))
 
 
 def count_read(chat_session):
@@ -122,7 +107,7 @@ def end():
 
 
 @bp.get("/messages/<session_id>")
-def messages(session_id):
+def read_messages(session_id):
     """Polling fallback: one page of messages after `?after=<seq>` (key in X-Session-Key);
     `has_more` asks the client to fetch the next page.
     See docs/protocol.md, `GET /messages/<session_id>`."""
@@ -130,7 +115,7 @@ def messages(session_id):
     chat_session = visitor_session(session_id)
     count_read(chat_session)
     sessions.record_visitor_seen(chat_session.id)
-    found, has_more = sessions.message_page(chat_session.id, after)
+    found, has_more = messages.page_after(chat_session.id, after)
     return jsonify({"messages": [m.to_dict() for m in found], "has_more": has_more,
                     "status": chat_session.status, "last_seq": chat_session.last_seq,
                     **chat_session.status_flags()})
@@ -146,5 +131,6 @@ def send():
     chat_session = visitor_session(validation.session_id(body), body)
     # The same counter as the visitor's sockets: REST and sockets together stay under it.
     limits.check("MESSAGE_LIMIT_PER_SESSION", ("session", chat_session.id))
-    message = sessions.post_visitor_message(chat_session.id, chat_session.visitor.name, text, client_id)
+    message = messages.receive(messages.Inbound(chat_session.id, text, client_id,
+                                                sender_name=chat_session.visitor.name))
     return jsonify({"ok": True, "message": message.to_dict()}), 201

@@ -3,6 +3,7 @@
 Every emit goes through `socketio.emit`, so it works the same from a socket
 handler, an HTTP view, a job or a CLI command (through the message queue).
 """
+from . import payloads
 from .extensions import socketio
 
 VISITOR_NS = "/visitor"
@@ -40,22 +41,28 @@ def typing(session_id, sender_type, sender_name, is_typing, skip_sid):
                           "is_typing": is_typing}, session_id, skip_sid=skip_sid)
 
 
-def message_posted(message, status, agent_id):
+def message_posted(message, status=None, agent_id=None):
     """The message to everyone in its session; the holder's chat list learns of it too.
     (Queued sessions' previews refresh with the queue, not on every message.)"""
-    data = message.to_dict()
-    to_session("message", data, message.session_id)
+    to_session("message", message.to_dict(), message.session_id)
     if status == "active" and agent_id:
-        socketio.emit("queue_update", {"session_id": message.session_id, "status": status, "agent_id": agent_id,
-                                       "last_message": message.text[:200], "last_seq": message.seq},
+        socketio.emit("queue_update", payloads.preview(message, status, agent_id),
                       to=agent_room(agent_id), namespace=AGENT_NS)
+
+
+def visitor_presence(session_id, online, reason=None, skip_sid=None):
+    """Whether the chat's visitor is connected, to everyone watching the chat."""
+    data = {"session_id": session_id, "visitor_online": online}
+    if reason:
+        data["reason"] = reason
+    to_session("presence", data, session_id, skip_sid=skip_sid)
 
 
 def status_changed(chat_session):
     """A claim or an end changes who may view the chat: after the status event, every
     dashboard leaves its room, in every process (the pubsub manager forwards close_room in
     order after the emit). Those who still may view it re-join on `session_status`."""
-    to_session("session_status", status_payload(chat_session), chat_session.id)
+    to_session("session_status", payloads.status(chat_session), chat_session.id)
     close_agent_view(chat_session.id)
     queue_changed(chat_session)
 
@@ -64,28 +71,15 @@ def close_agent_view(session_id):
     socketio.close_room(session_room(session_id), namespace=AGENT_NS)
 
 
-def status_payload(chat_session):
-    return {
-        "session_id": chat_session.id,
-        "status": chat_session.status,
-        "agent_name": chat_session.agent.display_name if chat_session.agent else None,
-        "end_reason": chat_session.end_reason,
-        "last_seq": chat_session.last_seq,
-        **chat_session.status_flags(),
-    }
-
-
 def queue_changed(chat_session):
     """Queue lists: the site's agents and the supervisors see unclaimed sessions; only the
     assignee and supervisors see the content of a claimed one."""
-    summary = chat_session.summary()
+    summary = payloads.summary(chat_session)
     site_agents = site_agents_room(chat_session.site_id)
     socketio.emit("queue_update", summary, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
     if chat_session.is_queued:
         socketio.emit("queue_update", summary, to=site_agents, namespace=AGENT_NS)
         return
-    brief = {key: summary[key] for key in ("session_id", "status", "agent_id")}
-    socketio.emit("queue_update", brief, to=site_agents, namespace=AGENT_NS)
+    socketio.emit("queue_update", payloads.brief(chat_session), to=site_agents, namespace=AGENT_NS)
     if chat_session.agent_id:
-        socketio.emit("queue_update", summary, to=agent_room(chat_session.agent_id),
-                      namespace=AGENT_NS)
+        socketio.emit("queue_update", summary, to=agent_room(chat_session.agent_id), namespace=AGENT_NS)

@@ -1,4 +1,5 @@
-"""The session lifecycle: every state change of a chat goes through here.
+"""The session lifecycle: every status change of a chat goes through here (start, claim,
+end, the jobs' bulk ends, the visitor seen or away); nothing else writes a status.
 
 Each function writes to the database, commits, and then publishes what changed.
 """
@@ -13,12 +14,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from . import message_store, publish
-from .errors import ChatError
+from . import access, messages, publish
+from .errors import ChatError, session_closed, session_not_found
 from .extensions import db
-from .models import OPEN_STATUSES, QUEUED_STATUSES, ChatSession, Message, Visitor, hash_session_key, utcnow
+from .models import OPEN_STATUSES, QUEUED_STATUSES, ChatSession, Visitor, hash_session_key, utcnow
 
 log = logging.getLogger(__name__)
+
 
 def end_message(reason, ended_by=None):
     """The system message that records why a chat ended; durations come from the settings."""
@@ -34,11 +36,6 @@ def end_message(reason, ended_by=None):
 
 def plural(count, unit):
     return f"{count} {unit}" + ("" if count == 1 else "s")
-
-
-def not_found():
-    # The same answer for a session that does not exist and one the caller may not see.
-    return ChatError("session_not_found", "No such chat session.")
 
 
 def address_fingerprint(address):
@@ -88,95 +85,14 @@ def find_session_for_visitor(session_id, session_key):
     """The session, only if the key opens it; otherwise ChatError(not found)."""
     chat_session = find_session(session_id)
     if chat_session is None or not chat_session.key_matches(session_key):
-        raise not_found()
+        raise session_not_found()
     return chat_session
-
-
-def find_session_for_agent(session_id, agent):
-    chat_session = find_session(session_id)
-    if chat_session is None or not agent_can_view(agent, chat_session):
-        raise not_found()
-    return chat_session
-
-
-def agent_can_view(agent, chat_session):
-    """Supervisors see everything; agents see their own chats and the queue of the sites
-    they serve (the holder is checked first: it needs no look-up of the agent's sites)."""
-    if agent.sees_every_session or chat_session.agent_id == agent.id:
-        return True
-    return chat_session.is_queued and agent.serves_site(chat_session.site_id)
-
-
-def agent_can_write(agent, chat_session):
-    if chat_session.status != "active":
-        return False
-    return chat_session.agent_id == agent.id or agent.sees_every_session
-
-
-def _append_system_message(session_id, text, require_open=True):
-    """A system message with the next seq, in the caller's transaction."""
-    cursor = db.session.connection().connection.cursor()
-    try:
-        message, _ = message_store.append(cursor, session_id, "system", text, require_open=require_open)
-    finally:
-        cursor.close()
-    return message
-
-
-def _message_by_client_id(session_id, client_id):
-    return db.session.execute(
-        select(Message).where(Message.session_id == session_id, Message.client_id == client_id)
-    ).scalar_one_or_none()
-
-
-def publish_stored(pending):
-    """After the commit: tell the session's room about a newly stored message."""
-    if pending.message is not None:
-        log.debug("message stored session=%s seq=%s", pending.message.session_id, pending.message.seq)
-        publish.message_posted(pending.message, *pending.outcome)
-
-
-def start_message_writer(app):
-    """In a serving process, messages are stored by one group-committing task."""
-    message_store.start_writer(app, publish_stored)
-
-
-def post_message(session_id, sender_type, text, client_id, sender_id=None, sender_name=None):
-    """Store a message once per client_id and publish it; returns the message."""
-    # The writer takes its connection from the pool the events use: an event that read
-    # something first (an agent's, the agent and the chat) gives its connection back before
-    # it waits, or forty agents in flight starve the writer (docs/benchmarks.md).
-    db.session.rollback()
-    pending = message_store.store_one(dict(session_id=session_id, sender_type=sender_type, text=text,
-                                           client_id=client_id, sender_id=sender_id, sender_name=sender_name),
-                                      publish_stored)
-    if isinstance(pending.outcome, Exception):
-        raise pending.outcome
-    if pending.outcome in ("duplicate", "closed"):
-        # A retry of a stored message gets that message back, even once the chat has ended.
-        existing = _message_by_client_id(session_id, client_id) if client_id else None
-        if existing is not None:
-            return existing
-        raise ChatError("session_closed", "This chat has ended.")
-    return pending.message
-
-
-def post_visitor_message(session_id, visitor_name, text, client_id):
-    return post_message(session_id, "visitor", text, client_id, sender_name=visitor_name or "Visitor")
-
-
-def post_agent_message(chat_session, agent, text, client_id):
-    if not agent_can_write(agent, chat_session):
-        raise ChatError("not_assigned", "Accept this chat before replying.")
-    return post_message(chat_session.id, "agent", text, client_id,
-                        sender_id=agent.id, sender_name=agent.display_name)
 
 
 def claim_session(chat_session, agent):
-    """Assign a waiting session to `agent`; exactly one of racing agents wins. An agent
-    who does not serve the chat's site is told it does not exist."""
-    if not agent.serves_site(chat_session.site_id):
-        raise not_found()
+    """Assign a queued chat to `agent`, who may claim it (access.require_claim); exactly one
+    of racing agents wins."""
+    access.require_claim(agent, chat_session)
     now = utcnow()
     claimed = db.session.execute(
         update(ChatSession)
@@ -189,59 +105,63 @@ def claim_session(chat_session, agent):
         db.session.refresh(chat_session)
         if chat_session.status == "active":
             raise ChatError("already_claimed", "Another agent has already accepted this chat.")
-        raise ChatError("session_closed", "This chat has ended.")
-    message = _append_system_message(chat_session.id, f"{agent.display_name} has joined the chat")
+        raise session_closed()
+    message = messages.add_system(chat_session.id, f"{agent.display_name} has joined the chat")
     db.session.commit()
     log.info("session claimed session=%s agent=%s", chat_session.id, agent.id)
-    db.session.refresh(chat_session)
-    publish.to_session("message", message.to_dict(), chat_session.id)
-    publish.status_changed(chat_session)
+    announce_status_change(chat_session.id, message)
     return chat_session
 
 
-def end_session(chat_session, reason, ended_by=None, status="ended"):
-    """End an open session with a system message; ending twice changes nothing."""
-    now = utcnow()
-    ended = db.session.execute(
-        update(ChatSession)
-        .where(ChatSession.id == chat_session.id, ChatSession.status.in_(OPEN_STATUSES))
+def end_session(chat_session, reason, ended_by=None):
+    """End an open chat with a system message saying why; ending twice changes nothing."""
+    end_many(ChatSession.id == chat_session.id, reason, ended_by=ended_by)
+    db.session.refresh(chat_session)
+    return chat_session
+
+
+def end_many(condition, reason, status="ended", ended_by=None, now=None):
+    """End every open chat matching `condition` (one UPDATE, so a chat that changed since
+    it was selected is judged by its state now), each with a system message saying why.
+    Returns the ids of the chats ended."""
+    now = now or utcnow()
+    ended_ids = db.session.execute(
+        update(ChatSession).where(ChatSession.status.in_(OPEN_STATUSES), condition)
         .values(status=status, ended_at=now, end_reason=reason)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not ended:
+        .returning(ChatSession.id).execution_options(synchronize_session=False)
+    ).scalars().all()
+    if not ended_ids:
         db.session.rollback()
-        db.session.refresh(chat_session)
-        return chat_session
-    message = _append_system_message(chat_session.id, end_message(reason, ended_by), require_open=False)
+        return []
+    text = end_message(reason, ended_by)
+    notices = [messages.add_system(session_id, text, require_open=False) for session_id in ended_ids]
     db.session.commit()
-    log.info("session ended session=%s reason=%s", chat_session.id, reason)
+    for session_id, message in zip(ended_ids, notices):
+        log.info("session ended session=%s reason=%s", session_id, reason)
+        announce_status_change(session_id, message)
+    return ended_ids
+
+
+def announce_status_change(session_id, message):
+    """After the commit of a claim or an end: its system message, then the new status."""
+    messages.after_stored(message)
+    chat_session = db.session.get(ChatSession, session_id)
     db.session.refresh(chat_session)
-    publish.to_session("message", message.to_dict(), chat_session.id)
     publish.status_changed(chat_session)
-    return chat_session
 
 
-def messages_after(session_id, after_seq=0, limit=None):
-    query = (select(Message).where(Message.session_id == session_id, Message.seq > after_seq)
-             .order_by(Message.seq))
-    if limit:
-        query = query.limit(limit)
-    return db.session.execute(query).scalars().all()
-
-
-def message_page(session_id, after_seq=0):
-    """One answer's worth of messages after `after_seq`, oldest first: at most
-    MESSAGE_PAGE_SIZE messages and MESSAGE_PAGE_BYTES of text (always at least one).
-    Returns (messages, has_more)."""
-    size, budget = current_app.config["MESSAGE_PAGE_SIZE"], current_app.config["MESSAGE_PAGE_BYTES"]
-    found = messages_after(session_id, after_seq, limit=size + 1)
-    page, used = [], 0
-    for message in found[:size]:
-        used += len(message.text.encode("utf-8"))
-        if page and used > budget:
-            break
-        page.append(message)
-    return page, len(page) < len(found)
+def mark_visitors_away(condition):
+    """Active chats matching `condition` whose visitor has stopped being heard from: the
+    chat stays with its agent, who sees the visitor as gone. Returns their ids."""
+    away_ids = db.session.execute(
+        update(ChatSession).where(ChatSession.status == "active", ChatSession.visitor_away.is_(False), condition)
+        .values(visitor_away=True).returning(ChatSession.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    db.session.commit()
+    for session_id in away_ids:
+        publish.visitor_presence(session_id, online=False, reason="heartbeat_timeout")
+    return away_ids
 
 
 _seen_lock = threading.Lock()
@@ -286,34 +206,3 @@ def record_visitor_seen(session_id, page_load=False):
             _note_written(session_id, page_load)
             return last_seq
     return db.session.execute(select(ChatSession.last_seq).where(ChatSession.id == session_id)).scalar()
-
-
-def latest_messages(session_id, before_seq=None, limit=100):
-    """One page of history: the `limit` messages just before `before_seq`, oldest first."""
-    query = select(Message).where(Message.session_id == session_id)
-    if before_seq is not None:
-        query = query.where(Message.seq < before_seq)
-    page = db.session.execute(query.order_by(Message.seq.desc()).limit(limit)).scalars().all()
-    return page[::-1]
-
-
-def waiting_sessions(agent, limit=100):
-    """The queue of the sites `agent` serves, oldest first, and how many wait in all
-    (the list shows the first `limit`)."""
-    queued = ChatSession.status.in_(QUEUED_STATUSES)
-    if not agent.sees_every_session:
-        queued = queued & ChatSession.site_id.in_(agent.site_ids)
-    rows = db.session.execute(
-        select(ChatSession).where(queued).order_by(ChatSession.started_at).limit(limit)
-    ).scalars().all()
-    total = len(rows)
-    if total == limit:
-        total = db.session.execute(select(db.func.count()).select_from(ChatSession).where(queued)).scalar_one()
-    return rows, total
-
-
-def sessions_of_agent(agent):
-    return db.session.execute(
-        select(ChatSession).where(ChatSession.agent_id == agent.id, ChatSession.status == "active")
-        .order_by(ChatSession.last_message_at.desc())
-    ).scalars().all()

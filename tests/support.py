@@ -400,9 +400,10 @@ def add_site_and_agent(server, site_key, email, password):
 def store_message_unannounced(server, session_id, text, sender_type="agent"):
     """Store a message from a process with no message queue: it is in the database, but no
     connected client hears of it, as when an overloaded queue drops the event."""
-    code = ("import sys\nfrom chat import create_app\nfrom chat.sessions import post_message\n"
+    code = ("import sys\nfrom chat import create_app, message_store\n"
             "with create_app().app_context():\n"
-            "    post_message(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sender_name='Sam')\n")
+            "    message_store.store_one(dict(session_id=sys.argv[1], sender_type=sys.argv[2], text=sys.argv[3],\n"
+            "                                 client_id=sys.argv[4], sender_name='Sam'), lambda pending: None)\n")
     env = {name: value for name, value in server.env.items() if name != "SOCKETIO_MESSAGE_QUEUE"}
     subprocess.run([sys.executable, "-c", code, session_id, sender_type, text, uuid.uuid4().hex],
                    cwd=ROOT, env=env, check=True, timeout=60)

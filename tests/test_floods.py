@@ -5,7 +5,7 @@ import requests
 import socketio
 from sqlalchemy import event
 
-from chat import sessions
+from chat import messages, sessions
 from chat.extensions import db
 from chat.models import ChatSession
 from tests.support import (
@@ -187,7 +187,7 @@ def test_heartbeat_writes_are_coalesced_and_still_answer_the_latest_seq(site, ap
     try:
         assert sessions.record_visitor_seen(chat.id) == 0
         first = db.session.get(ChatSession, chat.id).visitor_last_seen_at
-        sessions.post_visitor_message(chat.id, "Ann", "hello", "c1")
+        messages.receive(messages.Inbound(chat.id, "hello", "c1", "Ann"))
         assert [sessions.record_visitor_seen(chat.id) for _ in range(5)] == [1] * 5
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)

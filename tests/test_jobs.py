@@ -3,13 +3,13 @@ from datetime import timedelta
 
 import pytest
 
-from chat import jobs, sessions
+from chat import jobs, messages, sessions
 from chat.extensions import db
 from chat.models import ChatSession, JobLease
 
 
 def texts(chat):
-    return [m.text for m in sessions.messages_after(chat.id)]
+    return [m.text for m in messages.after(chat.id)]
 
 
 def test_every_open_session_ends_22_hours_after_it_started(site, agents):
@@ -31,7 +31,7 @@ def test_unassigned_sessions_are_abandoned_after_30_minutes_without_activity(sit
     sessions.claim_session(held, agents[0])
     start = idle.started_at
     assert jobs.abandon_inactive_sessions(start + timedelta(minutes=29)) == []
-    sessions.post_visitor_message(idle.id, "Ann", "still here", "c1")   # activity moves the clock on
+    messages.receive(messages.Inbound(idle.id, "still here", "c1", "Ann"))   # activity moves the clock on
     db.session.refresh(idle)
     assert jobs.abandon_inactive_sessions(idle.last_activity_at + timedelta(minutes=29)) == []
     assert jobs.abandon_inactive_sessions(idle.last_activity_at + timedelta(minutes=31)) == [idle.id]

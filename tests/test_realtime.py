@@ -226,6 +226,27 @@ def test_ending_a_chat_tells_the_visitor_and_stops_sending(server, chat, visitor
     assert refused["error"]["code"] == "session_closed"
 
 
+def test_typing_an_end_word_ends_the_chat_on_the_server(server, chat, visitor, agent):
+    claim(agent, chat)
+    agent.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})
+    reply = visitor.call("send_message", {"text": " Quit ", "client_id": "bye"})
+    assert reply["ok"] and reply["message"]["text"] == "Quit"
+    status = agent.wait_for("session_status", lambda s: s["session_id"] == chat["session_id"])
+    assert (status["status"], status["end_reason"], status["is_open"]) == ("ended", "visitor", False)
+    assert visitor.wait_for("message", lambda m: m["text"] == "The visitor ended the chat.")
+
+
+def test_an_end_word_sent_over_rest_ends_the_chat_too(server):
+    chat = start_chat(server, name="Rita")
+    sent = requests.post(server.api("/messages"), json={
+        "session_id": chat["session_id"], "session_key": chat["session_key"], "text": "END CHAT",
+        "client_id": "rest-bye"}, timeout=5)
+    assert sent.status_code == 201
+    status = requests.get(server.api(f"/status/{chat['session_id']}"),
+                          headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
+    assert (status["status"], status["end_reason"]) == ("ended", "visitor")
+
+
 @pytest.mark.parametrize("payload, code", [
     ("not an object", "invalid_payload"),
     ({"client_id": "x"}, "invalid_payload"),

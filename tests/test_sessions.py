@@ -1,65 +1,69 @@
-"""Unit tests of the lifecycle functions in chat/sessions.py, on a migrated SQLite file."""
+"""Unit tests of chat/sessions.py: every status change, what it writes and what it publishes."""
+from datetime import timedelta
+
 import pytest
 
-from chat import message_store, publish, sessions
-from chat.cli import save_agent
+from chat import messages, payloads, sessions
 from chat.errors import ChatError
 from chat.extensions import db
-from chat.models import Message, Site
+from chat.models import ChatSession
+
+
+def texts(chat):
+    return [m.text for m in messages.after(chat.id)]
+
+
+def events(published, name):
+    return [entry for entry in published if entry[0] == "emit" and entry[1] == name]
 
 
 def test_a_new_session_waits_for_an_agent_and_expires_after_22_hours(site):
     chat, key = sessions.start_session(site, name="Ann")
     assert chat.status == "waiting"
     assert (chat.expires_at - chat.started_at).total_seconds() == 22 * 3600
-    assert chat.key_matches(key) and not chat.key_matches(key + "x") and not chat.key_matches(None)
+
+
+def test_only_the_session_key_opens_a_session_and_only_its_hash_is_kept(site):
+    chat, key = sessions.start_session(site, name="Ann")
+    assert chat.key_matches(key)
+    assert not chat.key_matches(key + "x")
+    assert not chat.key_matches(None)
     assert key not in chat.key_hash
+    assert sessions.find_session_for_visitor(chat.id, key) is chat
+    with pytest.raises(ChatError) as refused:
+        sessions.find_session_for_visitor(chat.id, "wrong")
+    assert refused.value.code == "session_not_found"
 
 
-def test_messages_get_consecutive_seqs_and_a_repeated_client_id_is_stored_once(site):
-    chat, _ = sessions.start_session(site)
-    first = sessions.post_visitor_message(chat.id, "Ann", "one", "c1")
-    again = sessions.post_visitor_message(chat.id, "Ann", "one", "c1")
-    second = sessions.post_visitor_message(chat.id, "Ann", "two", "c2")
-    assert (first.seq, again.id, second.seq) == (1, first.id, 2)
-    assert db.session.query(Message).count() == 2
-    db.session.refresh(chat)
-    assert chat.last_seq == 2 and chat.last_message_preview == "two"
+def test_a_new_session_is_announced_to_the_queue(site, published):
+    chat, _ = sessions.start_session(site, name="Ann")
+    rooms = [entry[3] for entry in events(published, "queue_update")]
+    assert rooms == ["supervisors", f"site-agents:{site.id}"]
 
 
-def test_claiming_is_won_once(site, agents):
+def test_claiming_is_won_once_and_announced_in_order(site, agents, published):
     alice, bob, _ = agents
     chat, _ = sessions.start_session(site)
+    published.clear()
     sessions.claim_session(chat, alice)
     with pytest.raises(ChatError) as refused:
         sessions.claim_session(chat, bob)
     assert refused.value.code == "already_claimed"
     assert chat.agent_id == alice.id
-    assert [m.text for m in sessions.messages_after(chat.id)] == ["Alice has joined the chat"]
+    assert texts(chat) == ["Alice has joined the chat"]
+    room = f"session:{chat.id}"
+    assert [(entry[0], entry[1]) for entry in published[:5]] == [
+        ("emit", "message"), ("emit", "message"),                  # the system line, to both namespaces
+        ("emit", "session_status"), ("emit", "session_status"),
+        ("close_room", room)]                                       # then every dashboard re-joins
 
 
-def test_only_the_holder_or_a_supervisor_may_write(site, agents):
-    alice, bob, sue = agents
+def test_claiming_an_ended_chat_says_it_has_ended(site, agents):
     chat, _ = sessions.start_session(site)
-    with pytest.raises(ChatError):
-        sessions.post_agent_message(chat, alice, "too early", "a0")
-    sessions.claim_session(chat, alice)
-    assert sessions.post_agent_message(chat, alice, "hello", "a1").sender_name == "Alice"
-    with pytest.raises(ChatError):
-        sessions.post_agent_message(chat, bob, "not mine", "b1")
-    assert sessions.post_agent_message(chat, sue, "supervising", "s1").seq == 3
-
-
-def test_agents_see_the_queue_and_their_own_chats_only(site, agents):
-    alice, bob, sue = agents
-    chat, _ = sessions.start_session(site)
-    assert sessions.agent_can_view(bob, chat)
-    sessions.claim_session(chat, alice)
-    assert sessions.agent_can_view(alice, chat) and sessions.agent_can_view(sue, chat)
-    assert not sessions.agent_can_view(bob, chat)
+    sessions.end_session(chat, "visitor")
     with pytest.raises(ChatError) as refused:
-        sessions.find_session_for_agent(chat.id, bob)
-    assert refused.value.code == "session_not_found"
+        sessions.claim_session(chat, agents[0])
+    assert refused.value.code == "session_closed"
 
 
 def test_ending_records_why_once_and_closes_the_session_for_sending(site, agents):
@@ -69,101 +73,81 @@ def test_ending_records_why_once_and_closes_the_session_for_sending(site, agents
     sessions.end_session(chat, "agent", ended_by="Alice")
     sessions.end_session(chat, "visitor")
     assert (chat.status, chat.end_reason) == ("ended", "agent")
-    assert [m.text for m in sessions.messages_after(chat.id)][-1] == "Alice ended the chat."
-    assert len(sessions.messages_after(chat.id)) == 2
+    assert texts(chat) == ["Alice has joined the chat", "Alice ended the chat."]
     with pytest.raises(ChatError) as refused:
-        sessions.post_visitor_message(chat.id, "Ann", "hello?", "late")
+        messages.receive(messages.Inbound(chat.id, "hello?", "late", "Ann"))
     assert refused.value.code == "session_closed"
 
 
-def test_queue_lists_waiting_oldest_first_and_my_chats(site, agents):
-    alice = agents[0]
-    older, _ = sessions.start_session(site, name="Older")
-    newer, _ = sessions.start_session(site, name="Newer")
-    assert [c.id for c in sessions.waiting_sessions(alice)[0]] == [older.id, newer.id]
-    sessions.claim_session(newer, alice)
-    assert [c.id for c in sessions.waiting_sessions(alice)[0]] == [older.id]
-    assert [c.id for c in sessions.sessions_of_agent(alice)] == [newer.id]
+def test_end_many_ends_only_open_chats_matching_the_condition(site, agents, published):
+    first, _ = sessions.start_session(site, name="First")
+    second, _ = sessions.start_session(site, name="Second")
+    untouched, _ = sessions.start_session(site, name="Untouched")
+    sessions.end_session(second, "visitor")
+    published.clear()
+    ended = sessions.end_many(ChatSession.id.in_([first.id, second.id]), "expired")
+    assert ended == [first.id]
+    statuses = {chat.id: db.session.get(ChatSession, chat.id).status for chat in (first, second, untouched)}
+    assert statuses == {first.id: "ended", second.id: "ended", untouched.id: "waiting"}
+    assert texts(first) == ["Chat session automatically ended after 22 hours."]
+    assert {entry[2]["session_id"] for entry in events(published, "session_status")} == {first.id}
+    assert sessions.end_many(ChatSession.id == first.id, "expired") == []
 
 
-def test_messages_after_returns_only_later_messages_in_order(site):
+def test_the_end_message_says_who_or_what_ended_the_chat(app):
+    assert sessions.end_message("visitor") == "The visitor ended the chat."
+    assert sessions.end_message("agent", ended_by="Alice") == "Alice ended the chat."
+    assert sessions.end_message("heartbeat_timeout") == "The visitor left the chat."
+    app.config.update(INACTIVITY_MINUTES=1, SESSION_LIFETIME_HOURS=3)
+    assert sessions.end_message("inactivity") == "Chat ended after 1 minute without activity."
+    assert sessions.end_message("expired") == "Chat session automatically ended after 3 hours."
+
+
+def test_a_silent_visitor_of_an_active_chat_is_marked_away_once(site, agents, published):
+    held, _ = sessions.start_session(site)
+    queued, _ = sessions.start_session(site)
+    sessions.claim_session(held, agents[0])
+    published.clear()
+    silent = ChatSession.visitor_last_seen_at <= held.visitor_last_seen_at + timedelta(minutes=1)
+    assert sessions.mark_visitors_away(silent) == [held.id]
+    assert sessions.mark_visitors_away(silent) == []
+    assert db.session.get(ChatSession, queued.id).visitor_away is False
+    presence = events(published, "presence")
+    assert [entry[2] for entry in presence] == [
+        {"session_id": held.id, "visitor_online": False, "reason": "heartbeat_timeout"}] * 2
+
+
+def test_being_seen_again_clears_the_away_flag(site, agents, app):
+    app.config.update(VISITOR_SEEN_WRITE_SECONDS=0)
     chat, _ = sessions.start_session(site)
-    for n in range(5):
-        sessions.post_visitor_message(chat.id, "Ann", f"m{n}", f"c{n}")
-    assert [m.seq for m in sessions.messages_after(chat.id, 2)] == [3, 4, 5]
-
-
-def test_the_queue_lists_the_oldest_first_page_and_counts_them_all(site, agents):
-    for n in range(5):
-        sessions.start_session(site, name=f"v{n}")
-    shown, total = sessions.waiting_sessions(agents[0], limit=3)
-    assert [c.visitor.name for c in shown] == ["v0", "v1", "v2"] and total == 5
-
-
-def test_history_comes_in_pages_from_the_latest_backwards(site):
-    chat, _ = sessions.start_session(site)
-    for n in range(1, 8):
-        sessions.post_visitor_message(chat.id, "Ann", f"m{n}", f"c{n}")
-    assert [m.seq for m in sessions.latest_messages(chat.id, limit=3)] == [5, 6, 7]
-    assert [m.seq for m in sessions.latest_messages(chat.id, before_seq=5, limit=3)] == [2, 3, 4]
-    assert [m.seq for m in sessions.latest_messages(chat.id, before_seq=2, limit=3)] == [1]
-
-
-def test_one_batch_stores_many_messages_and_a_bad_one_fails_alone(site):
-    chat, _ = sessions.start_session(site)
-    other, _ = sessions.start_session(site)
-    batch = [message_store.PendingMessage(dict(session_id=session_id, sender_type=sender_type, text=text,
-                                               client_id=client_id))
-             for session_id, sender_type, text, client_id in [
-                 (chat.id, "visitor", "one", "c1"), (other.id, "visitor", "elsewhere", "o1"),
-                 (chat.id, None, "no sender type", "c2"),                   # violates NOT NULL
-                 (chat.id, "visitor", "one", "c1"),                         # a retry of the first
-                 (chat.id, "visitor", "three", "c3")]]
-    published = []
-    message_store.store(batch, published.append)
-    assert [p.message.seq if p.message else p.outcome for p in batch[:2]] == [1, 1]
-    assert isinstance(batch[2].outcome, Exception) and batch[2].message is None
-    assert batch[3].outcome == "duplicate" and batch[4].message.seq == 2
-    assert published == batch                                 # each one reported once, in order
-    assert [m.text for m in sessions.messages_after(chat.id)] == ["one", "three"]
+    sessions.claim_session(chat, agents[0])
+    sessions.mark_visitors_away(ChatSession.id == chat.id)
+    assert sessions.record_visitor_seen(chat.id) == 1
     db.session.refresh(chat)
-    assert chat.last_seq == 2 and chat.last_message_preview == "three"
+    assert chat.visitor_away is False
 
 
-def test_an_agent_sees_and_claims_only_the_queue_of_the_sites_it_serves(site, agents):
-    alice, _, sue = agents
-    other = Site(key="other", name="Other shop", allowed_origins="https://other.example")
-    db.session.add(other)
-    db.session.commit()
-    olga = save_agent("o@example.com", "Olga", "agent", "password-4", sites=[other])
-    demo_chat, _ = sessions.start_session(site, name="Ann")
-    other_chat, _ = sessions.start_session(other, name="Otto")
-
-    assert [c.visitor.name for c in sessions.waiting_sessions(olga)[0]] == ["Otto"]
-    assert [c.visitor.name for c in sessions.waiting_sessions(alice)[0]] == ["Ann"]
-    assert [c.visitor.name for c in sessions.waiting_sessions(sue)[0]] == ["Ann", "Otto"]
-    assert not sessions.agent_can_view(olga, demo_chat) and sessions.agent_can_view(sue, other_chat)
+def test_one_address_may_hold_only_so_many_open_chats(site, app):
+    app.config.update(MAX_OPEN_SESSIONS_PER_IP=2)
+    fingerprint = sessions.address_fingerprint("203.0.113.9")
+    for _ in range(2):
+        sessions.refuse_too_many_open_sessions(fingerprint)
+        sessions.start_session(site, started_from=fingerprint)
     with pytest.raises(ChatError) as refused:
-        sessions.claim_session(demo_chat, olga)
-    assert refused.value.code == "session_not_found" and demo_chat.status == "waiting"
-    assert sessions.claim_session(other_chat, olga).agent_id == olga.id
-
-
-def test_a_new_agent_answers_the_sites_that_exist_when_it_is_created(site):
-    first = save_agent("first@example.com", "First", "agent", "password-5")
-    later = Site(key="later", name="Later")
-    db.session.add(later)
-    db.session.commit()
-    assert first.site_ids == [site.id]
-    assert save_agent("first@example.com", "First", "agent", "password-6").site_ids == [site.id]
+        sessions.refuse_too_many_open_sessions(fingerprint)
+    assert refused.value.code == "too_many_open_sessions"
+    sessions.refuse_too_many_open_sessions(sessions.address_fingerprint("203.0.113.10"))
+    assert "203.0.113.9" not in fingerprint
 
 
 def test_every_payload_says_whether_the_chat_is_open_and_queued(site, agents):
     chat, _ = sessions.start_session(site)
-    for payload in (chat.summary(), publish.status_payload(chat)):
-        assert (payload["is_open"], payload["is_queued"]) == (True, True)
+
+    def flags():
+        return {(payload["is_open"], payload["is_queued"])
+                for payload in (payloads.summary(chat), payloads.status(chat))}
+    assert flags() == {(True, True)}
     sessions.claim_session(chat, agents[0])
-    assert (chat.summary()["is_open"], chat.summary()["is_queued"]) == (True, False)
+    assert flags() == {(True, False)}
     sessions.end_session(chat, "visitor")
-    for payload in (chat.summary(), publish.status_payload(chat)):
-        assert (payload["is_open"], payload["is_queued"]) == (False, False)
+    assert flags() == {(False, False)}

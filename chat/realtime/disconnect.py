@@ -5,7 +5,7 @@ from ..extensions import db, socketio
 from ..message_queue import disconnect_members
 from ..models import Agent
 from ..publish import AGENT_NS, agent_room
-from .handlers import sockets_of
+from .acks import sockets_of
 
 
 def disconnect_agent_sockets(agent_id):

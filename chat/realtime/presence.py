@@ -128,6 +128,11 @@ def agents_online(site_id):
                               .where(Agent.id.in_(online), Agent.answers_site(site_id))).scalar_one()
 
 
+def agents_online_payload(site_id):
+    """The `presence` event a site's visitors get: how many agents could answer them."""
+    return {"agents_online": agents_online(site_id)}
+
+
 def visitor_connected(session_id):
     return _change("visitors", session_id, +1) == 1 and _holders("visitors", session_id) == 1
 

@@ -6,44 +6,15 @@ on acts only on that one session.
 from flask import current_app, request
 from flask_socketio import emit, join_room
 
-from .. import publish, sessions, validation
+from .. import access, messages, payloads, publish, sessions, validation
+from ..errors import ChatError, session_not_found
 from ..extensions import socketio
 from ..origins import request_origin, site_allows_origin
-from ..errors import ChatError
 from . import limits, presence
-from .handlers import acknowledged, forget_socket, refuse, remember_socket, unknown_event
+from .acks import acknowledged, forget_socket, refuse, remember_socket, unknown_event
+from .replay import missed_messages, replay, visitor_replay_page
 
 NS = publish.VISITOR_NS
-
-
-def replay(page):
-    """Send this socket the first page of what it has not seen, oldest first; the client
-    fetches the rest with `sync` (it learns the latest seq from session_status or the ack)."""
-    for message in page:
-        emit("message", message.to_dict())
-
-
-def replay_page(session_id, last_seq):
-    """What a connecting socket gets replayed: one page, counted as a read of the chat. Past
-    the read limit nothing is replayed (the socket still connects; the client syncs later),
-    so reconnecting in a loop cannot pull the history again and again."""
-    try:
-        limits.count_read(("reads", session_id))
-    except ChatError:
-        return []
-    return sessions.message_page(session_id, last_seq)[0]
-
-
-def missed_messages(chat_session, payload):
-    """The `sync` answer: one page of messages after `after_seq`, whether more follow,
-    and the session's latest seq."""
-    after = validation.last_seq(payload, "after_seq")
-    messages, has_more = sessions.message_page(chat_session.id, after)
-    return {"messages": [m.to_dict() for m in messages], "has_more": has_more, "last_seq": chat_session.last_seq}
-
-
-def presence_of_agents(site_id):
-    return {"agents_online": presence.agents_online(site_id)}
 
 
 @socketio.on("connect", namespace=NS)
@@ -62,17 +33,16 @@ def connect(auth=None):
             raise ChatError("too_many_sockets", "This chat is open in too many tabs; close one and try again.")
     except ChatError as error:
         raise refuse(error.code, error.message)
-    page = replay_page(session_id, last_seq)
+    page = visitor_replay_page(session_id, last_seq)
     remember_socket(NS, session_id=session_id, visitor_name=chat_session.visitor.name)
     join_room(publish.session_room(session_id))
     join_room(publish.site_visitors_room(chat_session.site_id))
     sessions.record_visitor_seen(session_id, page_load=True)
     if presence.visitor_connected(session_id):
-        publish.to_session("presence", {"session_id": session_id, "visitor_online": True},
-                           session_id, skip_sid=request.sid)
-    emit("presence", presence_of_agents(chat_session.site_id))
+        publish.visitor_presence(session_id, online=True, skip_sid=request.sid)
+    emit("presence", presence.agents_online_payload(chat_session.site_id))
     replay(page)
-    emit("session_status", publish.status_payload(chat_session))
+    emit("session_status", payloads.status(chat_session))
 
 
 @socketio.on("disconnect", namespace=NS)
@@ -82,22 +52,21 @@ def disconnect(*_reason):
     if state and presence.visitor_disconnected(state["session_id"]):
         session_id = state["session_id"]
         sessions.record_visitor_seen(session_id)
-        publish.to_session("presence", {"session_id": session_id, "visitor_online": False},
-                           session_id)
+        publish.visitor_presence(session_id, online=False)
 
 
 def own_session_id(state, payload):
     """The socket's session id; a session_id in the payload must be that one."""
     claimed = validation.session_id(payload, required=False)
     if claimed is not None and claimed != state["session_id"]:
-        raise sessions.not_found()
+        raise session_not_found()
     return state["session_id"]
 
 
 def own_session(state, payload):
     chat_session = sessions.find_session(own_session_id(state, payload))
     if chat_session is None:
-        raise sessions.not_found()
+        raise session_not_found()
     return chat_session
 
 
@@ -111,7 +80,7 @@ def send_message(state, payload):
     session_id = own_session_id(state, payload)
     limits.check("MESSAGE_LIMIT_PER_SOCKET", (request.sid, "message"))
     limits.check("MESSAGE_LIMIT_PER_SESSION", ("session", session_id))
-    message = sessions.post_visitor_message(session_id, state["visitor_name"], text, client_id)
+    message = messages.receive(messages.Inbound(session_id, text, client_id, sender_name=state["visitor_name"]))
     return {"message": message.to_dict()}
 
 
@@ -124,8 +93,7 @@ def typing(state, payload):
     limits.check("TYPING_LIMIT_PER_SOCKET", (request.sid, "typing"))
     chat_session = own_session(state, payload)
     limits.check("TYPING_LIMIT_PER_SESSION", ("typing", "visitor", chat_session.id))
-    if not chat_session.is_open:
-        raise ChatError("session_closed", "This chat has ended.")
+    access.require_visitor_write(chat_session)
     publish.typing(chat_session.id, "visitor", chat_session.visitor_label, is_typing, request.sid)
 
 

@@ -1,0 +1,139 @@
+"""Who may do what: every permission rule of the product lives here.
+
+Socket handlers, views and templates ask these functions (templates get their answers as
+booleans). An agent is anything with `id`, `role` and `serves_site(site_id)`, a chat anything
+with `status`, `agent_id` and `site_id`: the ORM models, or the facts an agent event reads
+in one query (`agent_and_chat`).
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from .errors import ChatError, session_not_found
+from .extensions import db
+from .models import EVERY_SITE_ROLES, StatusGroups
+
+
+def supervises(agent):
+    """Supervisors and admins see and act on every chat of every site."""
+    return agent.role in EVERY_SITE_ROLES
+
+
+def administers(agent):
+    return agent.role == "admin"
+
+
+def holds(agent, chat):
+    return chat.agent_id is not None and chat.agent_id == agent.id
+
+
+def may_view(agent, chat):
+    """Supervisors see everything; agents see the chats they hold and the queue of the
+    sites they serve (the holder is checked first: it needs no look-up of the sites)."""
+    if supervises(agent) or holds(agent, chat):
+        return True
+    return chat.is_queued and agent.serves_site(chat.site_id)
+
+
+def may_claim(agent, chat):
+    """Any agent who serves the chat's site may accept it while it is queued."""
+    return chat.is_queued and agent.serves_site(chat.site_id)
+
+
+def may_write(agent, chat):
+    """Replies (and typing) go to an active chat, from its holder or a supervisor."""
+    return chat.status == "active" and (holds(agent, chat) or supervises(agent))
+
+
+def may_end(agent, chat):
+    """The holder ends an active chat; a supervisor ends any open chat."""
+    return chat.is_open and (supervises(agent) or may_write(agent, chat))
+
+
+def may_transfer(agent, chat):
+    """Handing an active chat to someone else (or back to the queue): its holder or a supervisor."""
+    return chat.status == "active" and (holds(agent, chat) or supervises(agent))
+
+
+def visitor_may_write(chat):
+    return chat.is_open
+
+
+# Refusals: a chat the agent may not see does not exist, as far as the agent knows.
+
+def require_view(agent, chat):
+    if chat is None or not may_view(agent, chat):
+        raise session_not_found()
+    return chat
+
+
+def require_claim(agent, chat):
+    """Only the site is checked here: whether the chat is still queued is decided by the
+    claim itself, atomically, so a lost race is reported as such."""
+    if chat is None or not (supervises(agent) or agent.serves_site(chat.site_id)):
+        raise session_not_found()
+    return chat
+
+
+def require_write(agent, chat):
+    if not may_write(agent, chat):
+        raise ChatError("not_assigned", "Accept this chat before replying.")
+    return chat
+
+
+def require_end(agent, chat):
+    """Ending an ended chat changes nothing and is allowed to whoever may view it."""
+    if chat.is_open and not may_end(agent, chat):
+        raise ChatError("not_assigned", "Only the agent holding this chat can end it.")
+    return chat
+
+
+def require_visitor_write(chat):
+    if not visitor_may_write(chat):
+        raise ChatError("session_closed", "This chat has ended.")
+    return chat
+
+
+# What an agent's socket event needs to decide, read fresh in one query: the agent (is the
+# login still valid? its role, its name) and the chat (status, holder, site). Loading both
+# through the ORM was a third of the server's time per agent message (docs/benchmarks.md).
+
+@dataclass(frozen=True)
+class AgentFacts:
+    id: int
+    active: bool
+    session_version: int
+    role: str
+    display_name: str
+    serves_chat_site: bool      # answers the site of the chat read with it
+
+    def serves_site(self, site_id):
+        return supervises(self) or self.serves_chat_site
+
+
+@dataclass(frozen=True)
+class ChatFacts(StatusGroups):
+    id: str
+    status: str
+    agent_id: int | None
+    site_id: int
+    last_seq: int
+
+
+AGENT_AND_CHAT_SQL = text(
+    "SELECT a.active, a.session_version, a.role, a.display_name, "
+    "c.id, c.status, c.agent_id, c.site_id, c.last_seq, "
+    "EXISTS (SELECT 1 FROM agent_site s WHERE s.agent_id = a.id AND s.site_id = c.site_id) "
+    "FROM agent a LEFT JOIN chat_session c ON c.id = :session_id WHERE a.id = :agent_id")
+
+
+def agent_and_chat(agent_id, session_id=None):
+    """(AgentFacts or None, ChatFacts or None): None for an agent that no longer exists
+    and for a chat that does not."""
+    row = db.session.execute(AGENT_AND_CHAT_SQL, {"agent_id": agent_id, "session_id": session_id}).first()
+    if row is None:
+        return None, None
+    active, version, role, name, chat_id, status, holder, site_id, last_seq, serves = row
+    agent = AgentFacts(agent_id, bool(active), version, role, name, bool(serves))
+    chat = ChatFacts(chat_id, status, holder, site_id, last_seq) if chat_id is not None else None
+    return agent, chat

@@ -1,0 +1,152 @@
+"""The one path of every message: what comes in from a visitor on any channel, what agents,
+the bot and the system post, and what happens after each is stored.
+
+Every message is committed before anyone hears of it; `after_stored` is the single hook
+that runs after the commit (the rooms today; channel delivery and the bot plug in here).
+"""
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from . import access, message_store, publish, sessions
+from .errors import session_closed
+from .extensions import db
+from .models import Message
+
+log = logging.getLogger(__name__)
+
+# A visitor message that is exactly one of these (ignoring case and surrounding spaces)
+# ends the chat, whatever the client: WhatsApp and LINE have no End button.
+END_WORDS = frozenset({"end chat", "end", "quit", "exit"})
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A visitor's message as any channel hands it over (the channel has already checked
+    that the sender may write to this session: the widget's session key, a webhook's signature)."""
+    session_id: str
+    text: str
+    client_id: str | None         # the client's (or the provider's) id: a retry stores nothing new
+    sender_name: str | None = None
+    channel: str = "web"
+
+
+def is_end_word(text):
+    return text.strip().lower() in END_WORDS
+
+
+def receive(inbound):
+    """Store a visitor's message once; an end word then ends the chat. Returns the message."""
+    message = _store(inbound.session_id, "visitor", inbound.text, inbound.client_id,
+                     sender_name=inbound.sender_name or "Visitor")
+    if is_end_word(inbound.text):
+        chat_session = sessions.find_session(inbound.session_id)
+        if chat_session is not None:
+            sessions.end_session(chat_session, "visitor")
+    return message
+
+
+def post_agent(chat, agent, text, client_id):
+    """An agent's reply to a chat it may write to (access.may_write)."""
+    access.require_write(agent, chat)
+    return _store(chat.id, "agent", text, client_id, sender_id=agent.id, sender_name=agent.display_name)
+
+
+def post_bot(session_id, text, client_id=None, sender_name="Assistant"):
+    return _store(session_id, "bot", text, client_id, sender_name=sender_name)
+
+
+def post_system(session_id, text, client_id=None):
+    """A system line on its own (a status change writes its line with `add_system`)."""
+    return _store(session_id, "system", text, client_id)
+
+
+def add_system(session_id, text, require_open=True):
+    """A system message with the next seq, in the caller's transaction; the caller passes it
+    to `after_stored` once it has committed."""
+    cursor = db.session.connection().connection.cursor()
+    try:
+        message, _ = message_store.append(cursor, session_id, "system", text, require_open=require_open)
+    finally:
+        cursor.close()
+    return message
+
+
+def after_stored(message, chat_status=None, agent_id=None):
+    """After the commit: tell everyone watching the chat. `chat_status` and `agent_id` (what
+    the store returned) let the holder's chat list update its preview."""
+    log.debug("message stored session=%s seq=%s", message.session_id, message.seq)
+    publish.message_posted(message, chat_status, agent_id)
+
+
+def _after_writer_stored(pending):
+    if pending.message is not None:
+        after_stored(pending.message, *pending.outcome)
+
+
+def start_writer(app):
+    """In a serving process, messages are stored by one group-committing task."""
+    message_store.start_writer(app, _after_writer_stored)
+
+
+def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None):
+    """Store a message once per client_id, publish it, and return it."""
+    # The writer takes its connection from the pool the events use: an event that read
+    # something first (an agent's, the agent and the chat) gives its connection back before
+    # it waits, or forty agents in flight starve the writer (docs/benchmarks.md).
+    db.session.rollback()
+    pending = message_store.store_one(dict(session_id=session_id, sender_type=sender_type, text=text,
+                                           client_id=client_id, sender_id=sender_id, sender_name=sender_name),
+                                      _after_writer_stored)
+    if isinstance(pending.outcome, Exception):
+        raise pending.outcome
+    if pending.outcome in ("duplicate", "closed"):
+        # A retry of a stored message gets that message back, even once the chat has ended.
+        existing = _by_client_id(session_id, client_id) if client_id else None
+        if existing is not None:
+            return existing
+        raise session_closed()
+    return pending.message
+
+
+def _by_client_id(session_id, client_id):
+    return db.session.execute(
+        select(Message).where(Message.session_id == session_id, Message.client_id == client_id)
+    ).scalar_one_or_none()
+
+
+# Reading a chat's messages.
+
+def after(session_id, after_seq=0, limit=None):
+    """The messages after `after_seq`, oldest first."""
+    query = (select(Message).where(Message.session_id == session_id, Message.seq > after_seq)
+             .order_by(Message.seq))
+    if limit:
+        query = query.limit(limit)
+    return db.session.execute(query).scalars().all()
+
+
+def page_after(session_id, after_seq=0):
+    """One answer's worth of messages after `after_seq`, oldest first: at most
+    MESSAGE_PAGE_SIZE messages and MESSAGE_PAGE_BYTES of text (always at least one).
+    Returns (messages, has_more)."""
+    size, budget = current_app.config["MESSAGE_PAGE_SIZE"], current_app.config["MESSAGE_PAGE_BYTES"]
+    found = after(session_id, after_seq, limit=size + 1)
+    page, used = [], 0
+    for message in found[:size]:
+        used += len(message.text.encode("utf-8"))
+        if page and used > budget:
+            break
+        page.append(message)
+    return page, len(page) < len(found)
+
+
+def latest(session_id, before_seq=None, limit=100):
+    """One page of history: the `limit` messages just before `before_seq`, oldest first."""
+    query = select(Message).where(Message.session_id == session_id)
+    if before_seq is not None:
+        query = query.where(Message.seq < before_seq)
+    page = db.session.execute(query.order_by(Message.seq.desc()).limit(limit)).scalars().all()
+    return page[::-1]
