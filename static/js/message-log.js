@@ -126,11 +126,6 @@
     return isNaN(moment) ? "" : moment.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
   }
 
-  function newClientId() {
-    if (global.crypto && global.crypto.randomUUID) return global.crypto.randomUUID();
-    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
-  }
-
   /* Shows "<name> is typing…" and hides it 3 s after the last update. */
   function TypingIndicator(element) {
     this.element = element;
@@ -164,12 +159,15 @@
     if (this.lastSent) { this.lastSent = 0; this.send(false); }
   };
 
-  /* Live / Connecting / Reconnecting / Offline, from a Socket.IO socket's events. */
+  /* Live / Connecting / Reconnecting / Offline. */
+  function showConnection(element, state) {
+    element.textContent = state;
+    element.dataset.state = state.toLowerCase();
+  }
+
+  /* The connection state, from a Socket.IO socket's events. */
   function watchConnection(socket, element) {
-    function set(state) {
-      element.textContent = state;
-      element.dataset.state = state.toLowerCase();
-    }
+    function set(state) { showConnection(element, state); }
     set(navigator.onLine === false ? "Offline" : "Connecting");
     socket.on("connect", function () { set("Live"); });
     socket.on("disconnect", function () { set(navigator.onLine === false ? "Offline" : "Reconnecting"); });
@@ -184,5 +182,5 @@
 
   global.ChatUI = {MessageLog: MessageLog, TypingIndicator: TypingIndicator,
                    TypingNotifier: TypingNotifier, watchConnection: watchConnection,
-                   newClientId: newClientId, formatTime: formatTime};
+                   showConnection: showConnection, formatTime: formatTime};
 })(window);
