@@ -145,13 +145,6 @@
     if (end) end.addEventListener("click", function () { endChat(sessionId); });
   }
 
-  /* The server writes times in UTC; show them in the agent's own time, like live messages
-     (the chat window and any page of earlier messages). */
-  function showLocalTimes(container) {
-    var times = container.querySelectorAll("time[data-at]");
-    for (var i = 0; i < times.length; i++) times[i].textContent = ChatUI.formatTime(times[i].dataset.at);
-  }
-
   function joinCurrent() {
     var session = current;
     socket.emit("join_session", {session_id: session.sessionId, last_seq: session.log.lastSeq}, function (reply) {
@@ -205,8 +198,8 @@
 
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target === sessionList) afterListRefresh();
-    if (event.detail.target === chatWindow) bindChat();
-    showLocalTimes(chatWindow);
+    else if (event.detail.target === chatWindow) bindChat();
+    else if (current) current.log.showHistory();     // a page of earlier messages
   });
   /* A chat this agent may no longer view (another agent claimed it, it ended): stop
      following it, so nothing of it is shown or asked for any more. */
