@@ -48,7 +48,8 @@ def chat_window(session_id):
     See docs/protocol.md, HTTP: pages."""
     chat_session = viewable_session(session_id)
     return render_template("dashboard/_chat_window.html", chat=chat_session,
-                           messages=messages.latest(chat_session.id, limit=HISTORY_PAGE),
+                           messages=[message.to_dict() for message in
+                                     messages.latest(chat_session.id, limit=HISTORY_PAGE)],
                            may_write=access.may_write(current_user, chat_session),
                            may_claim=access.may_claim(current_user, chat_session),
                            may_end=access.may_end(current_user, chat_session))
@@ -66,4 +67,5 @@ def earlier_messages(session_id):
     if before < 1:
         abort(400)
     return render_template("dashboard/_earlier_messages.html", chat=chat_session,
-                           messages=messages.latest(chat_session.id, before, limit=HISTORY_PAGE))
+                           messages=[message.to_dict() for message in
+                                     messages.latest(chat_session.id, before, limit=HISTORY_PAGE)])

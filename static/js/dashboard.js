@@ -106,22 +106,28 @@
     if (!chat) { current = null; return; }
     var messages = document.getElementById("messages");
     var sessionId = chat.dataset.sessionId;
-    var outbox = current && current.sessionId === sessionId ? current.outbox : [];
+    // The same chat drawn again (a status change, a claim) keeps what is still unsent.
+    var outbox = current && current.sessionId === sessionId ? current.outbox
+      : new ChatOutbox(null, {senderName: agentName, fields: {session_id: sessionId}});
+    var log = new ChatUI.MessageLog(messages, {
+      mine: "agent",
+      requestSync: function (after) { syncMessages(sessionId, after); },
+      onShown: function (message) {
+        outbox.forget(message.client_id);
+        messages.scrollTop = messages.scrollHeight;
+      }
+    });
     current = {
       sessionId: sessionId,
       outbox: outbox,
-      log: new ChatUI.MessageLog(messages, {
-        mine: "agent",
-        requestSync: function (after) { syncMessages(sessionId, after); },
-        onShown: function () { messages.scrollTop = messages.scrollHeight; }
-      }),
+      log: log,
       typing: new ChatUI.TypingIndicator(document.getElementById("typingIndicator")),
       notifier: new ChatUI.TypingNotifier(function (isTyping) {
         socket.emit("typing", {session_id: sessionId, is_typing: isTyping});
       })
     };
     messages.scrollTop = messages.scrollHeight;
-    outbox.forEach(function (item) { current.log.addPending(item.client_id, item.text, agentName); });
+    outbox.showPending(log);
     if (socket.connected) joinCurrent();
 
     var input = document.getElementById("messageInput");
@@ -139,20 +145,13 @@
     if (end) end.addEventListener("click", function () { endChat(sessionId); });
   }
 
-  /* The server writes times in UTC; show them in the agent's own time, like live messages
-     (the chat window and any page of earlier messages). */
-  function showLocalTimes(container) {
-    var times = container.querySelectorAll("time[data-at]");
-    for (var i = 0; i < times.length; i++) times[i].textContent = ChatUI.formatTime(times[i].dataset.at);
-  }
-
   function joinCurrent() {
     var session = current;
     socket.emit("join_session", {session_id: session.sessionId, last_seq: session.log.lastSeq}, function (reply) {
       if (!reply || !reply.ok) { showError(reply && reply.error); return; }
       setVisitorPresence(reply.visitor_online);
       session.log.catchUp(reply.session.last_seq);      // the replay was one page
-      flushOutbox(session);
+      session.outbox.emitAll(socket);
     });
   }
 
@@ -165,27 +164,10 @@
   function sendReply(input) {
     var text = input.value.trim();
     if (!text || !current) return;
-    var item = {client_id: ChatUI.newClientId(), text: text};
+    var item = current.outbox.add(text);
     input.value = "";
     current.notifier.stop();
-    current.outbox.push(item);
-    current.log.addPending(item.client_id, text, agentName);
-    if (socket.connected) deliver(current, item);
-  }
-
-  function deliver(session, item) {
-    socket.timeout(10000).emit("send_message",
-      {session_id: session.sessionId, text: item.text, client_id: item.client_id},
-      function (timedOut, reply) {
-        if (timedOut) return;                       // stays in the outbox; resent on reconnect
-        session.outbox = session.outbox.filter(function (other) { return other.client_id !== item.client_id; });
-        if (reply && reply.ok) session.log.accept(reply.message);
-        else session.log.markFailed(item.client_id, (reply && reply.error && reply.error.message) || "Not sent");
-      });
-  }
-
-  function flushOutbox(session) {
-    session.outbox.forEach(function (item) { deliver(session, item); });
+    if (socket.connected) current.outbox.emit(socket, item);
   }
 
   function claim(sessionId, button) {
@@ -216,8 +198,8 @@
 
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target === sessionList) afterListRefresh();
-    if (event.detail.target === chatWindow) bindChat();
-    showLocalTimes(chatWindow);
+    else if (event.detail.target === chatWindow) bindChat();
+    else if (current) current.log.showHistory();     // a page of earlier messages
   });
   /* A chat this agent may no longer view (another agent claimed it, it ended): stop
      following it, so nothing of it is shown or asked for any more. */

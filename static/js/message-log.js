@@ -1,4 +1,5 @@
-/* The messages of one conversation, in seq order, each shown exactly once.
+/* The messages of one conversation, in seq order, each shown exactly once, all drawn
+ * by `fillMessage` (history, live, pending): one way to render a message.
  *
  * A message is shown only when it comes from the server; an optimistic copy
  * (same client_id) is replaced by it. A message whose seq leaves a gap waits
@@ -15,11 +16,25 @@
     this.lastSeq = 0;
     this.held = {};                         // seq -> message, waiting for a gap to fill
     this.syncingAfter = null;
-    var shown = list.querySelectorAll("[data-seq]");
-    for (var i = 0; i < shown.length; i++) {
-      this.lastSeq = Math.max(this.lastSeq, Number(shown[i].dataset.seq));
-    }
+    this.showHistory();
   }
+
+  /* Pages of stored messages the server put in the list as JSON (`<div
+     class="message-history" data-messages="[...]">`: the latest page when a chat opens,
+     an earlier page above it on demand), each drawn in place of its page. */
+  MessageLog.prototype.showHistory = function () {
+    var pages = this.list.querySelectorAll(".message-history");
+    for (var i = 0; i < pages.length; i++) {
+      var messages = JSON.parse(pages[i].dataset.messages);
+      for (var j = 0; j < messages.length; j++) {
+        var element = document.createElement("div");
+        fillMessage(element, messages[j], this.mine);
+        this.list.insertBefore(element, pages[i]);
+        this.lastSeq = Math.max(this.lastSeq, messages[j].seq);
+      }
+      pages[i].remove();
+    }
+  };
 
   MessageLog.prototype.accept = function (message) {
     if (!message || typeof message.seq !== "number") return;
@@ -126,11 +141,6 @@
     return isNaN(moment) ? "" : moment.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
   }
 
-  function newClientId() {
-    if (global.crypto && global.crypto.randomUUID) return global.crypto.randomUUID();
-    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
-  }
-
   /* Shows "<name> is typing…" and hides it 3 s after the last update. */
   function TypingIndicator(element) {
     this.element = element;
@@ -164,12 +174,15 @@
     if (this.lastSent) { this.lastSent = 0; this.send(false); }
   };
 
-  /* Live / Connecting / Reconnecting / Offline, from a Socket.IO socket's events. */
+  /* Live / Connecting / Reconnecting / Offline. */
+  function showConnection(element, state) {
+    element.textContent = state;
+    element.dataset.state = state.toLowerCase();
+  }
+
+  /* The connection state, from a Socket.IO socket's events. */
   function watchConnection(socket, element) {
-    function set(state) {
-      element.textContent = state;
-      element.dataset.state = state.toLowerCase();
-    }
+    function set(state) { showConnection(element, state); }
     set(navigator.onLine === false ? "Offline" : "Connecting");
     socket.on("connect", function () { set("Live"); });
     socket.on("disconnect", function () { set(navigator.onLine === false ? "Offline" : "Reconnecting"); });
@@ -184,5 +197,5 @@
 
   global.ChatUI = {MessageLog: MessageLog, TypingIndicator: TypingIndicator,
                    TypingNotifier: TypingNotifier, watchConnection: watchConnection,
-                   newClientId: newClientId, formatTime: formatTime};
+                   showConnection: showConnection};
 })(window);

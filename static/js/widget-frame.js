@@ -2,8 +2,12 @@
 (function () {
   "use strict";
   var STORAGE_KEY = "cc_chat_session";
-  var END_WORDS = ["end chat", "end", "quit", "exit"];
   var MAX_OUTBOX = 100;
+  // Socket.IO refusals worth trying again later (too many tabs, too many failed attempts).
+  var RETRY_LATER = {rate_limited: true, too_many_sockets: true};
+  var RETRY_LATER_MS = 30000;
+  var SOCKET_FAILURES_BEFORE_REST = 3;
+  var REST_POLL_MS = 3000;
   var root = document.getElementById("widget");
   var siteKey = root.dataset.siteKey;
   var sessionExpiry = Number(root.dataset.expiry) || 30 * 60 * 1000;
@@ -26,6 +30,9 @@
   var chat = null;        // {session_id, session_key, messages: [], outbox: [], visitor_name}
   var socket = null;
   var log = null;
+  var outbox = null;      // a ChatOutbox over chat.outbox
+  var socketFailures = 0;
+  var restTimer = null;   // set while reading and sending over REST
   var typing = new ChatUI.TypingIndicator(document.getElementById("typingIndicator"));
   var notifier = new ChatUI.TypingNotifier(function (isTyping) {
     if (socket && socket.connected) socket.emit("typing", {is_typing: isTyping});
@@ -79,10 +86,18 @@
       },
       onShown: function (message) {
         if (!chat.messages.some(function (m) { return m.seq === message.seq; })) chat.messages.push(message);
-        chat.outbox = chat.outbox.filter(function (item) { return item.client_id !== message.client_id; });
+        outbox.forget(message.client_id);
         save();
         messagesBox.scrollTop = messagesBox.scrollHeight;
       }
+    });
+    chat.outbox = chat.outbox || [];
+    outbox = new ChatOutbox(log, {
+      items: chat.outbox,                             // kept in place, so saved with the chat
+      senderName: chat.visitor_name,
+      limit: MAX_OUTBOX,
+      rest: {url: api + "/messages", fields: {session_id: chat.session_id, session_key: chat.session_key}},
+      onChange: save
     });
   }
 
@@ -142,11 +157,10 @@
           return;
         }
         chat = stored;
-        chat.outbox = chat.outbox || [];
         showChat();
         chat.messages.slice().sort(function (a, b) { return a.seq - b.seq; }).forEach(function (m) { log.accept(m); });
         note("Your chat has been restored");
-        chat.outbox.forEach(function (item) { log.addPending(item.client_id, item.text, chat.visitor_name); });
+        outbox.showPending(log);
         connect();
       })
       .catch(function () { chat = stored; showChat(); connect(); });
@@ -168,7 +182,7 @@
     socket.on("connect", function () {
       socketFailures = 0;
       stopRestPolling();
-      chat.outbox.forEach(deliver);
+      outbox.emitAll(socket);
       startHeartbeat();
     });
     socket.on("disconnect", stopHeartbeat);
@@ -181,7 +195,6 @@
         return;
       }
       if (error && error.data && RETRY_LATER[error.data.code]) {
-        // Refused for now (too many tabs, too many failed attempts): try again later.
         var refused = socket;
         setTimeout(function () { if (socket === refused && !socket.connected) socket.connect(); }, RETRY_LATER_MS);
         return;
@@ -207,13 +220,6 @@
      through: read with GET, send with POST, same client_ids; the socket keeps trying
      in the background and takes over again as soon as it connects. ---- */
 
-  var SOCKET_FAILURES_BEFORE_REST = 3;
-  var RETRY_LATER = {rate_limited: true, too_many_sockets: true};
-  var RETRY_LATER_MS = 30000;
-  var REST_POLL_MS = 3000;
-  var socketFailures = 0;
-  var restTimer = null;
-
   function startRestPolling() {
     if (restTimer || !chat) return;
     restTimer = setInterval(pollOverRest, REST_POLL_MS);
@@ -225,11 +231,6 @@
     restTimer = null;
   }
 
-  function setStatus(state) {
-    statusElement.textContent = state;
-    statusElement.dataset.state = state.toLowerCase();
-  }
-
   function pollOverRest() {
     if (!chat) { stopRestPolling(); return; }
     fetch(api + "/messages/" + encodeURIComponent(chat.session_id) + "?after=" + log.lastSeq,
@@ -237,27 +238,12 @@
       .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
       .then(function (data) {
         if (!restTimer) return;
-        setStatus("Live");
+        ChatUI.showConnection(statusElement, "Live");
         log.acceptPage(data);                           // polls again at once while has_more
-        if (!data.has_more) chat.outbox.forEach(deliverOverRest);
+        if (!data.has_more) outbox.postAll();
         if (!data.is_open) { stopRestPolling(); showEnded(); }
       })
-      .catch(function () { setStatus(navigator.onLine === false ? "Offline" : "Reconnecting"); });
-  }
-
-  function deliverOverRest(item) {
-    fetch(api + "/messages", {method: "POST", headers: {"Content-Type": "application/json"},
-                              body: JSON.stringify({session_id: chat.session_id, session_key: chat.session_key,
-                                                    text: item.text, client_id: item.client_id})})
-      .then(function (response) { return response.json().then(function (data) { return {status: response.status, data: data}; }); })
-      .then(function (result) {
-        if (result.status < 300) { log.accept(result.data.message); return; }
-        if (result.status === 429 || result.status >= 500) return;      // kept; retried at the next poll
-        chat.outbox = chat.outbox.filter(function (other) { return other.client_id !== item.client_id; });
-        save();
-        log.markFailed(item.client_id, (result.data.error && result.data.error.message) || "Not sent");
-      })
-      .catch(function () { /* kept in the outbox; retried at the next poll */ });
+      .catch(function () { ChatUI.showConnection(statusElement, navigator.onLine === false ? "Offline" : "Reconnecting"); });
   }
 
   function startHeartbeat() {
@@ -275,26 +261,12 @@
     if (event) event.preventDefault();
     var text = input.value.trim();
     if (!text || !chat) return;
-    if (END_WORDS.indexOf(text.toLowerCase()) !== -1) { input.value = ""; endChat(); return; }
-    if (chat.outbox.length >= MAX_OUTBOX) { note("Too many unsent messages; wait for the connection."); return; }
-    var item = {client_id: ChatUI.newClientId(), text: text};
+    var item = outbox.add(text);
+    if (!item) { note("Too many unsent messages; wait for the connection."); return; }
     input.value = "";
     notifier.stop();
-    chat.outbox.push(item);
-    save();
-    log.addPending(item.client_id, text, chat.visitor_name);
-    if (socket && socket.connected) deliver(item);
-    else if (restTimer) deliverOverRest(item);
-  }
-
-  function deliver(item) {
-    socket.timeout(10000).emit("send_message", {text: item.text, client_id: item.client_id}, function (timedOut, reply) {
-      if (timedOut) return;                              // kept in the outbox, resent on reconnect
-      if (reply && reply.ok) { log.accept(reply.message); return; }
-      chat.outbox = chat.outbox.filter(function (other) { return other.client_id !== item.client_id; });
-      save();
-      log.markFailed(item.client_id, (reply && reply.error && reply.error.message) || "Not sent");
-    });
+    if (socket && socket.connected) outbox.emit(socket, item);
+    else if (restTimer) outbox.post(item);
   }
 
   function endChat() {

@@ -37,6 +37,24 @@ def test_end_chat_in_the_widget_ends_it_for_the_agent_and_closes_the_frame(serve
     expect(visitor_page.locator("#cc-chat-launcher")).to_have_text("Chat")
 
 
+def test_typing_an_end_word_in_the_widget_ends_the_chat_on_the_server(server, visitor_page, agent_page):
+    """The widget keeps no list of end words: "Quit" goes out as a message, the server ends the
+    chat, and both sides show it ended."""
+    name = unique_name("Quinn")
+    widget = open_widget(visitor_page, server)
+    start_widget_chat(widget, name)
+    open_session(agent_page, waiting_item(agent_page, name))
+    accept_chat(agent_page)
+    send_message(widget, "Quit")
+    expect_messages(agent_page, ["Quit"])
+    expect(widget.locator("#messages .message-system .message-text").last).to_have_text(
+        "The visitor ended the chat.")
+    expect(widget.locator("#composer")).to_be_hidden()
+    expect(widget.locator("#newChatButton")).to_be_visible()
+    expect(agent_page.locator("#chatStatus")).to_have_text("ended (visitor)")
+    expect(agent_page.locator("#messageInput")).to_be_disabled()
+
+
 def test_html_from_a_visitor_shows_as_text_and_runs_nowhere(server, visitor_page, agent_page):
     """The name and a message full of markup appear verbatim; no element, no dialog."""
     name = unique_name(HTML)

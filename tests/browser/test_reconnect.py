@@ -23,6 +23,21 @@ def expect_in_seq_order(*scopes):
         assert seqs == sorted(set(seqs)), f"messages out of order or repeated: {seqs}"
 
 
+def type_while_offline(page, scope, texts):
+    """`page` loses its network; `texts` typed in `scope` (widget or dashboard) wait in its outbox."""
+    page.context.set_offline(True)
+    expect(scope.locator("#connectionStatus")).to_have_text("Offline")
+    for text in texts:
+        send_message(scope, text)
+    expect(scope.locator("#messages .message.pending")).to_have_count(len(texts))
+
+
+def back_online(page, scope):
+    page.context.set_offline(False)
+    # The next reconnection attempt comes after Socket.IO's backoff (up to 10 s, randomised).
+    expect(scope.locator("#connectionStatus")).to_have_text("Live", timeout=20_000)
+
+
 def test_a_reload_restores_the_conversation_and_a_second_tab_follows_it(server, new_page, agent_page):
     """After a reload the widget shows the history again; a second tab (same localStorage) joins live."""
     visitor = new_page()
@@ -64,21 +79,38 @@ def test_messages_sent_offline_arrive_once_and_in_order_after_reconnecting(quick
     presence = agent.locator("#visitorPresence")
     expect(presence).to_have_text("visitor online")
 
-    visitor.context.set_offline(True)
-    expect(widget.locator("#connectionStatus")).to_have_text("Offline")
+    offline_texts = ["Sorry, my train went into a tunnel.", "I'm back.", "Can you resend the link?"]
+    type_while_offline(visitor, widget, offline_texts)
     expect(presence).to_have_text("visitor offline")
     send_message(agent, "Are you still there?")
-    offline_texts = ["Sorry, my train went into a tunnel.", "I'm back.", "Can you resend the link?"]
-    for text in offline_texts:
-        send_message(widget, text)
-    expect(widget.locator("#messages .message.pending")).to_have_count(3)
     expect_messages(agent, ["Before the tunnel.", "Are you still there?"])
 
-    visitor.context.set_offline(False)
-    # The next reconnection attempt comes after Socket.IO's backoff (up to 10 s, randomised).
-    expect(widget.locator("#connectionStatus")).to_have_text("Live", timeout=20_000)
+    back_online(visitor, widget)
     conversation = ["Before the tunnel.", "Are you still there?", *offline_texts]
     expect_messages(widget, conversation)
     expect_messages(agent, conversation)
     expect_in_seq_order(widget, agent)
     expect(presence).to_have_text("visitor online")
+
+
+def test_replies_typed_while_the_dashboard_is_offline_arrive_once_and_in_order_after_reconnecting(
+        quick_ping_server, new_page):
+    """The dashboard's side of the outbox the widget uses (static/js/outbox.js)."""
+    server = quick_ping_server
+    agent = new_page()
+    log_in(agent, server)
+    visitor = new_page()
+    widget = start_accepted_chat(server, visitor, agent, unique_name("Olga"))
+    send_message(widget, "Is my parcel insured?")
+    expect_messages(agent, ["Is my parcel insured?"])
+
+    offline_replies = ["Let me check.", "Yes, up to 500 euros.", "Anything else I can do?"]
+    type_while_offline(agent, agent, offline_replies)
+    send_message(widget, "Hello?")
+    expect_messages(widget, ["Is my parcel insured?", "Hello?"])
+
+    back_online(agent, agent)
+    conversation = ["Is my parcel insured?", "Hello?", *offline_replies]
+    expect_messages(agent, conversation)
+    expect_messages(widget, conversation)
+    expect_in_seq_order(widget, agent)

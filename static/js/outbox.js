@@ -1,0 +1,107 @@
+/* Messages typed but not yet stored by the server, for the widget and the dashboard.
+ *
+ * Each item {client_id, text} is shown at once as a pending copy in its MessageLog and
+ * stays in the outbox until the server answers: stored (the copy is replaced by the stored
+ * message) or refused (the copy is marked failed with the server's reason). No answer (a
+ * timeout, a lost connection, a busy server) keeps it, to be sent again with the same
+ * client_id, which the server stores once.
+ */
+(function (global) {
+  "use strict";
+  var ACK_TIMEOUT_MS = 10000;
+
+  /* options: items (an array kept up to date in place, e.g. the widget's stored one),
+     senderName (on the pending copies), limit (most items held), fields (sent with every
+     message besides text and client_id, e.g. the dashboard's session_id), rest ({url, fields}
+     for sending over HTTP), onChange (called after every change, e.g. to save). */
+  function Outbox(log, options) {
+    this.log = log;
+    this.items = options.items || [];
+    this.senderName = options.senderName;
+    this.limit = options.limit || Infinity;
+    this.fields = options.fields || {};
+    this.rest = options.rest || null;
+    this.onChange = options.onChange || function () {};
+  }
+
+  /* A new item and its pending copy; null when the outbox is full. */
+  Outbox.prototype.add = function (text) {
+    if (this.items.length >= this.limit) return null;
+    var item = {client_id: newClientId(), text: text};
+    this.items.push(item);
+    this.onChange();
+    this.log.addPending(item.client_id, text, this.senderName);
+    return item;
+  };
+
+  /* Pending copies of every item on `log`, which the answers still to come go to
+     (a restored conversation, or the same chat's window drawn again). */
+  Outbox.prototype.showPending = function (log) {
+    this.log = log;
+    for (var i = 0; i < this.items.length; i++) {
+      this.log.addPending(this.items[i].client_id, this.items[i].text, this.senderName);
+    }
+  };
+
+  /* The server stored (or refused) this client_id: it leaves the outbox. */
+  Outbox.prototype.forget = function (clientId) {
+    for (var i = this.items.length - 1; i >= 0; i--) {
+      if (this.items[i].client_id === clientId) { this.items.splice(i, 1); this.onChange(); }
+    }
+  };
+
+  Outbox.prototype.stored = function (item, message) {
+    this.forget(item.client_id);
+    this.log.accept(message);
+  };
+
+  Outbox.prototype.refused = function (item, error) {
+    this.forget(item.client_id);
+    this.log.markFailed(item.client_id, (error && error.message) || "Not sent");
+  };
+
+  /* `send_message` over a connected Socket.IO socket. */
+  Outbox.prototype.emit = function (socket, item) {
+    var self = this;
+    socket.timeout(ACK_TIMEOUT_MS).emit("send_message", payload(item, this.fields), function (timedOut, reply) {
+      if (timedOut) return;                          // kept; sent again after the next connect
+      if (reply && reply.ok) self.stored(item, reply.message);
+      else self.refused(item, reply && reply.error);
+    });
+  };
+
+  Outbox.prototype.emitAll = function (socket) {
+    this.items.slice().forEach(function (item) { this.emit(socket, item); }, this);
+  };
+
+  /* POST over HTTP, for when Socket.IO cannot connect. */
+  Outbox.prototype.post = function (item) {
+    var self = this;
+    fetch(this.rest.url, {method: "POST", headers: {"Content-Type": "application/json"},
+                          body: JSON.stringify(payload(item, this.rest.fields))})
+      .then(function (response) { return response.json().then(function (data) { return {status: response.status, data: data}; }); })
+      .then(function (result) {
+        if (result.status < 300) self.stored(item, result.data.message);
+        else if (result.status !== 429 && result.status < 500) self.refused(item, result.data.error);
+        // 429 and 5xx: kept; sent again at the next poll
+      })
+      .catch(function () { /* kept; sent again at the next poll */ });
+  };
+
+  Outbox.prototype.postAll = function () {
+    this.items.slice().forEach(function (item) { this.post(item); }, this);
+  };
+
+  function payload(item, fields) {
+    var body = {text: item.text, client_id: item.client_id};
+    for (var name in fields) body[name] = fields[name];
+    return body;
+  }
+
+  function newClientId() {
+    if (global.crypto && global.crypto.randomUUID) return global.crypto.randomUUID();
+    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+
+  global.ChatOutbox = Outbox;
+})(window);
