@@ -9,7 +9,7 @@ import requests
 import socketio
 
 from tests.support import (
-    connect_agent, connect_visitor, flask_cli, login, start_chat, submit_login, wait_until,
+    connect_agent, connect_visitor, flask_cli, login, logout, start_chat, submit_login, wait_until,
 )
 from tests.test_multiprocess import start_two_servers
 from tests.test_resilience import redis_url
@@ -113,17 +113,6 @@ def test_ending_a_queued_chat_stops_it_for_the_agents_who_were_looking(server, c
 
 # ---- logins end everywhere ----
 
-def dashboard_token(http, server):
-    return re.search(r'name="csrf-token" content="([^"]+)"',
-                     http.get(server.url + "/dashboard", timeout=5).text).group(1)
-
-
-def log_out(http, server):
-    response = http.post(server.url + "/logout", data={"csrf_token": dashboard_token(http, server)},
-                         allow_redirects=False, timeout=5)
-    assert response.status_code == 302
-
-
 def replay(server, cookie):
     http = requests.Session()
     http.cookies.set("session", cookie)
@@ -145,7 +134,7 @@ def test_a_copied_login_cookie_stops_working_at_logout_and_at_a_password_reset(s
     http = login(server, email, password)
     copied = http.cookies["session"]
     assert replay(server, copied).get(server.url + "/dashboard", allow_redirects=False, timeout=5).status_code == 200
-    log_out(http, server)
+    logout(server, http)
     assert_cookie_opens_nothing(server, copied)
 
     http = login(server, email, password)
@@ -219,7 +208,7 @@ def test_logout_disable_and_role_change_close_the_agents_sockets_on_every_proces
     http = login(a, "second@example.com", "second-password")
     tabs = [connect_agent(a, http), connect_agent(b, http)]
     clients.extend(tabs)
-    log_out(http, a)
+    logout(a, http)
     wait_until(lambda: not any(tab.client.connected for tab in tabs), timeout=5,
                message="both sockets to close at logout, long before a job tick")
 

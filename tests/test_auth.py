@@ -1,12 +1,12 @@
 """Unit tests of the login rules: where a login may redirect to, and what a failed login costs."""
-import re
-
 import pytest
 
 from chat import auth, models
 from chat.auth import safe_next_url
 from chat.cli import save_agent
 from chat.extensions import db
+
+from tests.support import csrf_token
 
 
 @pytest.mark.parametrize("target", [
@@ -48,7 +48,7 @@ def test_every_failed_login_checks_one_password_hash(app, password_checks, email
     save_agent("off@example.com", "Off", "agent", "right-password").active = False
     db.session.commit()
     client = app.test_client()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text).group(1)
+    token = csrf_token(client.get("/login").text)
     response = client.post("/login", data={"email": email, "password": "wrong-password", "csrf_token": token})
     assert response.status_code == 400 and b"Wrong email or password." in response.data
     assert password_checks == ["wrong-password"]

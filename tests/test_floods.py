@@ -9,8 +9,8 @@ from chat import messages, sessions
 from chat.extensions import db
 from chat.models import ChatSession
 from tests.support import (
-    LiveServer, RecordingClient, connect_agent, connect_visitor, login, server_environment, start_chat,
-    wait_until,
+    LiveServer, RecordingClient, connect_agent, connect_visitor, login, message_pages, server_environment,
+    start_chat, wait_until,
 )
 
 LONG = "x" * 5000
@@ -114,15 +114,10 @@ def test_sync_answers_a_page_at_a_time_and_following_has_more_gets_everything_on
 
 
 def test_rest_polls_are_paged_the_same_way(server, long_chat):
-    after, seen = 0, []
-    while True:
-        answer = requests.get(server.api(f"/messages/{long_chat['session_id']}?after={after}"),
-                              headers=key_headers(long_chat), timeout=5).json()
-        assert len(answer["messages"]) <= 100 and text_bytes(answer["messages"]) <= 256 * 1024
-        seen += [m["seq"] for m in answer["messages"]]
-        if not answer["has_more"]:
-            break
-        after = seen[-1]
+    seen = []
+    for page in message_pages(server, long_chat):
+        assert len(page) <= 100 and text_bytes(page) <= 256 * 1024
+        seen += [m["seq"] for m in page]
     assert seen == list(range(1, 191))
 
 

@@ -7,9 +7,7 @@ from chat import jobs, messages, sessions
 from chat.extensions import db
 from chat.models import ChatSession, JobLease
 
-
-def texts(chat):
-    return [m.text for m in messages.after(chat.id)]
+from tests.support import stored_texts
 
 
 def test_every_open_session_ends_22_hours_after_it_started(site, agents):
@@ -22,7 +20,7 @@ def test_every_open_session_ends_22_hours_after_it_started(site, agents):
     for chat in (waiting, active):
         db.session.refresh(chat)
         assert (chat.status, chat.end_reason) == ("ended", "expired")
-        assert texts(chat)[-1] == "Chat session automatically ended after 22 hours."
+        assert stored_texts(chat)[-1] == "Chat session automatically ended after 22 hours."
 
 
 def test_unassigned_sessions_are_abandoned_after_30_minutes_without_activity(site, agents):
@@ -66,7 +64,7 @@ def test_sweeps_are_idempotent(site):
     assert jobs.run_jobs(now=late, use_lease=False)["expire_overdue_sessions"] == 1
     assert jobs.run_jobs(now=late, use_lease=False) == {
         "expire_overdue_sessions": 0, "abandon_silent_visitors": 0, "abandon_inactive_sessions": 0}
-    assert texts(chat) == ["Chat session automatically ended after 22 hours."]
+    assert stored_texts(chat) == ["Chat session automatically ended after 22 hours."]
 
 
 def test_one_process_holds_the_lease_until_it_expires(app, monkeypatch):
@@ -100,6 +98,6 @@ def test_the_end_messages_name_the_durations_that_are_set(app, site, agents):
     old, _ = sessions.start_session(site)
     sessions.claim_session(old, agents[0])          # held: never abandoned for inactivity
     jobs.abandon_inactive_sessions(idle.last_activity_at + timedelta(minutes=46))
-    assert texts(idle) == ["Chat ended after 45 minutes without activity."]
+    assert stored_texts(idle) == ["Chat ended after 45 minutes without activity."]
     jobs.expire_overdue_sessions(old.started_at + timedelta(hours=2))
-    assert texts(old)[-1] == "Chat session automatically ended after 1 hour."
+    assert stored_texts(old)[-1] == "Chat session automatically ended after 1 hour."

@@ -8,7 +8,7 @@ import requests
 
 from tests.support import (
     ROOT, DelayingProxy, LiveServer, Participant, connect_agent, connect_visitor, flask_cli, login, server_environment,
-    start_chat, wait_until,
+    start_chat, stored_messages, wait_until,
 )
 from tests.test_resilience import redis_url
 
@@ -101,8 +101,7 @@ def test_jobs_run_once_per_tick_across_processes(two_servers, clients):
     visitor.wait_for("session_status", lambda s: s["status"] == "ended", timeout=15)
     listing = flask_cli(a.env, "chat", "list-sessions", "--status", "ended").stdout
     assert chat["session_id"] in listing
-    stored = requests.get(a.api(f"/messages/{chat['session_id']}"),
-                          headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()["messages"]
+    stored = stored_messages(a, chat)
     assert [m["text"] for m in stored] == ["Chat session automatically ended after 22 hours."]
 
 
@@ -123,8 +122,7 @@ def test_a_process_killed_mid_chat_loses_nothing(two_servers):
         a.start()
         for side in (visitor, agent):
             side.wait_for_texts(["one", "while A is down", "queued on the visitor"])
-        stored = requests.get(b.api(f"/messages/{chat['session_id']}"),
-                              headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()["messages"]
+        stored = stored_messages(b, chat)
         for side in (visitor, agent):
             side.wait_for_texts([m["text"] for m in stored])
             assert [side.log[seq] for seq in sorted(side.log)] == stored

@@ -5,7 +5,9 @@ import re
 import pytest
 import requests
 
-from tests.support import connect_agent, login, start_chat
+from tests.support import (
+    connect_agent, connect_visitor, login, logout, start_chat, stored_messages, submit_login, wait_until,
+)
 
 XSS = '<img src=x onerror=alert(1)><script>alert("x")</script>'
 
@@ -21,11 +23,7 @@ def test_login_page_has_a_csrf_protected_form(server):
 def test_a_wrong_password_is_refused_with_a_message(server):
     with pytest.raises(AssertionError):
         login(server, password="not-the-password")
-    http = requests.Session()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      http.get(server.url + "/login", timeout=5).text).group(1)
-    page = http.post(server.url + "/login", timeout=5,
-                     data={"email": "demo@example.com", "password": "nope", "csrf_token": token})
+    page = submit_login(server, requests.Session(), "demo@example.com", "nope")
     assert page.status_code == 400 and "Wrong email or password." in page.text
 
 
@@ -45,7 +43,6 @@ def test_the_session_list_shows_a_new_visitor_in_waiting(server, agent_http):
 
 
 def test_html_typed_by_a_visitor_shows_as_text_in_the_dashboard(server, agent_http, clients):
-    from tests.support import connect_visitor
     chat = start_chat(server, name=XSS)
     visitor = connect_visitor(server, chat)
     clients.append(visitor)
@@ -71,9 +68,7 @@ def test_logout_closes_the_agents_live_sockets(server, clients):
     http = login(server, "second@example.com", "second-password")
     tab = connect_agent(server, http)
     clients.append(tab)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', http.get(server.url + "/dashboard", timeout=5).text)
-    http.post(server.url + "/logout", data={"csrf_token": token.group(1)}, timeout=5)
-    from tests.support import wait_until
+    logout(server, http)
     wait_until(lambda: not tab.client.connected, message="socket closed after logout")
     assert http.get(server.url + "/dashboard", allow_redirects=False, timeout=5).status_code == 302
 
@@ -138,15 +133,13 @@ def test_the_public_api_refuses_origins_the_site_does_not_list(server):
 
 
 def test_polling_endpoints_send_and_read_messages(server, chat):
-    headers = {"X-Session-Key": chat["session_key"]}
     body = {"session_id": chat["session_id"], "session_key": chat["session_key"], "text": "via REST",
             "client_id": "rest-1"}
     first = requests.post(server.api("/messages"), json=body, timeout=5)
     again = requests.post(server.api("/messages"), json=body, timeout=5)
     assert first.status_code == again.status_code == 201
     assert first.json()["message"] == again.json()["message"]
-    read = requests.get(server.api(f"/messages/{chat['session_id']}?after=0"), headers=headers, timeout=5).json()
-    assert [m["text"] for m in read["messages"]] == ["via REST"]
+    assert [m["text"] for m in stored_messages(server, chat)] == ["via REST"]
 
 
 def test_the_visitor_can_end_the_chat_over_http(server, chat):
@@ -166,7 +159,6 @@ def test_healthz_reports_the_database(server):
 
 
 def test_the_log_has_one_line_per_lifecycle_event_without_text_or_keys(server, clients):
-    from tests.support import connect_visitor, wait_until
     chat = start_chat(server, name="Logged")
     visitor = connect_visitor(server, chat)
     clients.append(visitor)
@@ -180,7 +172,6 @@ def test_the_log_has_one_line_per_lifecycle_event_without_text_or_keys(server, c
 
 
 def test_a_long_history_is_shown_in_pages(server, agent_http, clients):
-    from tests.support import connect_visitor
     chat = start_chat(server, name="Talkative")
     visitor = connect_visitor(server, chat)
     clients.append(visitor)

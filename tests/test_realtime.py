@@ -7,7 +7,7 @@ import socketio
 
 from tests.support import (
     RecordingClient, add_site_and_agent, connect_agent, connect_visitor, login, start_chat,
-    store_message_unannounced,
+    store_message_unannounced, stored_messages,
 )
 
 
@@ -36,10 +36,9 @@ def test_visitor_and_agent_exchange_messages_both_ways(server, chat, visitor, ag
 
 def test_ack_comes_after_the_message_is_stored(server, chat, visitor, agent_http):
     reply = visitor.call("send_message", {"text": "stored?", "client_id": "v-stored"})
-    history = requests.get(server.api(f"/messages/{chat['session_id']}"),
-                           headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
-    assert [m["text"] for m in history["messages"]] == ["stored?"]
-    assert history["messages"][0] == reply["message"]
+    history = stored_messages(server, chat)
+    assert [m["text"] for m in history] == ["stored?"]
+    assert history[0] == reply["message"]
 
 
 def test_a_second_tab_of_the_agent_receives_the_messages_too(server, chat, visitor, agent_http, clients):
@@ -74,9 +73,7 @@ def test_the_same_client_id_twice_stores_one_message_and_acks_the_same(server, c
     second = visitor.call("send_message", {"text": "only once", "client_id": "retry-1"})
     assert first["ok"] and second["ok"]
     assert first["message"] == second["message"]
-    history = requests.get(server.api(f"/messages/{chat['session_id']}"),
-                           headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
-    assert [m["client_id"] for m in history["messages"]] == ["retry-1"]
+    assert [m["client_id"] for m in stored_messages(server, chat)] == ["retry-1"]
 
 
 def test_concurrent_sends_get_consecutive_seqs(server, chat, visitor):
@@ -111,9 +108,7 @@ def test_two_agents_claim_at_once_and_exactly_one_wins(server, chat, clients):
     loser = next(reply for reply in replies.values() if not reply["ok"])
     assert loser["error"]["code"] == "already_claimed"
     winner = next(reply for reply in replies.values() if reply["ok"])["session"]["agent_name"]
-    history = requests.get(server.api(f"/messages/{chat['session_id']}"),
-                           headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
-    assert [m["text"] for m in history["messages"]] == [f"{winner} has joined the chat"]
+    assert [m["text"] for m in stored_messages(server, chat)] == [f"{winner} has joined the chat"]
 
 
 def test_a_wrong_session_key_is_refused(server, chat):
@@ -261,9 +256,7 @@ def test_malformed_messages_get_a_clear_error_and_store_nothing(server, chat, vi
     reply = visitor.call("send_message", payload)
     assert reply["ok"] is False and reply["error"]["code"] == code
     assert visitor.wait_for("error")["code"] == code
-    history = requests.get(server.api(f"/messages/{chat['session_id']}"),
-                           headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()
-    assert history["messages"] == []
+    assert stored_messages(server, chat) == []
 
 
 def test_a_heartbeat_tells_the_visitor_of_a_message_whose_event_was_lost(server, chat, clients):

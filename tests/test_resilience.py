@@ -10,13 +10,8 @@ import pytest
 import requests
 
 from tests.support import (
-    Participant, connect_agent, connect_visitor, flask_cli, free_port, login, start_chat,
+    Participant, connect_agent, connect_visitor, flask_cli, free_port, login, start_chat, stored_messages,
 )
-
-
-def history(server, chat):
-    return requests.get(server.api(f"/messages/{chat['session_id']}"),
-                        headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()["messages"]
 
 
 def visitor_participant(server, chat, **options):
@@ -51,7 +46,7 @@ def test_a_server_killed_and_restarted_mid_chat_loses_and_doubles_nothing(own_se
         expected = ["before 1", "before 2", "during 1", "during 2", "after 1", "after 2"]
         for side in (visitor, agent):
             side.wait_for_texts(expected)
-        stored = history(server, chat)
+        stored = stored_messages(server, chat)
         stored_texts = [m["text"] for m in stored if m["sender_type"] != "system"]
         assert sorted(stored_texts) == sorted(expected)          # each stored exactly once
         assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1))
@@ -196,7 +191,8 @@ def test_messages_go_through_when_postgres_drops_every_connection(own_server, cl
     reply = visitor.call("send_message", {"text": "after the drop", "client_id": "f2"})
     assert reply["ok"], reply
     assert agent.wait_for("message", lambda m: m["text"] == "after the drop")
-    assert [m["text"] for m in history(server, chat) if m["sender_type"] == "visitor"] == ["before", "after the drop"]
+    visitor_texts = [m["text"] for m in stored_messages(server, chat) if m["sender_type"] == "visitor"]
+    assert visitor_texts == ["before", "after the drop"]
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),

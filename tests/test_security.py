@@ -1,7 +1,5 @@
 """Nobody reads or breaks a conversation that is not theirs: keys, origins, input,
 output, headers, rate limits and logins, against live servers."""
-import re
-
 import pytest
 import requests
 import socketio
@@ -9,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support import (
-    RecordingClient, connect_agent, connect_visitor, flask_cli, login, start_chat, submit_login, wait_until,
+    RecordingClient, connect_agent, connect_visitor, flask_cli, login, start_chat, stored_messages, submit_login,
+    submit_logout, wait_until,
 )
 
 XSS_PAYLOADS = [
@@ -25,11 +24,6 @@ DEFAULT_LIMITS = {name: value for name, value in (
     ("LOGIN_LIMIT_PER_IP", "20 per minute"), ("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
     ("START_LIMIT_PER_IP", "10 per minute"), ("MESSAGE_LIMIT_PER_SOCKET", "20 per 10 second"),
     ("MESSAGE_LIMIT_PER_SESSION", "60 per minute"), ("TYPING_LIMIT_PER_SOCKET", "30 per 10 second"))}
-
-
-def history(server, chat):
-    return requests.get(server.api(f"/messages/{chat['session_id']}"),
-                        headers={"X-Session-Key": chat["session_key"]}, timeout=5).json()["messages"]
 
 
 # ---- keys and cross-session access ----
@@ -54,7 +48,7 @@ def test_one_visitors_key_opens_nothing_of_another_session(server, clients):
                            ("heartbeat", {"session_id": theirs["session_id"]}),
                            ("end_session", {"session_id": theirs["session_id"]})):
         assert visitor.call(event, payload)["error"]["code"] == "session_not_found"
-    assert history(server, theirs) == []
+    assert stored_messages(server, theirs) == []
 
 
 @pytest.mark.parametrize("key", [None, "", 123, ["a"], {"k": "v"}, "x" * 10000, True])
@@ -99,10 +93,7 @@ def test_foreign_origins_are_refused_on_both_namespaces_and_the_api(server, chat
 
 
 def test_dashboard_posts_from_another_site_are_refused(server, agent_http):
-    token = re.search(r'name="csrf-token" content="([^"]+)"',
-                      agent_http.get(server.url + "/dashboard", timeout=5).text).group(1)
-    response = agent_http.post(server.url + "/logout", data={"csrf_token": token}, timeout=5,
-                               headers={"Origin": "http://evil.example"}, allow_redirects=False)
+    response = submit_logout(server, agent_http, headers={"Origin": "http://evil.example"})
     assert response.status_code == 403
     assert agent_http.get(server.url + "/dashboard", allow_redirects=False, timeout=5).status_code == 200
 
@@ -124,11 +115,7 @@ def test_a_post_without_the_login_cookie_never_writes_a_new_session_cookie(serve
 @pytest.mark.parametrize("target", ["/%09/evil.example", "/%0A/evil.example", "/.//evil.example",
                                     "/%5Cevil.example", "https://evil.example"])
 def test_login_redirects_only_to_paths_on_this_site(server, target):
-    http = requests.Session()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      http.get(server.url + "/login", timeout=5).text).group(1)
-    response = http.post(f"{server.url}/login?next={target}", allow_redirects=False, timeout=5,
-                         data={"email": "demo@example.com", "password": "demo-password", "csrf_token": token})
+    response = submit_login(server, requests.Session(), "demo@example.com", "demo-password", next_path=target)
     assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
 
 
@@ -208,7 +195,7 @@ def test_malformed_payloads_never_break_the_server_or_store_bad_rows(server, fuz
     if not reply["ok"]:
         assert set(reply["error"]) == {"code", "message"}
     assert visitor.call("heartbeat", {})["ok"]           # the server is still up and answering
-    for message in history(server, chat):
+    for message in stored_messages(server, chat):
         assert isinstance(message["text"], str) and 0 < len(message["text"]) <= 5000
         assert message["text"] == message["text"].strip()
 
@@ -225,11 +212,7 @@ def test_login_attempts_are_limited_per_account_and_others_are_unaffected(limite
     for _ in range(5):
         with pytest.raises(AssertionError):
             login(limited_server, "demo@example.com", "wrong-password")
-    http = requests.Session()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      http.get(limited_server.url + "/login", timeout=5).text).group(1)
-    blocked = http.post(limited_server.url + "/login", timeout=5,
-                        data={"email": "demo@example.com", "password": "demo-password", "csrf_token": token})
+    blocked = submit_login(limited_server, requests.Session(), "demo@example.com", "demo-password")
     assert blocked.status_code == 429 and "Too many attempts" in blocked.text
     assert login(limited_server, "supervisor@example.com", "demo-password")
 
@@ -250,7 +233,7 @@ def test_a_flooding_socket_is_slowed_and_another_visitor_is_not(limited_server, 
     assert all(reply["ok"] for reply in replies[:20])
     assert replies[20]["error"]["code"] == "rate_limited"
     assert calm.call("send_message", {"text": "hello", "client_id": "calm"})["ok"]
-    assert len(history(limited_server, chats[0])) == 20
+    assert len(stored_messages(limited_server, chats[0])) == 20
 
 
 def test_a_disabled_agent_is_disconnected_and_cannot_log_in(limited_server, clients):
@@ -270,7 +253,7 @@ def test_a_frame_larger_than_any_valid_event_is_refused_and_the_server_stays_up(
     clients.append(flooder)
     flooder.emit("send_message", {"text": "x" * 200_000, "client_id": "huge"})
     wait_until(lambda: not flooder.client.connected, message="the oversized frame to close the socket")
-    assert history(server, chat) == []
+    assert stored_messages(server, chat) == []
     calm = RecordingClient("/visitor").connect(server, transports=["websocket"], auth={
         "session_id": chat["session_id"], "session_key": chat["session_key"]})
     clients.append(calm)

@@ -8,9 +8,7 @@ from chat.errors import ChatError
 from chat.extensions import db
 from chat.models import ChatSession
 
-
-def texts(chat):
-    return [m.text for m in messages.after(chat.id)]
+from tests.support import stored_texts
 
 
 def events(published, name):
@@ -50,7 +48,7 @@ def test_claiming_is_won_once_and_announced_in_order(site, agents, published):
         sessions.claim_session(chat, bob)
     assert refused.value.code == "already_claimed"
     assert chat.agent_id == alice.id
-    assert texts(chat) == ["Alice has joined the chat"]
+    assert stored_texts(chat) == ["Alice has joined the chat"]
     room = f"session:{chat.id}"
     assert [(entry[0], entry[1]) for entry in published[:5]] == [
         ("emit", "message"), ("emit", "message"),                  # the system line, to both namespaces
@@ -73,7 +71,7 @@ def test_ending_records_why_once_and_closes_the_session_for_sending(site, agents
     sessions.end_session(chat, "agent", ended_by="Alice")
     sessions.end_session(chat, "visitor")
     assert (chat.status, chat.end_reason) == ("ended", "agent")
-    assert texts(chat) == ["Alice has joined the chat", "Alice ended the chat."]
+    assert stored_texts(chat) == ["Alice has joined the chat", "Alice ended the chat."]
     with pytest.raises(ChatError) as refused:
         messages.receive(messages.Inbound(chat.id, "hello?", "late", "Ann"))
     assert refused.value.code == "session_closed"
@@ -89,7 +87,7 @@ def test_end_many_ends_only_open_chats_matching_the_condition(site, agents, publ
     assert ended == [first.id]
     statuses = {chat.id: db.session.get(ChatSession, chat.id).status for chat in (first, second, untouched)}
     assert statuses == {first.id: "ended", second.id: "ended", untouched.id: "waiting"}
-    assert texts(first) == ["Chat session automatically ended after 22 hours."]
+    assert stored_texts(first) == ["Chat session automatically ended after 22 hours."]
     assert {entry[2]["session_id"] for entry in events(published, "session_status")} == {first.id}
     assert sessions.end_many(ChatSession.id == first.id, "expired") == []
 

@@ -1,0 +1,37 @@
+"""What the database holds: read inside a unit test's app, or written by a separate
+process straight into a live server's database."""
+import subprocess
+import sys
+import uuid
+
+from tests.support.server import ROOT
+
+
+def stored_texts(chat):
+    """The texts of a unit test's chat as stored, in order (needs the `app` fixture)."""
+    from chat import messages       # here, so that live-server tests never import the app
+    return [message.text for message in messages.after(chat.id)]
+
+
+def add_site_and_agent(server, site_key, email, password):
+    """A second site, and a plain agent who answers only that site, in the server's database."""
+    code = ("import sys\nfrom chat import create_app\nfrom chat.cli import save_agent\n"
+            "from chat.extensions import db\nfrom chat.models import Site\n"
+            "with create_app().app_context():\n"
+            "    site = Site(key=sys.argv[1], name=sys.argv[1], allowed_origins='https://' + sys.argv[1] + '.example')\n"
+            "    db.session.add(site)\n"
+            "    save_agent(sys.argv[2], 'Agent of ' + sys.argv[1], 'agent', sys.argv[3], sites=[site])\n")
+    subprocess.run([sys.executable, "-c", code, site_key, email, password],
+                   cwd=ROOT, env=server.env, check=True, timeout=60)
+
+
+def store_message_unannounced(server, session_id, text, sender_type="agent"):
+    """Store a message from a process with no message queue: it is in the database, but no
+    connected client hears of it, as when an overloaded queue drops the event."""
+    code = ("import sys\nfrom chat import create_app, message_store\n"
+            "with create_app().app_context():\n"
+            "    message_store.store_one(dict(session_id=sys.argv[1], sender_type=sys.argv[2], text=sys.argv[3],\n"
+            "                                 client_id=sys.argv[4], sender_name='Sam'), lambda pending: None)\n")
+    env = {name: value for name, value in server.env.items() if name != "SOCKETIO_MESSAGE_QUEUE"}
+    subprocess.run([sys.executable, "-c", code, session_id, sender_type, text, uuid.uuid4().hex],
+                   cwd=ROOT, env=env, check=True, timeout=60)

@@ -1,0 +1,143 @@
+"""A live server for tests: `wsgi.py` in a subprocess on a fresh database, and the
+`flask` CLI against that database."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_SECONDS = 10
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+CREATED_DATABASES = []
+
+
+def fresh_database_url(workdir):
+    """A new, empty database: a SQLite file in `workdir`, or, when TEST_DATABASE_URL
+    names a PostgreSQL server, a new database on it (dropped at the end of the run)."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        return f"sqlite:///{workdir}/chat.db"
+    import psycopg
+    name = f"chat_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    CREATED_DATABASES.append(name)
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_created_databases():
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url or not CREATED_DATABASES:
+        return
+    import psycopg
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        for name in CREATED_DATABASES:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_environment(workdir, extra=None):
+    env = dict(os.environ)
+    env.update({
+        "CHAT_ENV": "testing",
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": fresh_database_url(workdir),
+        "INSTANCE_PATH": str(workdir),
+        "PYTHONUNBUFFERED": "1",
+        # Many tests share one server and one IP: rate limits are tested on a server of their own.
+        "LOGIN_LIMIT_PER_IP": "10000 per minute",
+        "LOGIN_LIMIT_PER_ACCOUNT": "10000 per minute",
+        "START_LIMIT_PER_IP": "10000 per minute",
+        "MESSAGE_LIMIT_PER_SOCKET": "10000 per second",
+        "MESSAGE_LIMIT_PER_SESSION": "10000 per second",
+        "TYPING_LIMIT_PER_SOCKET": "10000 per second",
+        "TYPING_LIMIT_PER_SESSION": "10000 per second",
+        "PUBLIC_API_LIMIT_PER_IP": "100000 per second",
+        "READ_LIMIT_PER_SESSION": "10000 per second",
+        "HEARTBEAT_LIMIT_PER_SOCKET": "10000 per second",
+        "KEY_FAILURE_LIMIT_PER_IP": "10000 per second",
+        "MAX_OPEN_SESSIONS_PER_IP": "100000",
+    })
+    env.pop("SOCKETIO_ASYNC_MODE", None)
+    env.update(extra or {})
+    return env
+
+
+def flask_cli(env, *args, input_text=None):
+    """Run `flask --app app ...` the way a maintainer would; returns the result."""
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
+                          input=input_text, capture_output=True, text=True, timeout=60)
+
+
+def wait_until(condition, timeout=WAIT_SECONDS, message="condition"):
+    """Poll `condition` until it returns something truthy; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(0.02)
+
+
+class LiveServer:
+    """`python wsgi.py` (eventlet) in a subprocess on a free local port."""
+
+    def __init__(self, workdir, env=None, port=None):
+        self.workdir = Path(workdir)
+        self.env = env or server_environment(workdir)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.log_path = self.workdir / f"server-{self.port}.log"
+
+    def prepare_database(self):
+        for args in (("db", "upgrade"), ("chat", "seed-demo"),
+                     ("chat", "create-agent", "--email", "second@example.com", "--name", "Second Agent",
+                      "--password", "second-password")):
+            result = flask_cli(self.env, *args)
+            assert result.returncode == 0, result.stderr + result.stdout
+
+    def start(self):
+        env = dict(self.env, PORT=str(self.port), HOST="127.0.0.1")
+        if self.process is not None:
+            self.stop()
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(self.is_up, timeout=20, message=f"server on {self.url}")
+        return self
+
+    def is_up(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"server exited: {self.log_path.read_text()[-2000:]}")
+        try:
+            return requests.get(self.url + "/login", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def stop(self, kill=False):
+        if self.process and self.process.poll() is None:
+            self.process.kill() if kill else self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self.process and not self.log.closed:
+            self.log.close()
+
+    def api(self, path):
+        return f"{self.url}/api/v1/chat/public{path}"
