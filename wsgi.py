@@ -15,6 +15,8 @@ if ASYNC_MODE == "eventlet":
     # psycopg's C wait function blocks the whole event loop on every query under
     # eventlet (it only detects gevent); its select() one waits cooperatively.
     os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+    from chat import websocket_mask
+    websocket_mask.install()
 elif ASYNC_MODE == "gevent":
     from gevent import monkey
     monkey.patch_all()
