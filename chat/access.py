@@ -7,10 +7,8 @@ in one query (`agent_and_chat`).
 """
 from dataclasses import dataclass
 
-from sqlalchemy import text
-
+from . import message_store
 from .errors import ChatError, session_not_found
-from .extensions import db
 from .models import EVERY_SITE_ROLES, StatusGroups
 
 
@@ -94,9 +92,10 @@ def require_visitor_write(chat):
     return chat
 
 
-# What an agent's socket event needs to decide, read fresh in one query: the agent (is the
-# login still valid? its role, its name) and the chat (status, holder, site). Loading both
-# through the ORM was a third of the server's time per agent message (docs/benchmarks.md).
+# What an agent's socket event needs to decide, read fresh in one query on the driver's
+# cursor: the agent (is the login still valid? its role, its name) and the chat (status,
+# holder, site). Loading both through the ORM was a third of the server's time per agent
+# message, and the same query through the ORM session still a sixth (docs/benchmarks.md).
 
 @dataclass(frozen=True)
 class AgentFacts:
@@ -120,7 +119,7 @@ class ChatFacts(StatusGroups):
     last_seq: int
 
 
-AGENT_AND_CHAT_SQL = text(
+AGENT_AND_CHAT_SQL = (
     "SELECT a.active, a.session_version, a.role, a.display_name, "
     "c.id, c.status, c.agent_id, c.site_id, c.last_seq, "
     "EXISTS (SELECT 1 FROM agent_site s WHERE s.agent_id = a.id AND s.site_id = c.site_id) "
@@ -130,7 +129,7 @@ AGENT_AND_CHAT_SQL = text(
 def agent_and_chat(agent_id, session_id=None):
     """(AgentFacts or None, ChatFacts or None): None for an agent that no longer exists
     and for a chat that does not."""
-    row = db.session.execute(AGENT_AND_CHAT_SQL, {"agent_id": agent_id, "session_id": session_id}).first()
+    row = message_store.fetch_one(AGENT_AND_CHAT_SQL, {"agent_id": agent_id, "session_id": session_id})
     if row is None:
         return None, None
     active, version, role, name, chat_id, status, holder, site_id, last_seq, serves = row

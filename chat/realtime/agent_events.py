@@ -85,7 +85,6 @@ def join_session(state, payload):
     try:
         # A claim committed during the check above closed the room before this join:
         # a fresh read after joining sees it, so nobody stays in by that race.
-        db.session.rollback()
         viewable_chat(state, payload)
     except Exception:
         leave_room(room)
