@@ -5,6 +5,7 @@ production (`wsgi.py`), server pinned to CPU 0 and this load generator to CPU 1.
     bin/bench --quick    # one short run of each scenario on SQLite, one process
     bin/bench --mix      # only the traffic mixes (visitors, agents, half and half) with
                          # 40 logged-in agents holding 5 chats each, SQLite and PostgreSQL
+    bin/bench --logins   # only the mixes' 40 logins and the loop stalls they cause
 
 It prints a table; it asserts nothing.
 """
@@ -448,11 +449,16 @@ async def mix_chat(servers, cookies, mix, conversations, rate, seconds):
     return result
 
 
+def config_label(database, processes, async_mode, gc_tuning=True, spread=False):
+    return (f"{database}, {processes} proc{'s' if processes > 1 else ''}, {async_mode}"
+            + ("" if gc_tuning else ", no gc tuning") + (", a core each" if spread and processes > 1 else ""))
+
+
 def run_mixes(database, processes, async_mode, quick, mixes, rates=None, spread=False):
     """The traffic mixes on servers of their own (a fresh database; the other scenarios
-    stay as they were): the agents are created and log in once, then each mix and rate."""
-    label = (f"{database}, {processes} proc{'s' if processes > 1 else ''}, {async_mode}"
-             + (", a core each" if spread and processes > 1 else ""))
+    stay as they were): the agents are created and log in once, then each mix and rate
+    (none: only the logins)."""
+    label = config_label(database, processes, async_mode, spread=spread)
     conversations = 50 if quick else 200
     rates = rates or ([200] if quick else [500, 1000])
     seconds = 3 if quick else 10
@@ -467,6 +473,16 @@ def run_mixes(database, processes, async_mode, quick, mixes, rates=None, spread=
             return {"config": label, "conversations": conversations, "logins": logins, "runs": runs}
         finally:
             stop_servers(servers)
+
+
+def print_login_table(results, header=True):
+    if header:
+        print("\n| config | agent logins: agents, login p50/max ms, loop stalls >= 20 ms (worst) |")
+        print("|---|---|")
+    for row in results:
+        logins = row["logins"]
+        print(f"| {row['config']} | {logins['agents']}, {logins['login_p50_ms']:.0f}/{logins['login_max_ms']:.0f}, "
+              f"{logins['stalls']} ({logins['worst_stall_ms']}) |")
 
 
 def print_mix_table(results, header=True):
@@ -531,8 +547,7 @@ def history_and_queue(server):
 # ---------------------------------------------------------------- the matrix
 
 def run_config(database, processes, async_mode, quick, gc_tuning=True, spread=False):
-    label = (f"{database}, {processes} proc{'s' if processes > 1 else ''}, {async_mode}"
-             + ("" if gc_tuning else ", no gc tuning") + (", a core each" if spread and processes > 1 else ""))
+    label = config_label(database, processes, async_mode, gc_tuning, spread)
     with tempfile.TemporaryDirectory() as workdir:
         servers = start_servers(Path(workdir), database, processes, async_mode, gc_tuning, spread)
         try:
@@ -577,6 +592,8 @@ def main():
                         help="run only the traffic mixes with logged-in agents holding the chats: "
                              f"all (no value), or some of {','.join(MIXES)} (by default all run on "
                              + " and ".join(",".join(map(str, c)) for c in MIX_CONFIGS) + " after the rest)")
+    parser.add_argument("--logins", action="store_true",
+                        help="run only the mixes' agent logins (the loop stalls a login causes)")
     parser.add_argument("--mix-rates", metavar="RATES",
                         help="offered msg/s for the mixes, e.g. 500,1000,1500 (default 500,1000; --quick 200)")
     args = parser.parse_args()
@@ -588,9 +605,11 @@ def main():
     if args.only:
         database, processes, mode = args.only.split(",")
         configs = [(database, int(processes), mode)]
-        mix_configs = [config for config in configs if args.mix or config in MIX_CONFIGS]
+        mix_configs = [config for config in configs if args.mix or args.logins or config in MIX_CONFIGS]
     mixes = list(MIXES)
-    if args.mix:
+    if args.logins:
+        mixes, configs = [], []
+    elif args.mix:
         mixes = list(MIXES) if args.mix == "all" else [name.strip() for name in args.mix.split(",")]
         unknown = [name for name in mixes if name not in MIXES]
         if unknown:
@@ -606,13 +625,15 @@ def main():
         except Exception as error:          # one broken config must not hide the others
             print(f"| {config} | failed: {type(error).__name__}: {error} | | | | |")
         sys.stdout.flush()
+    print_rows = print_mix_table if mixes else print_login_table
     if mix_configs:
-        print_mix_table([], header=True)
+        print_rows([], header=True)
     for config in mix_configs:
-        print(f"running the mixes {mixes} on {config} ...", file=sys.stderr, flush=True)
+        print(f"running {f'the mixes {mixes}' if mixes else 'the logins'} on {config} ...", file=sys.stderr,
+              flush=True)
         try:
-            print_mix_table([run_mixes(*config, quick=args.quick, mixes=mixes, rates=rates,
-                                       spread=args.spread)], header=False)
+            print_rows([run_mixes(*config, quick=args.quick, mixes=mixes, rates=rates,
+                                  spread=args.spread)], header=False)
         except Exception as error:
             print(f"| {config} | failed: {type(error).__name__}: {error} | | | |")
         sys.stdout.flush()

@@ -6,12 +6,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, limiter, login_manager
 from .models import Agent
+from .passwords import hash_password, password_matches
 from .realtime.disconnect import disconnect_agent_sockets
 
 bp = Blueprint("auth", __name__)
@@ -56,13 +56,13 @@ def safe_next_url(target):
 
 @functools.cache
 def throwaway_hash():
-    return generate_password_hash("not-an-agent-password")
+    return hash_password("not-an-agent-password")
 
 
 def spend_a_password_check(password):
     """Check the password against a throwaway hash, so that a login with an unknown or
     disabled email takes as long as one with a wrong password (no account enumeration)."""
-    check_password_hash(throwaway_hash(), password)
+    password_matches(throwaway_hash(), password)
 
 
 def login_account_key():

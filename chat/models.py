@@ -5,9 +5,9 @@ import uuid
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
+from .passwords import hash_password, password_matches
 
 AGENT_ROLES = ("agent", "supervisor", "admin")
 EVERY_SITE_ROLES = ("supervisor", "admin")   # see every session of every site
@@ -78,10 +78,10 @@ class Agent(UserMixin, db.Model):
         return self.role in EVERY_SITE_ROLES or site_id in self.site_ids
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password):
-        return check_password_hash(self.password_hash, password)
+        return password_matches(self.password_hash, password)
 
 
 class Site(db.Model):
