@@ -15,7 +15,7 @@ import logging
 import re
 
 from .extensions import db, socketio
-from .models import OPEN_STATUSES, PREVIEW_LENGTH, Message, utcnow
+from .models import OPEN_STATUSES, PREVIEW_LENGTH, StoredMessage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None
     if inserted is None:
         cursor.execute(sql.undo_seq, {"session_id": session_id})
         return None, "duplicate"
-    return Message(id=inserted[0], created_at=now, **fields), (status, agent_id)
+    return StoredMessage(id=inserted[0], created_at=now, **fields), (status, agent_id)
 
 
 class PendingMessage:
@@ -188,7 +188,7 @@ def _append_in_one_round_trip(connection, batch):
         if message_id is None:
             results.append((pending, None, "duplicate" if duplicate else "closed"))
         else:
-            results.append((pending, Message(id=message_id, seq=seq, created_at=now, **each), (status, agent_id)))
+            results.append((pending, StoredMessage(id=message_id, seq=seq, created_at=now, **each), (status, agent_id)))
     return results
 
 

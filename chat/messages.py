@@ -94,9 +94,11 @@ def start_writer(app):
 def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None):
     """Store a message once per client_id, publish it, and return it."""
     # The writer takes its connection from the pool the events use: an event that read
-    # something first (an agent's, the agent and the chat) gives its connection back before
-    # it waits, or forty agents in flight starve the writer (docs/benchmarks.md).
-    db.session.rollback()
+    # something through the ORM first gives its connection back before it waits, or forty
+    # agents in flight starve the writer (docs/benchmarks.md). An event that did not, the
+    # usual case, creates no session just to roll it back.
+    if db.session.registry.has():
+        db.session.rollback()
     pending = message_store.store_one(dict(session_id=session_id, sender_type=sender_type, text=text,
                                            client_id=client_id, sender_id=sender_id, sender_name=sender_name),
                                       _after_writer_stored)

@@ -5,6 +5,7 @@ one noisy client without touching anybody else's (with several processes each co
 its own). Per address (wrong session keys): Flask-Limiter's storage, shared by every
 process when RATELIMIT_STORAGE_URI is Redis.
 """
+import functools
 import math
 import threading
 import time
@@ -23,9 +24,14 @@ PRUNE_ABOVE = 10000
 TOO_FAST = "You are sending too fast; wait a moment."
 
 
+@functools.cache
+def parsed(limit_text):
+    return parse(limit_text)
+
+
 def check(setting, key, message=TOO_FAST):
     """Count one event for `key` under the limit named by `setting`, or refuse it."""
-    limit = parse(current_app.config[setting])
+    limit = parsed(current_app.config[setting])
     now = time.monotonic()
     with _lock:
         if len(_windows) > PRUNE_ABOVE:
