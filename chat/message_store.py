@@ -46,6 +46,9 @@ POSTGRES_APPEND_SQL = (
     "FROM (SELECT 1) AS one LEFT JOIN next ON true")
 
 MAX_BATCH = 200
+# The writer lets the other tasks run between every so many publications: publishing a
+# batch of 200 in one go held the event loop for tens of milliseconds (docs/benchmarks.md).
+PUBLISH_BEFORE_YIELD = 20
 WAIT_SECONDS = 30
 
 
@@ -208,6 +211,7 @@ class MessageWriter:
         self.queue = socketio.server.eio.create_queue()
         self.queue_empty = socketio.server.eio.get_queue_empty_exception()
         self.busy = False
+        self.published = 0
 
     def submit(self, fields):
         """Queue a message and wait until it is stored and published."""
@@ -246,6 +250,9 @@ class MessageWriter:
             log.exception("publishing a stored message failed")
         finally:
             pending.event.set()
+        self.published += 1
+        if self.published % PUBLISH_BEFORE_YIELD == 0:
+            socketio.sleep(0)
 
 
 _writer = None
