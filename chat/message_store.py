@@ -85,7 +85,11 @@ def fetch_one(sql, params):
     """One row of a read on the driver's cursor, on a pooled connection given back at once:
     for a read on every event of the hot path, without the ORM session (docs/benchmarks.md)."""
     connection = db.engine.raw_connection()
+    # On PostgreSQL, outside a transaction: one round trip, not BEGIN, the read and ROLLBACK.
+    autocommit = statements().pipelined
     try:
+        if autocommit:
+            connection.dbapi_connection.autocommit = True
         cursor = connection.cursor()
         try:
             cursor.execute(native(sql, db.engine.dialect.paramstyle), params)
@@ -93,6 +97,8 @@ def fetch_one(sql, params):
         finally:
             cursor.close()
     finally:
+        if autocommit:
+            connection.dbapi_connection.autocommit = False
         connection.close()
 
 
