@@ -9,8 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from . import sessions
 from .extensions import db, limiter, login_manager
-from .models import Agent
+from .models import Agent, ChatSession
 from .passwords import hash_password, password_matches
 from .realtime.disconnect import disconnect_agent_sockets
 
@@ -96,11 +97,13 @@ def login():
 @login_required
 def logout():
     """Log out (a POST with the CSRF token, so no other site can log an agent out).
-    Every login of the agent ends, copied cookies and other browsers included.
+    Every login of the agent ends, copied cookies and other browsers included, and its
+    chats go back to the queue.
     See docs/protocol.md, `POST /logout`."""
     agent = current_user._get_current_object()
     agent.revoke_logins()
     db.session.commit()
     logout_user()
     disconnect_agent_sockets(agent.id)
+    sessions.return_to_queue(ChatSession.agent_id == agent.id, "logged out")
     return redirect(url_for("auth.login"))

@@ -6,7 +6,7 @@ import click
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
-from . import access
+from . import access, sessions
 from .extensions import db
 from .jobs import run_jobs
 from .models import AGENT_ROLES, SESSION_STATUSES, Agent, ChatSession, Site
@@ -84,7 +84,8 @@ def create_agent(email, name, role, site_keys, password):
 @click.option("--email", required=True, help="The agent's login email.")
 def disable_agent(email):
     """Stop an agent from logging in; its open dashboards close at once with a message queue
-    (SOCKETIO_MESSAGE_QUEUE), otherwise at their next event or within one job tick.
+    (SOCKETIO_MESSAGE_QUEUE), otherwise at their next event or within one job tick; its
+    chats go back to the queue.
     (`create-agent` with the same email enables it again.)"""
     agent = db.session.execute(select(Agent).filter_by(email=email.strip().lower())).scalar_one_or_none()
     if agent is None:
@@ -93,7 +94,8 @@ def disable_agent(email):
     agent.revoke_logins()
     db.session.commit()
     disconnect_agent_sockets(agent.id)
-    click.echo(f"Agent {agent.email} is disabled.")
+    returned = sessions.return_to_queue(ChatSession.agent_id == agent.id, "disabled")
+    click.echo(f"Agent {agent.email} is disabled; {len(returned)} of its chats are back in the queue.")
 
 
 @bp.cli.command("seed-demo")

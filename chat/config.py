@@ -112,6 +112,8 @@ def load_settings(instance_path):
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 22),
         "INACTIVITY_MINUTES": _int("INACTIVITY_MINUTES", 30),
         "HEARTBEAT_TIMEOUT_MINUTES": _int("HEARTBEAT_TIMEOUT_MINUTES", 5),
+        # An agent with no dashboard connected this long gives its chats back to the queue.
+        "AGENT_AWAY_MINUTES": _int_between("AGENT_AWAY_MINUTES", 2, 1, 24 * 60),
         "SCHEDULER_ENABLED": os.environ.get("SCHEDULER_ENABLED", "1") == "1",
         "JOBS_INTERVAL_SECONDS": _int("JOBS_INTERVAL_SECONDS", 60),
         "SESSION_COOKIE_HTTPONLY": True,

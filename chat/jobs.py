@@ -7,12 +7,13 @@ import socket
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, insert, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import sessions
+from .realtime import presence
 from .extensions import db
-from .models import QUEUED_STATUSES, ChatSession, JobLease, utcnow
+from .models import QUEUED_STATUSES, Agent, ChatSession, JobLease, utcnow
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "housekeeping"
@@ -41,7 +42,17 @@ def abandon_silent_visitors(now):
     return abandoned + sessions.mark_visitors_away(silent)
 
 
-SWEEPS = (expire_overdue_sessions, abandon_silent_visitors, abandon_inactive_sessions)
+def requeue_chats_of_absent_agents(now):
+    """Active chats whose agent has had no dashboard connected for AGENT_AWAY_MINUTES go
+    back to the queue (seen by no process since; an agent online now is never absent)."""
+    cutoff = now - timedelta(minutes=current_app.config["AGENT_AWAY_MINUTES"])
+    absent = select(Agent.id).where(or_(Agent.last_seen_at.is_(None), Agent.last_seen_at <= cutoff),
+                                    Agent.id.notin_(presence.online_agent_ids()))
+    return sessions.return_to_queue(ChatSession.agent_id.in_(absent), "away")
+
+
+SWEEPS = (expire_overdue_sessions, abandon_silent_visitors, abandon_inactive_sessions,
+          requeue_chats_of_absent_agents)
 
 
 def take_lease(now, seconds):
@@ -89,7 +100,6 @@ def start_scheduler(app):
         return None
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from .realtime import presence
     from .realtime.disconnect import disconnect_signed_out_agents
 
     def tick():
@@ -97,6 +107,7 @@ def start_scheduler(app):
             try:
                 disconnect_signed_out_agents()   # this process's own sockets: no lease
                 presence.refresh()
+                sessions.agents_seen(presence.local_agent_ids())
                 run_jobs()
             finally:
                 db.session.remove()

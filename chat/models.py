@@ -51,6 +51,9 @@ class Agent(UserMixin, db.Model):
     sites = db.relationship("Site", secondary=agent_site, order_by="Site.id")
     # Part of every login cookie and socket; bumping it ends every login of the agent.
     session_version = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # When a dashboard of the agent was last known to be connected (connect, disconnect, and
+    # every job tick while one is); its chats go back to the queue AGENT_AWAY_MINUTES after.
+    last_seen_at = db.Column(db.DateTime)
 
     @property
     def is_active(self):

@@ -1,5 +1,6 @@
 """The session lifecycle: every status change of a chat goes through here (start, claim,
-end, the jobs' bulk ends, the visitor seen or away); nothing else writes a status.
+back to the queue, end, the jobs' bulk ends, the visitor seen or away); nothing else writes
+a status.
 
 Each function writes to the database, commits, and then publishes what changed.
 """
@@ -17,7 +18,7 @@ from sqlalchemy import select, update
 from . import access, messages, publish
 from .errors import ChatError, session_closed, session_not_found
 from .extensions import db
-from .models import OPEN_STATUSES, QUEUED_STATUSES, ChatSession, Visitor, hash_session_key, utcnow
+from .models import OPEN_STATUSES, QUEUED_STATUSES, Agent, ChatSession, Visitor, hash_session_key, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,40 @@ def end_many(condition, reason, status="ended", ended_by=None, now=None):
         log.info("session ended session=%s reason=%s", session_id, reason)
         announce_status_change(session_id, message)
     return ended_ids
+
+
+def return_to_queue(condition, why):
+    """Active chats matching `condition` go back to the queue because their agent left
+    (`why`, for the log: "logged out", "away", "disabled"), each with a system message both
+    sides read, so another agent can take them over. Returns their ids."""
+    holders = db.session.execute(
+        select(ChatSession.agent_id, Agent.display_name).join(Agent, ChatSession.agent_id == Agent.id)
+        .where(ChatSession.status == "active", condition).distinct()
+    ).all()
+    db.session.rollback()
+    returned = []
+    for agent_id, name in holders:
+        ids = db.session.execute(
+            update(ChatSession).where(ChatSession.status == "active", ChatSession.agent_id == agent_id, condition)
+            .values(status="waiting", agent_id=None, claimed_at=None)
+            .returning(ChatSession.id).execution_options(synchronize_session=False)
+        ).scalars().all()
+        text = f"{name} had to leave; someone else from the team will be with you shortly."
+        notices = [messages.add_system(session_id, text) for session_id in ids]
+        db.session.commit()
+        for session_id, message in zip(ids, notices):
+            log.info("session back in the queue session=%s agent=%s (%s)", session_id, agent_id, why)
+            announce_status_change(session_id, message)
+        returned += ids
+    return returned
+
+
+def agents_seen(agent_ids, now=None):
+    """These agents have a dashboard connected now."""
+    if agent_ids:
+        db.session.execute(update(Agent).where(Agent.id.in_(list(agent_ids)))
+                           .values(last_seen_at=now or utcnow()).execution_options(synchronize_session=False))
+        db.session.commit()
 
 
 def announce_status_change(session_id, message):

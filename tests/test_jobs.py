@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 
 from chat import jobs, messages, sessions
+from chat.realtime import presence
 from chat.extensions import db
 from chat.models import ChatSession, JobLease
 
@@ -63,7 +64,8 @@ def test_sweeps_are_idempotent(site):
     late = chat.started_at + timedelta(days=2)
     assert jobs.run_jobs(now=late, use_lease=False)["expire_overdue_sessions"] == 1
     assert jobs.run_jobs(now=late, use_lease=False) == {
-        "expire_overdue_sessions": 0, "abandon_silent_visitors": 0, "abandon_inactive_sessions": 0}
+        "expire_overdue_sessions": 0, "abandon_silent_visitors": 0, "abandon_inactive_sessions": 0,
+        "requeue_chats_of_absent_agents": 0}
     assert stored_texts(chat) == ["Chat session automatically ended after 22 hours."]
 
 
@@ -82,7 +84,7 @@ def test_run_jobs_reports_what_each_sweep_did(site):
     chat, _ = sessions.start_session(site)
     counts = jobs.run_jobs(now=chat.started_at + timedelta(minutes=10), use_lease=False)
     assert counts == {"expire_overdue_sessions": 0, "abandon_silent_visitors": 1,
-                      "abandon_inactive_sessions": 0}
+                      "abandon_inactive_sessions": 0, "requeue_chats_of_absent_agents": 0}
     assert db.session.get(ChatSession, chat.id).status == "abandoned"
 
 
@@ -101,3 +103,24 @@ def test_the_end_messages_name_the_durations_that_are_set(app, site, agents):
     assert stored_texts(idle) == ["Chat ended after 45 minutes without activity."]
     jobs.expire_overdue_sessions(old.started_at + timedelta(hours=2))
     assert stored_texts(old)[-1] == "Chat session automatically ended after 1 hour."
+
+
+def test_an_agent_with_no_dashboard_for_the_away_minutes_gives_its_chats_back(site, agents, app):
+    alice, bob, _ = agents
+    held, _ = sessions.start_session(site, name="Held")
+    covered, _ = sessions.start_session(site, name="Covered")
+    sessions.claim_session(held, alice)
+    sessions.claim_session(covered, bob)
+    left_at = held.started_at
+    sessions.agents_seen([alice.id, bob.id], now=left_at)
+    app.config.update(AGENT_AWAY_MINUTES=2)
+    assert jobs.requeue_chats_of_absent_agents(left_at + timedelta(minutes=1)) == []
+    presence.agent_connected(bob.id)                 # Bob's dashboard is open on this process
+    try:
+        assert jobs.requeue_chats_of_absent_agents(left_at + timedelta(minutes=3)) == [held.id]
+    finally:
+        presence.agent_disconnected(bob.id)
+    db.session.refresh(held)
+    assert (held.status, held.agent_id) == ("waiting", None)
+    assert stored_texts(held)[-1] == "Alice had to leave; someone else from the team will be with you shortly."
+    assert db.session.get(ChatSession, covered.id).status == "active"

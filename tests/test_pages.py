@@ -73,6 +73,23 @@ def test_logout_closes_the_agents_live_sockets(server, clients):
     assert http.get(server.url + "/dashboard", allow_redirects=False, timeout=5).status_code == 302
 
 
+def test_logging_out_puts_the_agents_chats_back_in_the_queue(server, clients):
+    http = login(server, "second@example.com", "second-password")
+    tab = connect_agent(server, http)
+    clients.append(tab)
+    chat = start_chat(server, name="Lena")
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    assert tab.call("claim_session", {"session_id": chat["session_id"]})["ok"]
+    logout(server, http)
+    status = visitor.wait_for("session_status", lambda s: s["status"] == "waiting")
+    assert (status["agent_name"], status["is_queued"]) == (None, True)
+    assert visitor.wait_for("message", lambda m: m["text"].endswith(
+        "had to leave; someone else from the team will be with you shortly."))
+    colleague = login(server)
+    assert chat["session_id"] in colleague.get(server.url + "/dashboard/sessions", timeout=5).text
+
+
 def test_widget_loader_frame_and_demo_page_are_served(server):
     loader = requests.get(server.url + "/widget.js", timeout=5)
     assert loader.status_code == 200 and "javascript" in loader.headers["Content-Type"]

@@ -149,3 +149,24 @@ def test_every_payload_says_whether_the_chat_is_open_and_queued(site, agents):
     assert flags() == {(True, False)}
     sessions.end_session(chat, "visitor")
     assert flags() == {(False, False)}
+
+
+def test_an_agents_chats_go_back_to_the_queue_when_it_leaves(site, agents, published):
+    alice, bob, _ = agents
+    first, _ = sessions.start_session(site, name="First")
+    second, _ = sessions.start_session(site, name="Second")
+    bobs, _ = sessions.start_session(site, name="Bob's")
+    for chat, agent in ((first, alice), (second, alice), (bobs, bob)):
+        sessions.claim_session(chat, agent)
+    sessions.end_session(second, "visitor")
+    published.clear()
+    assert sessions.return_to_queue(ChatSession.agent_id == alice.id, "logged out") == [first.id]
+    db.session.refresh(first)
+    assert (first.status, first.agent_id, first.is_queued) == ("waiting", None, True)
+    assert stored_texts(first)[-1] == "Alice had to leave; someone else from the team will be with you shortly."
+    assert db.session.get(ChatSession, bobs.id).status == "active"
+    status = [entry[2] for entry in events(published, "session_status")]
+    assert {(payload["status"], payload["agent_name"]) for payload in status} == {("waiting", None)}
+    rooms = {entry[3] for entry in events(published, "queue_update")}
+    assert f"site-agents:{site.id}" in rooms                  # the site's agents see it waiting again
+    assert sessions.claim_session(first, bob).agent_id == bob.id      # another agent takes it over

@@ -25,6 +25,7 @@ def connect(auth=None):
     agent = current_user
     # The login's version: every event checks it, so a revoked login stops at once.
     remember_socket(NS, agent_id=agent.id, version=agent.session_version)
+    sessions.agents_seen([agent.id])
     join_room(publish.agent_room(agent.id))
     if access.supervises(agent):
         join_room(publish.SUPERVISORS_ROOM)
@@ -39,6 +40,8 @@ def connect(auth=None):
 def disconnect(*_reason):
     state = forget_socket(NS)
     limits.forget(request.sid)
+    if state:
+        sessions.agents_seen([state["agent_id"]])     # its chats wait AGENT_AWAY_MINUTES from now
     if state and presence.agent_disconnected(state["agent_id"]):
         agent = db.session.get(Agent, state["agent_id"])
         if agent is not None:

@@ -119,9 +119,20 @@ def agent_disconnected(agent_id):
     return _holders("agents", str(agent_id)) == 0
 
 
+def local_agent_ids():
+    """The agents with a dashboard connected to this process."""
+    with _lock:
+        return [int(member) for member in _counts["agents"]]
+
+
+def online_agent_ids():
+    """The agents with a dashboard connected to any process."""
+    return [int(member) for member in _members("agents")]
+
+
 def agents_online(site_id):
     """How many agents who answer this site's visitors are connected."""
-    online = [int(member) for member in _members("agents")]
+    online = online_agent_ids()
     if not online:
         return 0
     return db.session.execute(db.select(db.func.count()).select_from(Agent)
