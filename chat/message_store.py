@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 NEXT_SEQ_SQL = (
     "UPDATE chat_session SET last_seq = last_seq + 1, last_activity_at = :now, last_message_at = :now, "
-    "last_message_preview = :preview WHERE id = :session_id{only_open} RETURNING last_seq, status, agent_id")
+    "last_message_preview = :preview WHERE id = :session_id{only_open} RETURNING last_seq, status, agent_id, site_id")
 ONLY_OPEN = " AND status IN ({})".format(", ".join(f"'{status}'" for status in OPEN_STATUSES))
 INSERT_SQL = (
     "INSERT INTO message (session_id, seq, client_id, sender_type, sender_id, sender_name, text, created_at) "
@@ -38,11 +38,11 @@ POSTGRES_APPEND_SQL = (
     "next AS (UPDATE chat_session SET last_seq = last_seq + 1, last_activity_at = %(now)s, "
     "last_message_at = %(now)s, last_message_preview = %(preview)s "
     "WHERE id = %(session_id)s" + ONLY_OPEN + " AND NOT EXISTS (SELECT 1 FROM existing) "
-    "RETURNING last_seq, status, agent_id), "
+    "RETURNING last_seq, status, agent_id, site_id), "
     "stored AS (INSERT INTO message (session_id, seq, client_id, sender_type, sender_id, sender_name, text, "
     "created_at) SELECT %(session_id)s, last_seq, %(client_id)s, %(sender_type)s, %(sender_id)s, "
     "%(sender_name)s, %(text)s, %(now)s FROM next RETURNING id) "
-    "SELECT (SELECT id FROM stored), next.last_seq, next.status, next.agent_id, EXISTS (SELECT 1 FROM existing) "
+    "SELECT (SELECT id FROM stored), next.last_seq, next.status, next.agent_id, next.site_id, EXISTS (SELECT 1 FROM existing) "
     "FROM (SELECT 1) AS one LEFT JOIN next ON true")
 
 MAX_BATCH = 200
@@ -108,7 +108,7 @@ def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None
 
     The counter update comes first, so the row lock (or SQLite's write lock) serialises
     senders of one session; it also returns the session's status and agent.
-    Returns (message, (status, agent_id)); (None, "closed") when the session is not open;
+    Returns (message, (status, agent_id, site_id)); (None, "closed") when the session is not open;
     (None, "duplicate") when the client_id is already stored.
     """
     sql = statements()
@@ -119,7 +119,7 @@ def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None
     row = cursor.fetchone()
     if row is None:
         return None, "closed"
-    seq, status, agent_id = row
+    seq, status, agent_id, site_id = row
     fields = dict(session_id=session_id, seq=seq, client_id=client_id, sender_type=sender_type,
                   sender_id=sender_id, sender_name=sender_name, text=text)
     cursor.execute(sql.insert, dict(fields, created_at=stamp))
@@ -127,7 +127,7 @@ def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None
     if inserted is None:
         cursor.execute(sql.undo_seq, {"session_id": session_id})
         return None, "duplicate"
-    return StoredMessage(id=inserted[0], created_at=now, **fields), (status, agent_id)
+    return StoredMessage(id=inserted[0], created_at=now, **fields), (status, agent_id, site_id)
 
 
 class PendingMessage:
@@ -137,7 +137,7 @@ class PendingMessage:
         self.fields = fields
         self.event = event
         self.message = None
-        self.outcome = None       # (status, agent_id), "closed", "duplicate" or an exception
+        self.outcome = None       # (status, agent_id, site_id), "closed", "duplicate" or an exception
 
 
 def store(batch, on_stored):
@@ -193,11 +193,11 @@ def _append_in_one_round_trip(connection, batch):
                    for each in fields]
         rows = [cursor.fetchone() for cursor in cursors]
     results = []
-    for pending, each, (message_id, seq, status, agent_id, duplicate) in zip(batch, fields, rows):
+    for pending, each, (message_id, seq, status, agent_id, site_id, duplicate) in zip(batch, fields, rows):
         if message_id is None:
             results.append((pending, None, "duplicate" if duplicate else "closed"))
         else:
-            results.append((pending, StoredMessage(id=message_id, seq=seq, created_at=now, **each), (status, agent_id)))
+            results.append((pending, StoredMessage(id=message_id, seq=seq, created_at=now, **each), (status, agent_id, site_id)))
     return results
 
 

@@ -74,11 +74,11 @@ def add_system(session_id, text, require_open=True):
     return message
 
 
-def after_stored(message, chat_status=None, agent_id=None):
-    """After the commit: tell everyone watching the chat. `chat_status` and `agent_id` (what
-    the store returned) let the holder's chat list update its preview."""
+def after_stored(message, chat_status=None, agent_id=None, site_id=None):
+    """After the commit: tell everyone watching the chat. What the store returned (the chat's
+    status, holder and site) lets the lists that show the chat update its preview."""
     log.debug("message stored session=%s seq=%s", message.session_id, message.seq)
-    publish.message_posted(message, chat_status, agent_id)
+    publish.message_posted(message, chat_status, agent_id, site_id)
 
 
 def _after_writer_stored(pending):

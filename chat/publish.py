@@ -5,6 +5,7 @@ handler, an HTTP view, a job or a CLI command (through the message queue).
 """
 from . import payloads
 from .extensions import socketio
+from .models import QUEUED_STATUSES
 
 VISITOR_NS = "/visitor"
 AGENT_NS = "/agent"
@@ -41,13 +42,19 @@ def typing(session_id, sender_type, sender_name, is_typing, skip_sid):
                           "is_typing": is_typing}, session_id, skip_sid=skip_sid)
 
 
-def message_posted(message, status=None, agent_id=None):
-    """The message to everyone in its session; the holder's chat list learns of it too.
-    (Queued sessions' previews refresh with the queue, not on every message.)"""
+def message_posted(message, status=None, agent_id=None, site_id=None):
+    """The message to everyone in its session; the lists that show the chat learn of it too:
+    the holder's My chats, or while it waits, the Waiting list of the site's agents and the
+    supervisors (a preview each)."""
     to_session("message", message.to_dict(), message.session_id)
+    if status is None:
+        return
+    preview = payloads.preview(message, status, agent_id)
     if status == "active" and agent_id:
-        socketio.emit("queue_update", payloads.preview(message, status, agent_id),
-                      to=agent_room(agent_id), namespace=AGENT_NS)
+        socketio.emit("queue_update", preview, to=agent_room(agent_id), namespace=AGENT_NS)
+    elif status in QUEUED_STATUSES and site_id is not None:
+        socketio.emit("queue_update", preview, to=site_agents_room(site_id), namespace=AGENT_NS)
+        socketio.emit("queue_update", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
 
 
 def visitor_presence(session_id, online, reason=None, skip_sid=None):

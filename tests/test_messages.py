@@ -81,11 +81,15 @@ def test_a_stored_message_reaches_its_room_and_the_holders_list(site, agents, pu
     ]
 
 
-def test_a_queued_chats_message_reaches_only_its_room(site, published):
+def test_a_queued_chats_message_reaches_its_room_and_the_waiting_lists(site, published):
     chat, _ = sessions.start_session(site)
     published.clear()
-    say(chat, "hello", "c1")
-    assert [(entry[1], entry[3]) for entry in published] == [("message", f"session:{chat.id}")] * 2
+    say(chat, "Do you ship to Austria?", "c1")
+    assert [(entry[1], entry[3]) for entry in published] == [
+        ("message", f"session:{chat.id}"), ("message", f"session:{chat.id}"),
+        ("queue_update", f"site-agents:{site.id}"), ("queue_update", "supervisors")]
+    assert published[2][2] == {"session_id": chat.id, "status": "waiting", "agent_id": None,
+                               "last_message": "Do you ship to Austria?", "last_seq": 1}
 
 
 def test_nothing_is_published_for_a_message_that_was_not_stored(site, published):

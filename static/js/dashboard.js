@@ -77,6 +77,16 @@
     refreshTimer = setTimeout(function () { htmx.trigger(document.body, "refresh-list"); }, 100);
   }
 
+  /* A new message in a chat the list shows, and still in the same group: its preview changes
+     in place. Anything else (a chat appears, moves between groups, leaves) reloads the list. */
+  function showPreview(update) {
+    if (!("last_message" in update) || "visitor_name" in update) return false;     // not a preview
+    var item = sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(update.session_id) + '"]');
+    if (!item || item.dataset.status !== update.status) return false;
+    item.querySelector(".session-last").textContent = update.last_message;
+    return true;
+  }
+
   function updateWaitingTimes() {
     var times = sessionList.querySelectorAll("time[data-since]");
     for (var i = 0; i < times.length; i++) {
@@ -225,7 +235,7 @@
   socket.on("connect_error", function (error) {
     if (error && error.data && error.data.code === "login_required") window.location.href = "/login";
   });
-  socket.on("queue_update", refreshList);
+  socket.on("queue_update", function (update) { if (!showPreview(update)) refreshList(); });
   socket.on("message", function (message) {
     if (current && message.session_id === current.sessionId) current.log.accept(message);
   });
