@@ -77,19 +77,22 @@ def test_a_stored_message_reaches_its_room_and_the_holders_list(site, agents, pu
         ("emit", "message", message.to_dict(), f"session:{chat.id}", "/visitor"),
         ("emit", "message", message.to_dict(), f"session:{chat.id}", "/agent"),
         ("emit", "queue_update", {"session_id": chat.id, "status": "active", "agent_id": agents[0].id,
-                                  "last_message": "hello", "last_seq": 2}, f"agent:{agents[0].id}", "/agent"),
+                                  "last_message": "hello", "last_seq": 2,
+                                  "last_message_at": message.to_dict()["created_at"]},
+         f"agent:{agents[0].id}", "/agent"),
     ]
 
 
 def test_a_queued_chats_message_reaches_its_room_and_the_waiting_lists(site, published):
     chat, _ = sessions.start_session(site)
     published.clear()
-    say(chat, "Do you ship to Austria?", "c1")
+    message = say(chat, "Do you ship to Austria?", "c1")
     assert [(entry[1], entry[3]) for entry in published] == [
         ("message", f"session:{chat.id}"), ("message", f"session:{chat.id}"),
         ("queue_update", f"site-agents:{site.id}"), ("queue_update", "supervisors")]
     assert published[2][2] == {"session_id": chat.id, "status": "waiting", "agent_id": None,
-                               "last_message": "Do you ship to Austria?", "last_seq": 1}
+                               "last_message": "Do you ship to Austria?", "last_seq": 1,
+                               "last_message_at": message.to_dict()["created_at"]}
 
 
 def test_nothing_is_published_for_a_message_that_was_not_stored(site, published):

@@ -84,6 +84,8 @@
     var item = sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(update.session_id) + '"]');
     if (!item || item.dataset.status !== update.status) return false;
     item.querySelector(".session-last").textContent = update.last_message;
+    var time = item.querySelector("time[data-follows-messages]");
+    if (time && update.last_message_at) { time.dataset.since = update.last_message_at; updateWaitingTimes(); }
     return true;
   }
 

@@ -21,3 +21,17 @@ def test_the_waiting_list_and_my_chats_show_the_latest_message_live(server, agen
     accept_chat(agent_page)
     visitor.call("send_message", {"text": "Thanks!", "client_id": "q3"})
     expect(mine_item(agent_page, name).locator(".session-last")).to_have_text("Thanks!")
+
+
+def test_my_chats_count_from_the_latest_message_and_waiting_from_the_start(server, agent_page, clients):
+    name = unique_name("Clock")
+    chat = start_chat(server, name=name)
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    waiting_since = waiting_item(agent_page, name).locator("time").get_attribute("data-since")
+    open_session(agent_page, waiting_item(agent_page, name))
+    accept_chat(agent_page)
+    reply = visitor.call("send_message", {"text": "Still there?", "client_id": "t1"})
+    held = mine_item(agent_page, name).locator("time")
+    expect(held).to_have_attribute("data-since", reply["message"]["created_at"])
+    assert reply["message"]["created_at"] > waiting_since
