@@ -275,8 +275,7 @@
                          body: JSON.stringify({session_id: chat.session_id, session_key: chat.session_key})})
       .then(function (response) {
         if (!response.ok) throw new Error("end failed");
-        note("You ended the chat.");
-        showEnded();
+        showEnded();          // the server's "The visitor ended the chat." is the one notice
         setTimeout(function () {
           if (socket) socket.disconnect();
           window.parent.postMessage({type: "cc:close"}, "*");

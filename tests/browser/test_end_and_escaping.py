@@ -21,7 +21,8 @@ def test_end_chat_in_the_widget_ends_it_for_the_agent_and_closes_the_frame(serve
     expect_messages(agent_page, ["That's all, thanks."])
 
     widget.locator("#endChatButton").click()
-    expect(widget.locator("#messages .message-note")).to_have_text(["You ended the chat."])
+    expect(widget.locator("#messages .message-system .message-text").last).to_have_text(
+        "The visitor ended the chat.")
     assert visitor_page.dialogs == [("confirm", "End this chat?")]
     expect(widget.locator("#composer")).to_be_hidden()
     expect(widget.locator("#newChatButton")).to_be_visible()
@@ -33,6 +34,9 @@ def test_end_chat_in_the_widget_ends_it_for_the_agent_and_closes_the_frame(serve
     expect(agent_page.locator("#messages .message-system .message-text").last).to_have_text(
         "The visitor ended the chat.")
     expect(agent_page.locator("#messageInput")).to_be_disabled()
+    expect(agent_page.locator("#visitorPresence")).to_have_count(0)      # no "visitor online" once ended
+    ended_notices = widget.locator("#messages .message").filter(has_text="ended the chat")
+    expect(ended_notices).to_have_count(1)
     expect(visitor_page.locator("#cc-chat-frame")).to_be_hidden()
     expect(visitor_page.locator("#cc-chat-launcher")).to_have_text("Chat")
 
