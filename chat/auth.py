@@ -34,6 +34,12 @@ def load_agent(token):
     return agent if agent is not None and agent.session_version == int(match[2]) else None
 
 
+# Shown when a dashboard finds its login gone (logged out elsewhere, password or role
+# changed, disabled): the dashboard sends the agent to /login?ended=1.
+LOGIN_ENDED = ("Your login has ended: you logged out in another window, or an administrator "
+               "changed or disabled your account. Log in again to continue.")
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
@@ -78,6 +84,8 @@ def login():
     """The login form: email, password and a CSRF token. See docs/protocol.md, `/login`."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
+    if request.method == "GET" and request.args.get("ended") == "1":
+        flash(LOGIN_ENDED)
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()

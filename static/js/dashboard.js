@@ -234,8 +234,16 @@
     refreshList();                    // never show a queue from before the disconnect
     if (current) joinCurrent();
   });
+  /* A login that ended (logout elsewhere, disabled, password or role changed) lands on the
+     login page with a sentence saying why. The server closes such a socket itself, and
+     Socket.IO does not reconnect after that on its own: this reconnect is refused with
+     login_required when the login is gone (and goes through after a server restart). */
+  function loginEnded() { window.location.href = "/login?ended=1"; }
   socket.on("connect_error", function (error) {
-    if (error && error.data && error.data.code === "login_required") window.location.href = "/login";
+    if (error && error.data && error.data.code === "login_required") loginEnded();
+  });
+  socket.on("disconnect", function (reason) {
+    if (reason === "io server disconnect") socket.connect();
   });
   socket.on("queue_update", function (update) { if (!showPreview(update)) refreshList(); });
   socket.on("message", function (message) {
@@ -256,5 +264,8 @@
   socket.on("presence", function (event) {
     if (current && event.session_id === current.sessionId) setVisitorPresence(event.visitor_online);
   });
-  socket.on("error", function (error) { if (error && error.code !== "invalid_payload") showError(error); });
+  socket.on("error", function (error) {
+    if (error && error.code === "login_required") loginEnded();
+    else if (error && error.code !== "invalid_payload") showError(error);
+  });
 })();
