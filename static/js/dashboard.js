@@ -105,6 +105,26 @@
 
   /* ---- the open chat ---- */
 
+  /* What the agent typed outlives a switch of chats and a reload: each chat's draft and
+     unsent replies are kept in this browser's localStorage (cleared at logout). */
+  var KEPT = "cc_kept:";
+  function kept(kind, sessionId, empty) {
+    try {
+      var value = JSON.parse(localStorage.getItem(KEPT + kind + ":" + sessionId));
+      return value === null ? empty : value;
+    } catch (error) { return empty; }
+  }
+  function keep(kind, sessionId, value) {
+    try {
+      if (value && value.length) localStorage.setItem(KEPT + kind + ":" + sessionId, JSON.stringify(value));
+      else localStorage.removeItem(KEPT + kind + ":" + sessionId);
+    } catch (error) { /* storage full or disabled: the text stays on screen only */ }
+  }
+  var logoutForm = document.getElementById("logoutForm");
+  if (logoutForm) logoutForm.addEventListener("submit", function () {
+    Object.keys(localStorage).forEach(function (key) { if (key.indexOf(KEPT) === 0) localStorage.removeItem(key); });
+  });
+
   function openChat(id) {
     selectedId = id;
     htmx.ajax("GET", "/dashboard/sessions/" + encodeURIComponent(id), {target: chatWindow, swap: "innerHTML"});
@@ -120,7 +140,9 @@
     var sessionId = chat.dataset.sessionId;
     // The same chat drawn again (a status change, a claim) keeps what is still unsent.
     var outbox = current && current.sessionId === sessionId ? current.outbox
-      : new ChatOutbox(null, {senderName: agentName, fields: {session_id: sessionId}});
+      : new ChatOutbox(null, {senderName: agentName, fields: {session_id: sessionId}, limit: 100,
+                              items: kept("outbox", sessionId, []),
+                              onChange: function () { keep("outbox", sessionId, outbox.items); }});
     var log = new ChatUI.MessageLog(messages, {
       mine: "agent",
       requestSync: function (after) { syncMessages(sessionId, after); },
@@ -143,6 +165,7 @@
     if (socket.connected) joinCurrent();
 
     var input = document.getElementById("messageInput");
+    if (!input.disabled) input.value = kept("draft", sessionId, "");
     document.getElementById("composer").addEventListener("submit", function (event) {
       event.preventDefault();
       sendReply(input);
@@ -150,7 +173,10 @@
     input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); sendReply(input); }
     });
-    input.addEventListener("input", function () { current.notifier.keystroke(); });
+    input.addEventListener("input", function () {
+      keep("draft", sessionId, input.value);
+      current.notifier.keystroke();
+    });
     var accept = document.getElementById("acceptButton");
     if (accept) accept.addEventListener("click", function () { claim(sessionId, accept); });
     var end = document.getElementById("endButton");
@@ -177,7 +203,9 @@
     var text = input.value.trim();
     if (!text || !current) return;
     var item = current.outbox.add(text);
+    if (!item) { showError({message: "Too many unsent replies; wait for the connection."}); return; }
     input.value = "";
+    keep("draft", current.sessionId, "");
     current.notifier.stop();
     if (socket.connected) current.outbox.emit(socket, item);
   }
