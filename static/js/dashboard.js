@@ -244,17 +244,37 @@
   /* A chat this agent may no longer view (another agent claimed it, it ended): stop
      following it, so nothing of it is shown or asked for any more. */
   document.body.addEventListener("htmx:responseError", function (event) {
-    if (event.detail.target === chatWindow) {
-      if (current) socket.emit("leave_session", {session_id: current.sessionId});
-      current = null;
-      selectedId = null;
+    if (event.detail.target !== chatWindow) return;
+    if (current) socket.emit("leave_session", {session_id: current.sessionId});
+    var chat = document.getElementById("chat");
+    if (current && acceptedBy[current.sessionId] && chat) {
+      showAcceptedElsewhere(chat, acceptedBy[current.sessionId]);
+    } else {
       var note = document.createElement("p");
       note.className = "muted empty";
-      note.textContent = "This chat is no longer available to you: another agent may have accepted it.";
+      note.textContent = "This chat is no longer available to you.";
       chatWindow.replaceChildren(note);
-      refreshList();
     }
+    current = null;
+    selectedId = null;
+    refreshList();
   });
+
+  /* Another agent accepted the chat on screen: it stays, read-only, saying who took it, so
+     nobody is switched to another customer's chat mid-sentence. */
+  var acceptedBy = {};
+  function showAcceptedElsewhere(chat, agentName) {
+    chat.querySelectorAll("button, textarea").forEach(function (control) { control.disabled = true; });
+    var accept = document.getElementById("acceptButton");
+    if (accept) accept.hidden = true;
+    document.getElementById("messageInput").placeholder = "Accepted by " + agentName;
+    var banner = document.createElement("p");
+    banner.className = "chat-banner";
+    banner.id = "acceptedBy";
+    banner.setAttribute("role", "status");
+    banner.textContent = "Accepted by " + agentName;
+    chat.querySelector(".chat-header").after(banner);
+  }
 
   /* ---- live events ---- */
 
@@ -285,6 +305,7 @@
   socket.on("session_status", function (status) {
     if (current && status.session_id === current.sessionId) {
       if (!status.is_open) endedWhileOpen = status.session_id;
+      if (status.status === "active" && status.agent_name) acceptedBy[status.session_id] = status.agent_name;
       openChat(status.session_id);
     }
     refreshList();

@@ -1,4 +1,5 @@
-"""A dashboard that was looking at a waiting chat when another agent claimed it stops following it."""
+"""A dashboard that was looking at a waiting chat when another agent claimed it stops following
+it, and keeps it on screen, read-only, saying who accepted it."""
 from playwright.sync_api import expect
 
 from tests.browser.pages import log_in, open_chat, open_session, unique_name, waiting_item
@@ -23,7 +24,7 @@ RECORD_SOCKET = """
 """
 
 
-def test_a_chat_claimed_by_another_agent_is_left_and_no_longer_shown(server, new_page, clients):
+def test_a_chat_claimed_by_another_agent_is_left_and_shown_read_only_with_who_took_it(server, new_page, clients):
     name = unique_name("Claimed")
     chat = start_chat(server, name=name)
     dashboard = new_page()
@@ -40,9 +41,12 @@ def test_a_chat_claimed_by_another_agent_is_left_and_no_longer_shown(server, new
 
     dashboard.wait_for_function("id => window.sentEvents.some(e => e[0] === 'leave_session' && "
                                 "e[1].session_id === id)", arg=chat["session_id"])
-    expect(open_chat(dashboard, chat["session_id"])).to_have_count(0)
-    expect(dashboard.locator("#chatWindow")).to_have_text(
-        "This chat is no longer available to you: another agent may have accepted it.")
+    # The chat stays on screen, read-only, saying who took it: nobody is switched elsewhere.
+    expect(open_chat(dashboard, chat["session_id"])).to_have_count(1)
+    expect(dashboard.locator("#acceptedBy")).to_have_text("Accepted by Demo Agent")
+    expect(dashboard.locator(".chat-title")).to_have_text(name)
+    expect(dashboard.locator("#messageInput")).to_be_disabled()
+    expect(dashboard.locator("#acceptButton")).to_be_hidden()
     expect(waiting_item(dashboard, name)).to_have_count(0)
     visitor.call("send_message", {"text": "my card number is 4111", "client_id": "card"})
     claimer.wait_for("message", lambda m: m["text"] == "my card number is 4111")
