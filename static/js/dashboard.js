@@ -267,6 +267,9 @@
     chat.querySelectorAll("button, textarea").forEach(function (control) { control.disabled = true; });
     var accept = document.getElementById("acceptButton");
     if (accept) accept.hidden = true;
+    document.getElementById("chatStatus").textContent = "active";
+    var presence = document.getElementById("visitorPresence");
+    if (presence) presence.remove();              // no longer followed: its presence would go stale
     document.getElementById("messageInput").placeholder = "Accepted by " + agentName;
     var banner = document.createElement("p");
     banner.className = "chat-banner";

@@ -47,6 +47,7 @@ def test_a_chat_claimed_by_another_agent_is_left_and_shown_read_only_with_who_to
     expect(dashboard.locator(".chat-title")).to_have_text(name)
     expect(dashboard.locator("#messageInput")).to_be_disabled()
     expect(dashboard.locator("#acceptButton")).to_be_hidden()
+    expect(dashboard.locator("#chatStatus")).to_have_text("active")
     expect(waiting_item(dashboard, name)).to_have_count(0)
     visitor.call("send_message", {"text": "my card number is 4111", "client_id": "card"})
     claimer.wait_for("message", lambda m: m["text"] == "my card number is 4111")
