@@ -269,7 +269,7 @@
     if (accept) accept.hidden = true;
     document.getElementById("chatStatus").textContent = "active";
     var presence = document.getElementById("visitorPresence");
-    if (presence) presence.remove();              // no longer followed: its presence would go stale
+    if (presence) presence.parentNode.remove();   // no longer followed: its presence would go stale
     document.getElementById("messageInput").placeholder = "Accepted by " + agentName;
     var banner = document.createElement("p");
     banner.className = "chat-banner";
