@@ -145,6 +145,7 @@ def load_settings(instance_path):
         # (sockets and REST together), and `sync` per dashboard socket.
         "READ_LIMIT_PER_SESSION": _rate("READ_LIMIT_PER_SESSION", "60 per minute"),
         "HEARTBEAT_LIMIT_PER_SOCKET": _rate("HEARTBEAT_LIMIT_PER_SOCKET", "10 per minute"),
+        "MARK_READ_LIMIT_PER_SOCKET": _rate("MARK_READ_LIMIT_PER_SOCKET", "60 per minute"),
         # Wrong session keys (or unknown session ids) from one address before it is refused
         # even with a right key, until the window passes.
         "KEY_FAILURE_LIMIT_PER_IP": _rate("KEY_FAILURE_LIMIT_PER_IP", "20 per minute"),

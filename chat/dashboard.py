@@ -30,8 +30,9 @@ def session_list():
     """Partial: Waiting and My chats, refreshed by HTMX on every queue change.
     See docs/protocol.md, HTTP: pages."""
     waiting, waiting_total = queue.waiting_sessions(current_user, limit=QUEUE_PAGE)
+    mine = queue.sessions_of_agent(current_user)
     return render_template("dashboard/_session_list.html", waiting=waiting, waiting_total=waiting_total,
-                           mine=queue.sessions_of_agent(current_user))
+                           mine=mine, unread=queue.unread_counts(current_user.id, [chat.id for chat in mine]))
 
 
 def viewable_session(session_id):

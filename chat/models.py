@@ -231,6 +231,15 @@ class StoredMessage:
         return self.payload
 
 
+class ChatRead(db.Model):
+    """How far an agent has read a chat: its unread badge counts the visitor's messages after."""
+    __tablename__ = "chat_read"
+
+    agent_id = db.Column(db.Integer, db.ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
+    session_id = db.Column(db.String(36), db.ForeignKey("chat_session.id", ondelete="CASCADE"), primary_key=True)
+    last_read_seq = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+
+
 class JobLease(db.Model):
     """Which server process runs the housekeeping jobs, until when."""
     __tablename__ = "job_lease"

@@ -29,7 +29,8 @@ def preview(message, status, agent_id):
     """A holder's chat list after a message: its preview and latest seq."""
     return {"session_id": message.session_id, "status": status, "agent_id": agent_id,
             "last_message": message.text[:PREVIEW_LENGTH], "last_seq": message.seq,
-            "last_message_at": isoformat(message.created_at)}
+            "last_message_at": isoformat(message.created_at), "sender_type": message.sender_type,
+            "sender_name": message.sender_name}
 
 
 def status(chat_session):

@@ -57,6 +57,12 @@ def message_posted(message, status=None, agent_id=None, site_id=None):
         socketio.emit("queue_update", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
 
 
+def read_state(agent_id, session_id, last_read_seq):
+    """How far the agent has read a chat, to every tab of that agent."""
+    socketio.emit("read_state", {"session_id": session_id, "last_read_seq": last_read_seq},
+                  to=agent_room(agent_id), namespace=AGENT_NS)
+
+
 def visitor_presence(session_id, online, reason=None, skip_sid=None):
     """Whether the chat's visitor is connected, to everyone watching the chat."""
     data = {"session_id": session_id, "visitor_online": online}

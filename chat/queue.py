@@ -1,9 +1,11 @@
-"""The dashboard's lists: the queue of chats waiting for an agent, and an agent's own chats."""
-from sqlalchemy import select
+"""The dashboard's lists: the queue of chats waiting for an agent, an agent's own chats, and
+how much of each an agent has read."""
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import access
 from .extensions import db
-from .models import QUEUED_STATUSES, ChatSession
+from .models import QUEUED_STATUSES, ChatRead, ChatSession, Message
 
 
 def waiting_sessions(agent, limit=100):
@@ -27,3 +29,35 @@ def sessions_of_agent(agent):
         select(ChatSession).where(ChatSession.agent_id == agent.id, ChatSession.status == "active")
         .order_by(ChatSession.last_message_at.desc())
     ).scalars().all()
+
+
+def mark_read(agent_id, chat, seq):
+    """The agent has seen `chat` up to `seq` (never past its latest message, never backwards).
+    Returns the seq now recorded."""
+    seq = max(0, min(seq, chat.last_seq))
+    postgres = db.engine.dialect.name == "postgresql"
+    insert = (postgresql.insert if postgres else sqlite.insert)(ChatRead).values(
+        agent_id=agent_id, session_id=chat.id, last_read_seq=seq)
+    larger = func.greatest if postgres else func.max          # SQLite's max(a, b) is the scalar one
+    db.session.execute(insert.on_conflict_do_update(
+        index_elements=["agent_id", "session_id"],
+        set_={"last_read_seq": larger(ChatRead.last_read_seq, insert.excluded.last_read_seq)}))
+    db.session.commit()
+    return db.session.execute(select(ChatRead.last_read_seq).where(
+        ChatRead.agent_id == agent_id, ChatRead.session_id == chat.id)).scalar_one()
+
+
+def unread_counts(agent_id, session_ids):
+    """{session_id: how many visitor messages the agent has not read} for these chats (absent: none)."""
+    if not session_ids:
+        return {}
+    read_up_to = (select(ChatRead.last_read_seq)
+                  .where(ChatRead.agent_id == agent_id, ChatRead.session_id == Message.session_id)
+                  .scalar_subquery())
+    rows = db.session.execute(
+        select(Message.session_id, func.count())
+        .where(Message.session_id.in_(list(session_ids)), Message.sender_type == "visitor",
+               Message.seq > func.coalesce(read_up_to, 0))
+        .group_by(Message.session_id)
+    ).all()
+    return dict(rows)

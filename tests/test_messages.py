@@ -78,7 +78,8 @@ def test_a_stored_message_reaches_its_room_and_the_holders_list(site, agents, pu
         ("emit", "message", message.to_dict(), f"session:{chat.id}", "/agent"),
         ("emit", "queue_update", {"session_id": chat.id, "status": "active", "agent_id": agents[0].id,
                                   "last_message": "hello", "last_seq": 2,
-                                  "last_message_at": message.to_dict()["created_at"]},
+                                  "last_message_at": message.to_dict()["created_at"],
+                                  "sender_type": "agent", "sender_name": "Alice"},
          f"agent:{agents[0].id}", "/agent"),
     ]
 
@@ -92,7 +93,8 @@ def test_a_queued_chats_message_reaches_its_room_and_the_waiting_lists(site, pub
         ("queue_update", f"site-agents:{site.id}"), ("queue_update", "supervisors")]
     assert published[2][2] == {"session_id": chat.id, "status": "waiting", "agent_id": None,
                                "last_message": "Do you ship to Austria?", "last_seq": 1,
-                               "last_message_at": message.to_dict()["created_at"]}
+                               "last_message_at": message.to_dict()["created_at"],
+                               "sender_type": "visitor", "sender_name": "Ann"}
 
 
 def test_nothing_is_published_for_a_message_that_was_not_stored(site, published):

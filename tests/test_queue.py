@@ -50,3 +50,23 @@ def test_a_new_agent_answers_the_sites_that_exist_when_it_is_created(site):
     db.session.commit()
     assert first.site_ids == [site.id]
     assert save_agent("first@example.com", "First", "agent", "password-6").site_ids == [site.id]
+
+
+def test_read_state_counts_the_visitors_messages_after_what_the_agent_has_read(site, agents):
+    from chat import messages
+    alice, bob, _ = agents
+    chat, _ = sessions.start_session(site, name="Ann")
+    sessions.claim_session(chat, alice)
+    for n in range(3):
+        messages.receive(messages.Inbound(chat.id, f"question {n}", f"q{n}", "Ann"))
+    messages.post_agent(chat, alice, "answer", "a1")
+    db.session.refresh(chat)
+    assert queue.unread_counts(alice.id, [chat.id]) == {chat.id: 3}       # agent lines do not count
+
+    assert queue.mark_read(alice.id, chat, 2) == 2                       # seq 1 is the claim notice
+    assert queue.unread_counts(alice.id, [chat.id]) == {chat.id: 2}
+    assert queue.mark_read(alice.id, chat, 1) == 2                       # never backwards
+    assert queue.mark_read(alice.id, chat, 10_000) == chat.last_seq      # never past the end
+    assert queue.unread_counts(alice.id, [chat.id]) == {}
+    assert queue.unread_counts(bob.id, [chat.id]) == {chat.id: 3}        # per agent
+    assert queue.unread_counts(alice.id, []) == {}

@@ -242,6 +242,23 @@ def test_an_end_word_sent_over_rest_ends_the_chat_too(server):
     assert (status["status"], status["end_reason"]) == ("ended", "visitor")
 
 
+def test_mark_read_clears_the_badge_in_every_tab_of_the_agent_and_only_for_a_chat_it_may_see(
+        server, chat, visitor, agent_http, clients):
+    tab = connect_agent(server, agent_http)
+    other_tab = connect_agent(server, agent_http)
+    stranger = connect_agent(server, login(server, "second@example.com", "second-password"))
+    clients.extend([tab, other_tab, stranger])
+    claim(tab, chat)
+    visitor.call("send_message", {"text": "hello?", "client_id": "h1"})
+    reply = tab.call("mark_read", {"session_id": chat["session_id"], "seq": 99})
+    assert reply == {"ok": True, "last_read_seq": 2}                      # capped at the chat's last seq
+    assert other_tab.wait_for("read_state", lambda s: s["session_id"] == chat["session_id"]) == {
+        "session_id": chat["session_id"], "last_read_seq": 2}
+    refused = stranger.call("mark_read", {"session_id": chat["session_id"], "seq": 2})
+    assert refused["error"]["code"] == "session_not_found"
+    assert tab.call("mark_read", {"session_id": chat["session_id"], "seq": -1})["error"]["code"] == "invalid_payload"
+
+
 @pytest.mark.parametrize("payload, code", [
     ("not an object", "invalid_payload"),
     ({"client_id": "x"}, "invalid_payload"),

@@ -3,7 +3,7 @@ from flask import request
 from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
-from .. import access, messages, payloads, publish, sessions, validation
+from .. import access, messages, payloads, publish, queue, sessions, validation
 from ..extensions import db, socketio
 from ..models import Agent, Site
 from ..origins import is_own_origin, request_origin
@@ -161,6 +161,19 @@ def sync(state, payload):
     limits.count_read((request.sid, "reads"))
     _, chat = viewable_chat(state, payload)
     return missed_messages(chat, payload)
+
+
+@socketio.on("mark_read", namespace=NS)
+@acknowledged(NS)
+def mark_read(state, payload):
+    """Agent has seen a chat `{session_id, seq}` up to `seq`: its unread badge clears in every
+    tab of the agent. See docs/protocol.md, `mark_read`."""
+    seq = validation.last_seq(payload, "seq")
+    limits.check("MARK_READ_LIMIT_PER_SOCKET", (request.sid, "mark_read"))
+    agent, chat = viewable_chat(state, payload)
+    last_read_seq = queue.mark_read(agent.id, chat, seq)
+    publish.read_state(agent.id, chat.id, last_read_seq)
+    return {"last_read_seq": last_read_seq}
 
 
 @socketio.on("heartbeat", namespace=NS)

@@ -60,6 +60,7 @@
     else if (selectedId && selectedId === endedWhileOpen) highlightSelectedSession(null);
     else highlightAndClickFirstSession();
     updateWaitingTimes();
+    updateTitle();
   }
 
   sessionList.addEventListener("click", function (event) {
@@ -86,8 +87,52 @@
     item.querySelector(".session-last").textContent = update.last_message;
     var time = item.querySelector("time[data-follows-messages]");
     if (time && update.last_message_at) { time.dataset.since = update.last_message_at; updateWaitingTimes(); }
+    var badge = item.querySelector(".unread");
+    if (badge && update.sender_type === "visitor" && !onScreen(update.session_id)) {
+      setUnread(badge, Number(badge.dataset.unread) + 1);
+      ChatAlerts.alert("New message from " + update.sender_name, update.last_message, update.session_id);
+    }
     return true;
   }
+
+  /* ---- what needs the agent: unread badges, the tab title, alerts ---- */
+
+  var baseTitle = document.title;
+  function onScreen(sessionId) {
+    return current !== null && current.sessionId === sessionId && document.visibilityState === "visible";
+  }
+  function setUnread(badge, count) {
+    badge.dataset.unread = count;
+    badge.textContent = count;
+    badge.setAttribute("aria-label", count + " unread");
+    badge.hidden = count === 0;
+    updateTitle();
+  }
+  /* "(3) Dashboard": chats waiting, plus my chats with unread messages. */
+  function updateTitle() {
+    var waitingCount = document.getElementById("waitingCount");
+    var count = (waitingCount ? Number(waitingCount.textContent) || 0 : 0)
+      + sessionList.querySelectorAll("#mySessions .unread:not([hidden])").length;
+    document.title = count ? "(" + count + ") " + baseTitle : baseTitle;
+  }
+  function alertNewWaitingChat(update) {
+    if (!("visitor_name" in update) || !update.is_queued) return;
+    var listed = sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(update.session_id) + '"]');
+    if (!listed) ChatAlerts.alert("New chat waiting", update.visitor_name, update.session_id);
+  }
+
+  /* The open chat, on screen, is read up to its last message shown: its badge clears here
+     and, through the server, in the agent's other tabs. */
+  var markReadTimer = null;
+  function markRead() {
+    clearTimeout(markReadTimer);
+    markReadTimer = setTimeout(function () {
+      if (!current || !socket.connected || !onScreen(current.sessionId)) return;
+      socket.emit("mark_read", {session_id: current.sessionId, seq: current.log.lastSeq});
+    }, 300);
+  }
+  document.addEventListener("visibilitychange", markRead);
+  ChatAlerts.offerOn(document.getElementById("alertsButton"));
 
   function updateWaitingTimes() {
     var times = sessionList.querySelectorAll("time[data-since]");
@@ -149,6 +194,7 @@
       onShown: function (message) {
         outbox.forget(message.client_id);
         messages.scrollTop = messages.scrollHeight;
+        markRead();
       }
     });
     current = {
@@ -190,6 +236,7 @@
       setVisitorPresence(reply.visitor_online);
       session.log.catchUp(reply.session.last_seq);      // the replay was one page
       session.outbox.emitAll(socket);
+      markRead();
     });
   }
 
@@ -296,7 +343,15 @@
   socket.on("disconnect", function (reason) {
     if (reason === "io server disconnect") socket.connect();
   });
-  socket.on("queue_update", function (update) { if (!showPreview(update)) refreshList(); });
+  socket.on("queue_update", function (update) {
+    if (showPreview(update)) return;
+    alertNewWaitingChat(update);
+    refreshList();
+  });
+  socket.on("read_state", function (state) {
+    var badge = sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(state.session_id) + '"] .unread');
+    if (badge) setUnread(badge, 0);
+  });
   socket.on("message", function (message) {
     if (current && message.session_id === current.sessionId) current.log.accept(message);
   });
