@@ -33,7 +33,16 @@
     launcher.type = "button";
     launcher.id = "cc-chat-launcher";
     launcher.setAttribute("aria-label", "Open chat");
-    launcher.textContent = "Chat";
+    var label = document.createElement("span");
+    label.textContent = "Chat";
+    // Replies that arrived while the chat was closed.
+    var badge = document.createElement("span");
+    badge.id = "cc-chat-unread";
+    badge.hidden = true;
+    style(badge, {position: "absolute", top: "-4px", right: "-4px", minWidth: "22px", height: "22px",
+                  borderRadius: "11px", background: "#dc2626", color: "#fff", font: "700 12px/22px system-ui, sans-serif",
+                  textAlign: "center", padding: "0 4px", boxSizing: "border-box"});
+    launcher.append(label, badge);
     style(launcher, {position: "fixed", bottom: "20px", zIndex: "2147483000", width: "60px", height: "60px",
                      borderRadius: "50%", border: "none", cursor: "pointer", color: "#fff",
                      font: "600 14px system-ui, sans-serif", boxShadow: "0 4px 14px rgba(0,0,0,.25)",
@@ -50,22 +59,30 @@
                   display: "none"});
     frame.style[left ? "left" : "right"] = "20px";
 
+    function showUnread(count) {
+      badge.textContent = count ? String(count) : "";
+      badge.hidden = !count;
+      launcher.setAttribute("aria-label", count ? "Open chat, " + count + " unread" : "Open chat");
+    }
+    var unread = 0;
     function open() {
       if (!frame.src) frame.src = apiUrl + "/widget/frame?" + params.toString();
       frame.style.display = "block";
+      unread = 0;
+      showUnread(0);
       launcher.setAttribute("aria-label", "Close chat");
-      launcher.textContent = "×";
-      launcher.dataset.unread = "";
+      label.textContent = "×";
     }
     function close() {
       frame.style.display = "none";
       launcher.setAttribute("aria-label", "Open chat");
-      launcher.textContent = "Chat";
+      label.textContent = "Chat";
     }
     launcher.addEventListener("click", function () { frame.style.display === "none" ? open() : close(); });
     window.addEventListener("message", function (event) {
       if (event.origin !== originOf(apiUrl) || event.source !== frame.contentWindow) return;
       if (event.data && event.data.type === "cc:close") close();
+      if (event.data && event.data.type === "cc:reply" && frame.style.display === "none") showUnread(++unread);
     });
 
     document.body.appendChild(frame);

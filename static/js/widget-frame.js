@@ -85,7 +85,11 @@
         }
       },
       onShown: function (message) {
-        if (!chat.messages.some(function (m) { return m.seq === message.seq; })) chat.messages.push(message);
+        if (!chat.messages.some(function (m) { return m.seq === message.seq; })) {
+          chat.messages.push(message);
+          // The page's launcher counts replies that arrive while the chat is closed.
+          if (message.sender_type === "agent") window.parent.postMessage({type: "cc:reply"}, "*");
+        }
         outbox.forget(message.client_id);
         save();
         messagesBox.scrollTop = messagesBox.scrollHeight;

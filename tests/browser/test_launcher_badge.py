@@ -1,0 +1,31 @@
+"""The launcher on the visitor's page counts the replies that arrive while the chat is closed."""
+from playwright.sync_api import expect
+
+from tests.browser.pages import (
+    accept_chat, expect_messages, open_session, open_widget, send_message, start_widget_chat, unique_name,
+    waiting_item,
+)
+
+
+def test_replies_to_a_closed_chat_show_on_the_launcher_until_it_opens(server, visitor_page, agent_page):
+    name = unique_name("Badge")
+    widget = open_widget(visitor_page, server)
+    start_widget_chat(widget, name)
+    open_session(agent_page, waiting_item(agent_page, name))
+    accept_chat(agent_page)
+    launcher, badge = visitor_page.locator("#cc-chat-launcher"), visitor_page.locator("#cc-chat-unread")
+
+    send_message(agent_page, "Hello! Let me check.")
+    expect_messages(widget, ["Hello! Let me check."])
+    expect(badge).to_be_hidden()                                    # seen: the chat was open
+
+    launcher.click()
+    expect(visitor_page.locator("#cc-chat-frame")).to_be_hidden()
+    send_message(agent_page, "Found it.")
+    send_message(agent_page, "It ships tomorrow.")
+    expect(badge).to_have_text("2")
+    expect(launcher).to_have_attribute("aria-label", "Open chat, 2 unread")
+
+    launcher.click()
+    expect(badge).to_be_hidden()
+    expect_messages(widget, ["Hello! Let me check.", "Found it.", "It ships tomorrow."])
