@@ -18,6 +18,7 @@ DEMO_PASSWORD = "demo-password"
 DEMO_AGENTS = (
     ("demo@example.com", "Demo Agent", "agent"),
     ("supervisor@example.com", "Demo Supervisor", "supervisor"),
+    ("admin@example.com", "Demo Admin", "admin"),
 )
 
 
@@ -100,7 +101,7 @@ def disable_agent(email):
 
 @bp.cli.command("seed-demo")
 def seed_demo():
-    """Create the demo site (key `demo`) and the demo agent and supervisor; safe to rerun."""
+    """Create the demo site (key `demo`) and the demo agent, supervisor and admin; safe to rerun."""
     site = db.session.execute(select(Site).filter_by(key="demo")).scalar_one_or_none()
     if site is None:
         site = Site(key="demo", name="Demo site", allowed_origins="self")
@@ -110,7 +111,7 @@ def seed_demo():
     db.session.commit()
     for email, name, role in DEMO_AGENTS:
         save_agent(email, name, role, DEMO_PASSWORD, sites=[site])
-    click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com "
+    click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com, admin@example.com "
                f"(password {DEMO_PASSWORD}) are ready.")
 
 

@@ -57,6 +57,15 @@ def start_widget_chat(widget, name, email=""):
     expect_live(widget)
 
 
+def start_accepted_chat(server, visitor, agent, name):
+    """The visitor starts a chat in the widget and the agent accepts it; returns the widget frame."""
+    widget = open_widget(visitor, server)
+    start_widget_chat(widget, name)
+    open_session(agent, waiting_item(agent, name))
+    accept_chat(agent)
+    return widget
+
+
 def expect_live(scope):
     expect(scope.locator("#connectionStatus")).to_have_text("Live")
 

@@ -1,18 +1,12 @@
 """The launcher on the visitor's page counts the replies that arrive while the chat is closed."""
 from playwright.sync_api import expect
 
-from tests.browser.pages import (
-    accept_chat, expect_messages, open_session, open_widget, send_message, start_widget_chat, unique_name,
-    waiting_item,
-)
+from tests.browser.pages import expect_messages, send_message, start_accepted_chat, unique_name
 
 
 def test_replies_to_a_closed_chat_show_on_the_launcher_until_it_opens(server, visitor_page, agent_page):
     name = unique_name("Badge")
-    widget = open_widget(visitor_page, server)
-    start_widget_chat(widget, name)
-    open_session(agent_page, waiting_item(agent_page, name))
-    accept_chat(agent_page)
+    widget = start_accepted_chat(server, visitor_page, agent_page, name)
     launcher, badge = visitor_page.locator("#cc-chat-launcher"), visitor_page.locator("#cc-chat-unread")
 
     send_message(agent_page, "Hello! Let me check.")

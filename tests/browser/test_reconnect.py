@@ -2,18 +2,9 @@
 from playwright.sync_api import expect
 
 from tests.browser.pages import (
-    accept_chat, expect_live, expect_messages, log_in, open_session, open_widget, send_message,
-    shown_seqs, start_widget_chat, unique_name, waiting_item,
+    expect_live, expect_messages, log_in, open_widget, send_message, shown_seqs, start_accepted_chat,
+    unique_name,
 )
-
-
-def start_accepted_chat(server, visitor, agent, name):
-    """The visitor starts a chat in the widget and the agent accepts it; returns the widget frame."""
-    widget = open_widget(visitor, server)
-    start_widget_chat(widget, name)
-    open_session(agent, waiting_item(agent, name))
-    accept_chat(agent)
-    return widget
 
 
 def expect_in_seq_order(*scopes):

@@ -1,0 +1,96 @@
+"""The admin pages (role admin): the team. Views translate; the rules are in `team` and `access`."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from . import access, team
+from .errors import ChatError
+from .extensions import db
+from .models import AGENT_ROLES, Agent
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.app_context_processor
+def admin_link():
+    """Pages show the Admin link to those who may use it."""
+    return {"may_administer": current_user.is_authenticated and access.administers(current_user)}
+
+
+@bp.before_request
+@login_required
+def admins_only():
+    if not access.administers(current_user):
+        return render_template("refused.html", title="Admins only",
+                               message="Only an admin may manage the team."), 403
+    return None
+
+
+def team_page(status=200, **shown):
+    agents = db.session.execute(db.select(Agent).order_by(Agent.display_name)).scalars().all()
+    return render_template("admin/team.html", agents=agents, roles=AGENT_ROLES, **shown), status
+
+
+def agent_or_404(agent_id):
+    agent = db.session.get(Agent, agent_id)
+    if agent is None:
+        abort(404)
+    return agent
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("admin.team_list"))
+
+
+@bp.get("/team")
+def team_list():
+    """Every agent: name, email, role, status; add one. See docs/protocol.md, HTTP: pages."""
+    return team_page()
+
+
+@bp.post("/team")
+def invite():
+    """A new agent with a temporary password, shown once on the answer."""
+    form = request.form
+    try:
+        agent, password = team.invite(form.get("email"), form.get("display_name"), form.get("role", "agent"))
+    except ChatError as error:
+        return team_page(400, error=error.message, draft=form)
+    return team_page(temporary=(agent, password))
+
+
+@bp.post("/team/<int:agent_id>")
+def change(agent_id):
+    agent = agent_or_404(agent_id)
+    try:
+        team.change(agent, request.form.get("display_name"), request.form.get("role"), by=current_user)
+    except ChatError as error:
+        db.session.rollback()
+        return team_page(400, error=error.message)
+    flash(f"{agent.display_name} is saved.")
+    return redirect(url_for("admin.team_list"))
+
+
+@bp.post("/team/<int:agent_id>/disable")
+def disable(agent_id):
+    agent = agent_or_404(agent_id)
+    try:
+        team.disable(agent, by=current_user)
+    except ChatError as error:
+        return team_page(400, error=error.message)
+    flash(f"{agent.display_name} is disabled: logged out everywhere; its chats are back in the queue.")
+    return redirect(url_for("admin.team_list"))
+
+
+@bp.post("/team/<int:agent_id>/enable")
+def enable(agent_id):
+    agent = agent_or_404(agent_id)
+    team.enable(agent)
+    flash(f"{agent.display_name} can log in again.")
+    return redirect(url_for("admin.team_list"))
+
+
+@bp.post("/team/<int:agent_id>/password")
+def reset_password(agent_id):
+    agent = agent_or_404(agent_id)
+    return team_page(temporary=(agent, team.reset_password(agent)))
