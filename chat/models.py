@@ -97,6 +97,8 @@ class Site(db.Model):
     allowed_origins = db.Column(db.Text, nullable=False, default="self")
     greeting = db.Column(db.String(500), nullable=False, default="Hi! How can we help?")
     color = db.Column(db.String(7), nullable=False, default="#2563eb")
+    # Which bottom corner of the page the launcher sits in.
+    position = db.Column(db.String(12), nullable=False, default="bottom-right", server_default="bottom-right")
 
     @property
     def origin_list(self):

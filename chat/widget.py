@@ -7,6 +7,7 @@ from flask import (
 
 from .extensions import db
 from .models import Site
+from .realtime import presence
 from .security import content_security_policy, frame_ancestors_for
 
 bp = Blueprint("widget", __name__)
@@ -34,9 +35,17 @@ def frame():
         abort(404)
     color = request.args.get("color", "")
     color = color if COLOR_PATTERN.match(color) else site.color
-    response = make_response(render_template("widget/frame.html", site=site, color=color))
+    response = make_response(render_template("widget/frame.html", site=site, color=color,
+                                              availability=availability(site)))
     response.headers["Content-Security-Policy"] = content_security_policy(frame_ancestors_for(site))
     return response
+
+
+def availability(site):
+    """What a visitor reads before starting a chat: whether the team is there to answer."""
+    if presence.agents_online(site.id):
+        return "We typically reply in a few minutes"
+    return "We're away right now; leave a message and we'll reply"
 
 
 @bp.get("/demo")

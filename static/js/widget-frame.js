@@ -25,6 +25,7 @@
   var newChatButton = document.getElementById("newChatButton");
   var statusElement = document.getElementById("connectionStatus");
   var agentsOnline = document.getElementById("agentsOnline");
+  var availability = document.getElementById("availability");
   if (root.dataset.color) document.documentElement.style.setProperty("--primary", root.dataset.color);
 
   var chat = null;        // {session_id, session_key, messages: [], outbox: [], visitor_name}
@@ -62,13 +63,18 @@
 
   /* ---- views ---- */
 
+  /* Before a chat: whether the team is there (from the server); during one: the connection. */
   function showStart() {
     chatView.hidden = true;
     startView.hidden = false;
     endButton.hidden = true;
+    availability.hidden = false;
+    statusElement.hidden = true;
   }
 
   function showChat() {
+    availability.hidden = true;
+    statusElement.hidden = false;
     startView.hidden = true;
     chatView.hidden = false;
     composer.hidden = false;
