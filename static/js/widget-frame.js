@@ -63,6 +63,34 @@
 
   /* ---- views ---- */
 
+  /* The top of every conversation: the site's greeting, as the first message, and while no
+     agent has the chat yet, that someone will come. Not stored: it is the site speaking. */
+  function welcome() {
+    var box = document.createElement("div");
+    box.className = "welcome";
+    var bubble = document.createElement("div");
+    bubble.className = "welcome-greeting";
+    var sender = document.createElement("div");
+    sender.className = "message-sender";
+    sender.textContent = document.querySelector(".widget-title").textContent;
+    var text = document.createElement("div");
+    text.className = "message-text";
+    text.textContent = document.querySelector("#startView .greeting").textContent;
+    bubble.append(sender, text);
+    var waiting = document.createElement("p");
+    waiting.id = "waitingNote";
+    waiting.className = "welcome-waiting";
+    waiting.textContent = "Someone from the team will be with you shortly.";
+    waiting.hidden = !(chat && chat.is_queued !== false);
+    box.append(bubble, waiting);
+    return box;
+  }
+  function showQueued(isQueued) {
+    if (chat) chat.is_queued = isQueued;
+    var note = document.getElementById("waitingNote");
+    if (note) note.hidden = !isQueued;
+  }
+
   /* Before a chat: whether the team is there (from the server); during one: the connection. */
   function showStart() {
     chatView.hidden = true;
@@ -81,6 +109,7 @@
     newChatButton.hidden = true;
     endButton.hidden = false;
     messagesBox.textContent = "";
+    messagesBox.appendChild(welcome());
     log = new ChatUI.MessageLog(messagesBox, {
       mine: "visitor",
       requestSync: function (after) {
@@ -222,6 +251,7 @@
     socket.on("session_status", function (status) {
       // The replay on connect is one page: fetch whatever lies beyond it.
       if (log) log.catchUp(status.last_seq);
+      showQueued(status.is_queued);
       if (!status.is_open) showEnded();
     });
   }
@@ -250,6 +280,7 @@
         if (!restTimer) return;
         ChatUI.showConnection(statusElement, "Live");
         log.acceptPage(data);                           // polls again at once while has_more
+        showQueued(data.is_queued);
         if (!data.has_more) outbox.postAll();
         if (!data.is_open) { stopRestPolling(); showEnded(); }
       })
