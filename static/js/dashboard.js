@@ -186,6 +186,7 @@
     // The same chat drawn again (a status change, a claim) keeps what is still unsent.
     var outbox = current && current.sessionId === sessionId ? current.outbox
       : new ChatOutbox(null, {senderName: agentName, fields: {session_id: sessionId}, limit: 100,
+                              send: function (item) { if (socket.connected) outbox.emit(socket, item); },
                               items: kept("outbox", sessionId, []),
                               onChange: function () { keep("outbox", sessionId, outbox.items); }});
     var log = new ChatUI.MessageLog(messages, {

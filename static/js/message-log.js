@@ -106,11 +106,20 @@
     if (element) element.remove();
   };
 
-  MessageLog.prototype.markFailed = function (clientId, reason) {
+  /* A refused message says why; `onRetry`, when given, is what its Retry button does. */
+  MessageLog.prototype.markFailed = function (clientId, reason, onRetry) {
     var element = this.pendingElement(clientId);
-    if (element) {
-      element.classList.add("failed");
-      element.querySelector(".message-time").textContent = reason;
+    if (!element) return;
+    element.classList.add("failed");
+    var time = element.querySelector(".message-time");
+    time.textContent = reason;
+    if (onRetry) {
+      var retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "retry";
+      retry.textContent = "Retry";
+      retry.addEventListener("click", function () { element.remove(); onRetry(); });
+      time.append(" ", retry);
     }
   };
 

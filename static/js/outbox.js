@@ -13,7 +13,8 @@
   /* options: items (an array kept up to date in place, e.g. the widget's stored one),
      senderName (on the pending copies), limit (most items held), fields (sent with every
      message besides text and client_id, e.g. the dashboard's session_id), rest ({url, fields}
-     for sending over HTTP), onChange (called after every change, e.g. to save). */
+     for sending over HTTP), onChange (called after every change, e.g. to save), send (sends
+     one item the way the page is connected now: what a refused message's Retry does). */
   function Outbox(log, options) {
     this.log = log;
     this.items = options.items || [];
@@ -22,6 +23,7 @@
     this.fields = options.fields || {};
     this.rest = options.rest || null;
     this.onChange = options.onChange || function () {};
+    this.send = options.send || null;
   }
 
   /* A new item and its pending copy; null when the outbox is full. */
@@ -56,8 +58,18 @@
   };
 
   Outbox.prototype.refused = function (item, error) {
+    var self = this;
     this.forget(item.client_id);
-    this.log.markFailed(item.client_id, (error && error.message) || "Not sent");
+    this.log.markFailed(item.client_id, (error && error.message) || "Not sent",
+                        this.send && function () { self.retry(item); });
+  };
+
+  /* A refused item goes out again, with the same client_id (nothing was stored for it). */
+  Outbox.prototype.retry = function (item) {
+    this.items.push(item);
+    this.onChange();
+    this.log.addPending(item.client_id, item.text, this.senderName);
+    this.send(item);
   };
 
   /* `send_message` over a connected Socket.IO socket. */

@@ -136,7 +136,8 @@
       senderName: chat.visitor_name,
       limit: MAX_OUTBOX,
       rest: {url: api + "/messages", fields: {session_id: chat.session_id, session_key: chat.session_key}},
-      onChange: save
+      onChange: save,
+      send: deliver
     });
   }
 
@@ -306,6 +307,11 @@
     if (!item) { note("Too many unsent messages; wait for the connection."); return; }
     input.value = "";
     notifier.stop();
+    deliver(item);
+  }
+
+  /* One item out, the way the frame is connected now (nothing when offline: it waits). */
+  function deliver(item) {
     if (socket && socket.connected) outbox.emit(socket, item);
     else if (restTimer) outbox.post(item);
   }
