@@ -67,12 +67,6 @@ class Agent(UserMixin, db.Model):
         """Every login cookie and socket of this agent stops working (on commit)."""
         self.session_version = Agent.session_version + 1
 
-    @classmethod
-    def answers_site(cls, site_id):
-        """As SQL: the agent answers this site's visitors."""
-        return cls.role.in_(EVERY_SITE_ROLES) | cls.id.in_(
-            db.select(agent_site.c.agent_id).where(agent_site.c.site_id == site_id))
-
     @property
     def site_ids(self):
         return [site.id for site in self.sites]

@@ -8,13 +8,14 @@ fade away within PRESENCE_TTL seconds).
 import os
 import socket
 import threading
+import time
 from collections import Counter
 
 from flask import current_app
 
 from ..extensions import db
 from ..message_queue import shared_redis
-from ..models import Agent
+from ..models import EVERY_SITE_ROLES, Agent
 
 PRESENCE_TTL = 120
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
@@ -130,13 +131,37 @@ def online_agent_ids():
     return [int(member) for member in _members("agents")]
 
 
+# Which sites each connected agent answers, read once per ANSWERS_SECONDS per agent: counting
+# a site's agents online on every visitor connect and widget load read the database each time
+# (a third of a connect's cost, docs/benchmarks.md). A changed role ends the agent's logins; a
+# changed list of sites shows in the counts within ANSWERS_SECONDS.
+ANSWERS_SECONDS = 10
+_answers = {}          # agent id -> (read at (monotonic), every site?, frozenset of site ids)
+
+
+def _sites_answered(agent_ids):
+    now = time.monotonic()
+    with _lock:
+        stale = [agent_id for agent_id in agent_ids
+                 if now - _answers.get(agent_id, (float("-inf"),))[0] >= ANSWERS_SECONDS]
+    if stale:
+        agents = db.session.execute(db.select(Agent).where(Agent.id.in_(stale))).scalars().all()
+        fresh = {agent.id: (now, agent.role in EVERY_SITE_ROLES, frozenset(agent.site_ids)) for agent in agents}
+        with _lock:
+            for agent_id in stale:
+                _answers[agent_id] = fresh.get(agent_id, (now, False, frozenset()))
+            if len(_answers) > 10000:
+                _answers.clear()
+    with _lock:
+        return [_answers[agent_id] for agent_id in agent_ids if agent_id in _answers]
+
+
 def agents_online(site_id):
     """How many agents who answer this site's visitors are connected."""
     online = online_agent_ids()
     if not online:
         return 0
-    return db.session.execute(db.select(db.func.count()).select_from(Agent)
-                              .where(Agent.id.in_(online), Agent.answers_site(site_id))).scalar_one()
+    return sum(1 for _, every_site, site_ids in _sites_answered(online) if every_site or site_id in site_ids)
 
 
 def agents_online_payload(site_id):
