@@ -132,9 +132,9 @@ def online_agent_ids():
 
 
 # Which sites each connected agent answers, read once per ANSWERS_SECONDS per agent: counting
-# a site's agents online on every visitor connect and widget load read the database each time
-# (a third of a connect's cost, docs/benchmarks.md). A changed role ends the agent's logins; a
-# changed list of sites shows in the counts within ANSWERS_SECONDS.
+# a site's agents online on every visitor connect and widget load read the database each time.
+# A changed role ends the agent's logins; a changed list of sites shows in the counts within
+# ANSWERS_SECONDS.
 ANSWERS_SECONDS = 10
 _answers = {}          # agent id -> (read at (monotonic), every site?, frozenset of site ids)
 
