@@ -6,7 +6,8 @@ import click
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
-from . import access, sessions
+from . import access, sessions, sites, validation
+from .errors import ChatError
 from .extensions import db
 from .jobs import run_jobs
 from .models import AGENT_ROLES, SESSION_STATUSES, Agent, ChatSession, Site
@@ -54,8 +55,19 @@ def logins_must_end(agent, role, password, sites):
             or (sites is not None and set(sites) != set(agent.sites)))
 
 
+def email_address(_context, _param, text):
+    """The option as an email address (checked like a visitor's), before any password prompt."""
+    try:
+        address = validation.visitor_email({"email": text})
+    except ChatError:
+        address = None
+    if address is None:
+        raise click.BadParameter(f"{text} is not an email address")
+    return address
+
+
 @bp.cli.command("create-agent")
-@click.option("--email", required=True, help="Login email.")
+@click.option("--email", required=True, callback=email_address, help="Login email.")
 @click.option("--name", required=True, help="Name shown to visitors.")
 @click.option("--role", type=click.Choice(AGENT_ROLES), default="agent", show_default=True)
 @click.option("--site", "site_keys", multiple=True, metavar="KEY",
@@ -113,6 +125,61 @@ def seed_demo():
         save_agent(email, name, role, DEMO_PASSWORD, sites=[site])
     click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com, admin@example.com "
                f"(password {DEMO_PASSWORD}) are ready.")
+
+
+@bp.cli.command("create-site")
+@click.option("--name", required=True, help="The site's name, as agents see it.")
+@click.option("--origin", "origin_texts", required=True, multiple=True, metavar="URL",
+              help="An origin whose pages may show the widget, scheme://host[:port] "
+                   "(repeat for several; `self` is the app's own).")
+@click.option("--greeting", help="The first message a visitor sees.")
+@click.option("--color", metavar="#RRGGBB", help="The widget's colour.")
+def create_site(name, origin_texts, greeting, color):
+    """Create a site with a new key and print the tag to put on its pages."""
+    try:
+        site = sites.create_site(name, origin_texts, greeting=greeting, color=color)
+    except ChatError as error:
+        raise click.UsageError(error.message)
+    click.echo(f"Site {site.name!r} is ready; key {site.key}; allowed origins: {' '.join(site.origin_list)}")
+    click.echo("Put this tag on each page that shows the widget:")
+    click.echo(sites.embed_snippet(site, app_origin_for_snippets()))
+
+
+def app_origin_for_snippets():
+    """APP_ORIGIN, or the address `bin/run` serves on (with a note) when it is not set."""
+    origin = current_app.config["APP_ORIGIN"]
+    if not origin:
+        origin = "http://127.0.0.1:5000"
+        click.echo(f"Note: APP_ORIGIN is not set; replace {origin} with the chat server's public address.",
+                   err=True)
+    return origin
+
+
+@bp.cli.command("site-origins")
+@click.argument("key")
+@click.option("--add", multiple=True, metavar="URL", help="An origin to allow (repeatable).")
+@click.option("--remove", multiple=True, metavar="URL", help="An origin to stop allowing (repeatable).")
+def site_origins(key, add, remove):
+    """Change (or, with no option, show) the origins a site's widget may be used from.
+    Running servers allow an added origin within 10 s and refuse a removed one from the next
+    request or connection."""
+    try:
+        origin_list = sites.change_origins(sites.site_with_key(key), add=add, remove=remove)
+    except ChatError as error:
+        raise click.UsageError(error.message)
+    click.echo(f"Site {key} allows: {' '.join(origin_list) or 'no origin'}")
+
+
+@bp.cli.command("list-sites")
+def list_sites():
+    """List the sites: key, name and allowed origins."""
+    rows = db.session.execute(select(Site).order_by(Site.id)).scalars().all()
+    if not rows:
+        click.echo("No sites.")
+        return
+    click.echo(f"{'key':22}  {'name':30}  origins")
+    for site in rows:
+        click.echo(f"{site.key:22}  {site.name[:30]:30}  {' '.join(site.origin_list)}")
 
 
 @bp.cli.command("list-sessions")

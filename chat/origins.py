@@ -6,8 +6,8 @@ from flask import current_app, request
 from .extensions import db
 from .models import Site
 
-_cache = {"origins": frozenset(), "loaded_at": 0.0}
-CACHE_SECONDS = 10
+_cache = {"origins": frozenset(), "loaded_at": float("-inf")}
+CACHE_SECONDS = 10      # how long another process may still use an older list (chat/sites.py)
 
 
 def origin_of_environ(environ):
@@ -45,6 +45,11 @@ def any_site_origins():
         _cache["origins"] = frozenset(o for row in rows for o in row.split() if o != "self")
         _cache["loaded_at"] = time.monotonic()
     return _cache["origins"]
+
+
+def forget_site_origins():
+    """A site's origins changed: this process reads them again at the next check."""
+    _cache["loaded_at"] = float("-inf")
 
 
 def make_socket_origin_check(app):

@@ -30,6 +30,54 @@ def test_create_agent_prompts_for_the_password(tmp_path):
     assert short.returncode != 0 and "at least 8 characters" in short.stderr
 
 
+def test_create_agent_refuses_what_is_not_an_email_address(tmp_path):
+    env = migrated(tmp_path)
+    refused = flask_cli(env, "chat", "create-agent", "--email", "notanemail", "--name", "X", input_text="")
+    assert refused.returncode != 0 and "notanemail is not an email address" in refused.stderr
+    assert "Password" not in refused.stdout       # refused before the prompt
+
+
+def test_sites_are_created_listed_and_given_origins(tmp_path):
+    env = migrated(tmp_path)
+    assert "No sites." in flask_cli(env, "chat", "list-sites").stdout
+    created = flask_cli(env, "chat", "create-site", "--name", "Shop", "--origin", "https://Shop.example/",
+                        "--origin", "http://127.0.0.1:5001")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.split("key ")[1].split(";")[0]
+    assert "allowed origins: https://shop.example http://127.0.0.1:5001" in created.stdout
+    assert f'<script src="http://127.0.0.1:5000/widget.js" data-site="{key}" async></script>' in created.stdout
+    assert "APP_ORIGIN is not set" in created.stderr
+
+    changed = flask_cli(env, "chat", "site-origins", key, "--add", "https://www.shop.example:443",
+                        "--remove", "http://127.0.0.1:5001")
+    assert changed.returncode == 0, changed.stderr
+    assert f"Site {key} allows: https://shop.example https://www.shop.example" in changed.stdout
+    listing = flask_cli(env, "chat", "list-sites").stdout
+    assert key in listing and "Shop" in listing and "https://shop.example https://www.shop.example" in listing
+
+    with_app_origin = dict(env, APP_ORIGIN="https://chat.example.com")
+    blog = flask_cli(with_app_origin, "chat", "create-site", "--name", "Blog", "--origin", "https://blog.example")
+    assert '<script src="https://chat.example.com/widget.js" data-site="' in blog.stdout
+    assert blog.stderr == ""
+
+
+def test_bad_site_input_is_refused_with_a_sentence_and_writes_nothing(tmp_path):
+    env = migrated(tmp_path)
+    flask_cli(env, "chat", "seed-demo")
+    before = flask_cli(env, "chat", "list-sites").stdout
+    bad_origin = flask_cli(env, "chat", "create-site", "--name", "Shop", "--origin", "https://shop.example",
+                           "--origin", "https://shop.example/path")
+    assert bad_origin.returncode != 0
+    assert ("https://shop.example/path is not an origin: use scheme://host[:port], e.g. https://shop.example"
+            in bad_origin.stderr)
+    bad_change = flask_cli(env, "chat", "site-origins", "demo", "--add", "https://ok.example",
+                           "--add", "shop.example")
+    assert bad_change.returncode != 0 and "shop.example is not an origin" in bad_change.stderr
+    unknown = flask_cli(env, "chat", "site-origins", "nosuchkey", "--add", "https://ok.example")
+    assert unknown.returncode != 0 and "No site has the key nosuchkey." in unknown.stderr
+    assert flask_cli(env, "chat", "list-sites").stdout == before
+
+
 def test_list_sessions_shows_sessions(tmp_path):
     env = migrated(tmp_path)
     assert "No sessions." in flask_cli(env, "chat", "list-sessions").stdout

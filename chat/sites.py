@@ -1,0 +1,141 @@
+"""Sites: the websites that embed the widget, their keys and the origins they may use it from.
+
+An origin is stored exactly as a browser sends it in its `Origin` header, so checks are plain
+string comparisons (chat/origins.py): `scheme://host[:port]`, http or https, scheme and host in
+lower case, an international host in its ASCII (punycode) form, the default port (80 for http,
+443 for https) left out because browsers never send it. The word `self` stands for the app's
+own origin, wherever it is served."""
+import ipaddress
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from markupsafe import escape
+
+from .errors import ChatError
+from .extensions import db
+from .models import Site
+from .origins import forget_site_origins
+from .validation import invalid
+from .widget import COLOR_PATTERN
+
+SELF = "self"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
+KEY_BYTES = 12                      # 16 characters: public, only needs to be unique
+MAX_NAME_LENGTH = 120               # Site.name
+MAX_GREETING_LENGTH = 500           # Site.greeting
+
+
+def normalise_origin(text):
+    """`text` as an origin in the stored form, or ChatError with a sentence saying what to write."""
+    text = (text or "").strip()
+    refusal = invalid(f"{text or 'An empty value'} is not an origin: use scheme://host[:port], "
+                      "e.g. https://shop.example")
+    if any(char in "?#\\" or char.isspace() for char in text):
+        raise refusal
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise refusal from None
+    scheme = parts.scheme.lower()
+    host = ascii_host(parts.hostname)
+    # A lone trailing slash, as an address bar shows it, is accepted and dropped.
+    if (scheme not in DEFAULT_PORTS or host is None or parts.path not in ("", "/")
+            or "@" in parts.netloc or port == 0 or ("[" in parts.netloc) != host.startswith("[")):
+        raise refusal
+    if port is None or port == DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def ascii_host(hostname):
+    """A host name or IP address as a browser writes it in an origin; None when it is not one."""
+    if not hostname:
+        return None
+    if ":" in hostname:
+        if "%" in hostname:         # a zone id: no browser sends one
+            return None
+        try:
+            return f"[{ipaddress.IPv6Address(hostname).compressed}]"
+        except ValueError:
+            return None
+    try:
+        hostname = hostname.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    labels = hostname.split(".")
+    if not all(HOST_LABEL.match(label) for label in labels):
+        return None
+    return hostname
+
+
+def origin_entry(text):
+    """An entry of a site's list: `self`, or an origin in its stored form."""
+    return SELF if text.strip().lower() == SELF else normalise_origin(text)
+
+
+def site_with_key(key):
+    site = db.session.execute(db.select(Site).filter_by(key=key)).scalar_one_or_none()
+    if site is None:
+        raise ChatError("site_not_found", f"No site has the key {key}.")
+    return site
+
+
+def new_key():
+    """A random key no site has; never starting with "-", so it reads as an argument on a command line."""
+    while True:
+        key = secrets.token_urlsafe(KEY_BYTES)
+        if not key.startswith("-") and db.session.execute(
+                db.select(Site.id).filter_by(key=key)).first() is None:
+            return key
+
+
+def create_site(name, origins, greeting=None, color=None):
+    """A new site with a fresh key, allowed on `origins` (each checked; nothing is written
+    when one is refused)."""
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise invalid(f"A site's name is 1 to {MAX_NAME_LENGTH} characters.")
+    if greeting is not None and len(greeting.strip()) > MAX_GREETING_LENGTH:
+        raise invalid(f"A greeting is at most {MAX_GREETING_LENGTH} characters.")
+    if color is not None and not COLOR_PATTERN.match(color):
+        raise invalid(f"{color} is not a colour: use #rrggbb, e.g. #2563eb.")
+    entries = unique(origin_entry(text) for text in origins)
+    site = Site(key=new_key(), name=name, allowed_origins=" ".join(entries))
+    if greeting is not None and greeting.strip():
+        site.greeting = greeting.strip()
+    if color is not None:
+        site.color = color.lower()
+    db.session.add(site)
+    db.session.commit()
+    forget_site_origins()
+    return site
+
+
+def change_origins(site, add=(), remove=()):
+    """Remove, then add origins; the resulting list. Removing one the site does not list is
+    refused (a typo would otherwise look like success); adding one it lists changes nothing."""
+    current = site.origin_list
+    removed = set()
+    for text in remove:
+        entry = text.strip() if text.strip() in current else origin_entry(text)
+        if entry not in current:
+            raise invalid(f"{entry} is not one of the origins of site {site.key}.")
+        removed.add(entry)
+    added = [origin_entry(text) for text in add]
+    site.allowed_origins = " ".join(unique([*(o for o in current if o not in removed), *added]))
+    db.session.commit()
+    forget_site_origins()
+    return site.origin_list
+
+
+def unique(entries):
+    return list(dict.fromkeys(entries))
+
+
+def embed_snippet(site, app_origin):
+    """The one tag a page needs to show the widget (the form README.md shows)."""
+    return (f'<script src="{escape(app_origin.rstrip("/"))}/widget.js" '
+            f'data-site="{escape(site.key)}" async></script>')
