@@ -1,11 +1,14 @@
-"""The admin pages (role admin): the team. Views translate; the rules are in `team` and `access`."""
+"""The admin pages (role admin): the team and the sites. Views translate; the rules are in
+`team`, `sites` and `access`."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import access, team
+from . import access, sites, team
 from .errors import ChatError
 from .extensions import db
-from .models import AGENT_ROLES, Agent
+from .models import AGENT_ROLES, Agent, Site
+from .origins import own_origin
+from .widget import POSITIONS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -21,7 +24,7 @@ def admin_link():
 def admins_only():
     if not access.administers(current_user):
         return render_template("refused.html", title="Admins only",
-                               message="Only an admin may manage the team."), 403
+                               message="Only an admin may manage the team and the sites."), 403
     return None
 
 
@@ -94,3 +97,61 @@ def enable(agent_id):
 def reset_password(agent_id):
     agent = agent_or_404(agent_id)
     return team_page(temporary=(agent, team.reset_password(agent)))
+
+
+# ---- sites ----
+
+def site_form_values(form):
+    return dict(name=form.get("name"), origins=(form.get("origins") or "").splitlines(),
+                greeting=form.get("greeting"), color=form.get("color"), position=form.get("position"))
+
+
+def site_or_404(key):
+    try:
+        return sites.site_with_key(key)
+    except ChatError:
+        abort(404)
+
+
+def sites_page(status=200, **shown):
+    listed = db.session.execute(db.select(Site).order_by(Site.name)).scalars().all()
+    return render_template("admin/sites.html", sites=listed, positions=POSITIONS, app_origin=own_origin(),
+                           snippet=sites.embed_snippet, **shown), status
+
+
+@bp.get("/sites")
+def site_list():
+    """Every site with its embed snippet; add one. See docs/protocol.md, HTTP: pages."""
+    return sites_page()
+
+
+@bp.post("/sites")
+def add_site():
+    try:
+        site = sites.create_site(**site_form_values(request.form))
+    except ChatError as error:
+        db.session.rollback()
+        return sites_page(400, error=error.message, draft=request.form)
+    flash(f"{site.name} is ready: paste its snippet into your pages.")
+    return redirect(url_for("admin.edit_site", key=site.key))
+
+
+@bp.get("/sites/<key>")
+def edit_site(key):
+    """One site: its embed tag with a copy button, and its settings."""
+    site = site_or_404(key)
+    return render_template("admin/site.html", site=site, positions=POSITIONS,
+                           snippet=sites.embed_snippet(site, own_origin()))
+
+
+@bp.post("/sites/<key>")
+def save_site(key):
+    site = site_or_404(key)
+    try:
+        sites.update_site(site, **site_form_values(request.form))
+    except ChatError as error:
+        db.session.rollback()
+        return render_template("admin/site.html", site=site, positions=POSITIONS, error=error.message,
+                               draft=request.form, snippet=sites.embed_snippet(site, own_origin())), 400
+    flash(f"{site.name} is saved.")
+    return redirect(url_for("admin.edit_site", key=site.key))

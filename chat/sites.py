@@ -14,10 +14,11 @@ from markupsafe import escape
 
 from .errors import ChatError
 from .extensions import db
-from .models import Site
+from .models import Agent, Site, agent_site
 from .origins import forget_site_origins
+from .realtime.disconnect import disconnect_agent_sockets
 from .validation import invalid
-from .widget import COLOR_PATTERN
+from .widget import COLOR_PATTERN, POSITIONS
 
 SELF = "self"
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -25,6 +26,7 @@ HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 KEY_BYTES = 12                      # 16 characters: public, only needs to be unique
 MAX_NAME_LENGTH = 120               # Site.name
 MAX_GREETING_LENGTH = 500           # Site.greeting
+DEFAULT_COLOR = "#2563eb"           # Site.color's default, the launcher's own
 
 
 def normalise_origin(text):
@@ -92,26 +94,64 @@ def new_key():
             return key
 
 
-def create_site(name, origins, greeting=None, color=None):
-    """A new site with a fresh key, allowed on `origins` (each checked; nothing is written
-    when one is refused)."""
+def checked_settings(name, origins, greeting, color, position):
+    """A site's settings, each checked (ChatError with a sentence on the first bad one)."""
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise invalid(f"A site's name is 1 to {MAX_NAME_LENGTH} characters.")
-    if greeting is not None and len(greeting.strip()) > MAX_GREETING_LENGTH:
+    greeting = (greeting or "").strip() or None
+    if greeting is not None and len(greeting) > MAX_GREETING_LENGTH:
         raise invalid(f"A greeting is at most {MAX_GREETING_LENGTH} characters.")
+    color = (color or "").strip() or None
     if color is not None and not COLOR_PATTERN.match(color):
         raise invalid(f"{color} is not a colour: use #rrggbb, e.g. #2563eb.")
-    entries = unique(origin_entry(text) for text in origins)
+    if position is not None and position not in POSITIONS:
+        raise invalid("The launcher sits bottom-right or bottom-left.")
+    entries = unique(origin_entry(text) for text in origins if text.strip())
+    if not entries:
+        raise invalid("List at least one origin the chat may be embedded on, e.g. https://shop.example")
+    return name, entries, greeting, color and color.lower(), position
+
+
+def create_site(name, origins, greeting=None, color=None, position=None):
+    """A new site with a fresh key, allowed on `origins` (each checked; nothing is written
+    when one is refused). Every agent of the team answers it, as a new agent answers every
+    site that exists (`flask chat create-agent --site` narrows an agent's sites)."""
+    name, entries, greeting, color, position = checked_settings(name, origins, greeting, color, position)
     site = Site(key=new_key(), name=name, allowed_origins=" ".join(entries))
-    if greeting is not None and greeting.strip():
-        site.greeting = greeting.strip()
-    if color is not None:
-        site.color = color.lower()
+    apply_settings(site, greeting, color, position)
     db.session.add(site)
+    db.session.flush()
+    team = db.session.execute(db.select(Agent.id)).scalars().all()
+    if team:
+        db.session.execute(agent_site.insert(), [{"agent_id": agent_id, "site_id": site.id} for agent_id in team])
+    db.session.commit()
+    forget_site_origins()
+    for agent_id in team:
+        # An open dashboard joined its sites' rooms at connect: it reconnects at once and
+        # joins the new site's too (its login is unchanged).
+        disconnect_agent_sockets(agent_id)
+    return site
+
+
+def update_site(site, name, origins, greeting=None, color=None, position=None):
+    """New settings for a site; the list of origins replaces the old one. Nothing is written
+    when one setting is refused."""
+    name, entries, greeting, color, position = checked_settings(name, origins, greeting, color, position)
+    site.name, site.allowed_origins = name, " ".join(entries)
+    apply_settings(site, greeting, color, position)
     db.session.commit()
     forget_site_origins()
     return site
+
+
+def apply_settings(site, greeting, color, position):
+    if greeting:
+        site.greeting = greeting
+    if color:
+        site.color = color
+    if position:
+        site.position = position
 
 
 def change_origins(site, add=(), remove=()):
@@ -136,6 +176,12 @@ def unique(entries):
 
 
 def embed_snippet(site, app_origin):
-    """The one tag a page needs to show the widget (the form README.md shows)."""
+    """The one tag a page needs to show the widget (the form README.md shows), with the
+    launcher's colour and corner when the site's differ from the defaults."""
+    extra = ""
+    if site.color and site.color.lower() != DEFAULT_COLOR:
+        extra += f' data-color="{escape(site.color)}"'
+    if site.position and site.position != POSITIONS[0]:
+        extra += f' data-position="{escape(site.position)}"'
     return (f'<script src="{escape(app_origin.rstrip("/"))}/widget.js" '
-            f'data-site="{escape(site.key)}" async></script>')
+            f'data-site="{escape(site.key)}"{extra} async></script>')
