@@ -117,6 +117,31 @@ def start_from(server, origin, site_key):
                          timeout=5)
 
 
+def test_every_agent_answers_a_new_site(site, agents):
+    shop = sites.create_site("Shop", ["https://shop.example"])
+    assert all(shop.id in agent.site_ids for agent in agents)
+
+
+def test_updating_a_site_replaces_its_settings_or_writes_nothing(site):
+    shop = sites.create_site("Shop", ["https://shop.example"])
+    sites.update_site(shop, "Shop & Co", ["https://shop.example", " ", "HTTPS://WWW.Shop.Example/"],
+                      greeting="Hello!", color="#AA3300", position="bottom-left")
+    assert (shop.name, shop.origin_list, shop.greeting, shop.color, shop.position) == (
+        "Shop & Co", ["https://shop.example", "https://www.shop.example"], "Hello!", "#aa3300", "bottom-left")
+    assert sites.embed_snippet(shop, "https://chat.example") == (
+        f'<script src="https://chat.example/widget.js" data-site="{shop.key}" data-color="#aa3300" '
+        'data-position="bottom-left" async></script>')
+    for bad, sentence in (({"origins": []}, "List at least one origin"),
+                          ({"position": "top"}, "The launcher sits bottom-right or bottom-left."),
+                          ({"origins": ["https://ok.example", "ftp://no.example"]}, "is not an origin")):
+        with pytest.raises(ChatError) as refused:
+            sites.update_site(shop, **{"name": "Renamed", "origins": ["https://shop.example"], **bad})
+        assert sentence in refused.value.message
+        db.session.rollback()
+        db.session.refresh(shop)
+        assert shop.name == "Shop & Co"
+
+
 def test_a_site_created_with_the_cli_opens_the_api_to_its_origin_only(own_server):
     server = own_server()
     shop, elsewhere = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
