@@ -158,6 +158,31 @@ def test_a_body_that_is_not_json_gets_a_json_error(server):
         "code": "invalid_payload", "message": "This request could not be read (it must be a JSON object)."}
 
 
+def test_an_anonymous_visitor_has_one_name_in_the_start_answer_the_messages_and_the_lists(server, agent_http, clients):
+    chat = start_chat(server)
+    label = "Visitor " + chat["session_id"][:8]
+    assert chat["visitor_name"] == label
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    assert visitor.call("send_message", {"text": "over the socket", "client_id": "anon-1"})["message"][
+        "sender_name"] == label
+    rest = requests.post(server.api("/messages"), timeout=5, json={
+        "session_id": chat["session_id"], "session_key": chat["session_key"], "text": "over REST",
+        "client_id": "anon-2"})
+    assert rest.json()["message"]["sender_name"] == label
+    assert [m["sender_name"] for m in stored_messages(server, chat)] == [label, label]
+    window = agent_http.get(f"{server.url}/dashboard/sessions/{chat['session_id']}", timeout=5).text
+    assert f'<h2 class="chat-title">{label}</h2>' in window
+
+
+def test_the_favicon_is_served_and_linked_from_the_pages_and_the_widget(server):
+    icon = requests.get(server.url + "/favicon.ico", timeout=5)
+    assert icon.status_code == 200 and icon.headers["Content-Type"].startswith("image/")
+    assert icon.content[:4] == b"\x00\x00\x01\x00"           # an ICO file
+    for path in ("/login", "/widget/frame?site=demo"):
+        assert '<link rel="icon" href="/favicon.ico">' in requests.get(server.url + path, timeout=5).text
+
+
 def test_status_answers_the_same_for_a_wrong_key_and_an_unknown_session(server, chat):
     wrong = requests.get(server.api(f"/status/{chat['session_id']}"), headers={"X-Session-Key": "x"}, timeout=5)
     unknown = requests.get(server.api("/status/00000000-0000-0000-0000-000000000000"),
