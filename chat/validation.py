@@ -12,7 +12,8 @@ MAX_NAME_LENGTH = 80
 MAX_URL_LENGTH = 2000
 MAX_SEQ = 2**31 - 1          # the seq column is a 32-bit integer
 
-# How a refusal names each text field: (what to enter, the plural for its length limit).
+# How a refusal names a text field: (what to enter, the subject of its length limit);
+# any other field is "the <name>".
 FIELD_WORDS = {
     "site_key": ("a site key", "Site keys"),
     "text": ("a message", "Messages"),
@@ -34,7 +35,8 @@ def require_object(payload):
 
 def string_field(payload, name, max_length, required=False):
     """A stripped string no longer than max_length; None when optional and absent."""
-    what, plural = FIELD_WORDS[name]
+    words = name.replace("_", " ")
+    what, subject = FIELD_WORDS.get(name, (f"the {words}", f"The {words}"))
     value = payload.get(name)
     if value is None or value == "":
         if required:
@@ -46,7 +48,7 @@ def string_field(payload, name, max_length, required=False):
     if required and not value:
         raise invalid(f"Please enter {what}.")
     if len(value) > max_length:
-        raise invalid(f"{plural} can be up to {max_length:,} characters.")
+        raise invalid(f"{subject} can be up to {max_length:,} characters.")
     return value or None
 
 
@@ -89,7 +91,7 @@ def seq_argument(args, name):
 
 
 def seq_refusal(name):
-    return f"Messages could not be loaded ({name} must be a whole number from 0 to {MAX_SEQ:,})."
+    return f"That is not a message position ({name} must be a whole number from 0 to {MAX_SEQ:,})."
 
 
 def flag(payload, name):

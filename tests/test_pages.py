@@ -148,7 +148,7 @@ def test_reading_from_a_position_that_is_not_a_number_gets_a_sentence_a_person_c
                             headers={"X-Session-Key": chat["session_key"]})
     assert response.status_code == 400
     assert response.json()["error"]["message"] == (
-        "Messages could not be loaded (after must be a whole number from 0 to 2,147,483,647).")
+        "That is not a message position (after must be a whole number from 0 to 2,147,483,647).")
 
 
 def test_a_body_that_is_not_json_gets_a_json_error(server):
