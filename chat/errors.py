@@ -20,7 +20,7 @@ class ChatError(Exception):
 
 def session_not_found():
     """The same answer for a chat that does not exist and one the caller may not see."""
-    return ChatError("session_not_found", "No such chat session.")
+    return ChatError("session_not_found", "This chat could not be found.")
 
 
 def session_closed():

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from . import access, message_store, publish, sessions
 from .errors import session_closed
 from .extensions import db
-from .models import Message
+from .models import Message, visitor_label
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def is_end_word(text):
 def receive(inbound):
     """Store a visitor's message once; an end word then ends the chat. Returns the message."""
     message = _store(inbound.session_id, "visitor", inbound.text, inbound.client_id,
-                     sender_name=inbound.sender_name or "Visitor")
+                     sender_name=visitor_label(inbound.sender_name, inbound.session_id))
     if is_end_word(inbound.text):
         chat_session = sessions.find_session(inbound.session_id)
         if chat_session is not None:

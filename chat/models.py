@@ -24,6 +24,11 @@ def utcnow():
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def visitor_label(name, session_id):
+    """What everyone calls a chat's visitor: the name given, else "Visitor" and the chat's first 8 characters."""
+    return name or f"Visitor {session_id[:8]}"
+
+
 def hash_session_key(key):
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
@@ -169,7 +174,7 @@ class ChatSession(StatusGroups, db.Model):
 
     @property
     def visitor_label(self):
-        return self.visitor.name or f"Visitor {self.id[:8]}"
+        return visitor_label(self.visitor.name, self.id)
 
 
 class Message(db.Model):

@@ -55,5 +55,5 @@ def started(chat_session, key):
         "status": chat_session.status,
         "created_at": isoformat(chat_session.started_at),
         "expires_at": isoformat(chat_session.expires_at),
-        "visitor_name": chat_session.visitor.name,
+        "visitor_name": chat_session.visitor_label,
     }

@@ -1,4 +1,5 @@
-"""Checks of the shape and size of what clients send, at the edge."""
+"""Checks of the shape and size of what clients send, at the edge. Each refusal is a
+sentence a person can read (the widget shows it as is); the code stays `invalid_payload`."""
 import re
 
 from flask import current_app
@@ -11,6 +12,16 @@ MAX_NAME_LENGTH = 80
 MAX_URL_LENGTH = 2000
 MAX_SEQ = 2**31 - 1          # the seq column is a 32-bit integer
 
+# How a refusal names a text field: (what to enter, the subject of its length limit);
+# any other field is "the <name>".
+FIELD_WORDS = {
+    "site_key": ("a site key", "Site keys"),
+    "text": ("a message", "Messages"),
+    "name": ("your name", "Names"),
+    "email": ("your email address", "Email addresses"),
+    "page_url": ("the page address", "Page addresses"),
+}
+
 
 def invalid(message):
     return ChatError("invalid_payload", message)
@@ -18,24 +29,26 @@ def invalid(message):
 
 def require_object(payload):
     if not isinstance(payload, dict):
-        raise invalid("Expected a JSON object.")
+        raise invalid("This request could not be read (it must be a JSON object).")
     return payload
 
 
 def string_field(payload, name, max_length, required=False):
     """A stripped string no longer than max_length; None when optional and absent."""
+    words = name.replace("_", " ")
+    what, subject = FIELD_WORDS.get(name, (f"the {words}", f"The {words}"))
     value = payload.get(name)
     if value is None or value == "":
         if required:
-            raise invalid(f"'{name}' is required.")
+            raise invalid(f"Please enter {what}.")
         return None
     if not isinstance(value, str):
-        raise invalid(f"'{name}' must be a string.")
+        raise invalid(f"Please enter {what} as text.")
     value = value.strip()
     if required and not value:
-        raise invalid(f"'{name}' must not be empty.")
+        raise invalid(f"Please enter {what}.")
     if len(value) > max_length:
-        raise invalid(f"'{name}' is longer than {max_length} characters.")
+        raise invalid(f"{subject} can be up to {max_length:,} characters.")
     return value or None
 
 
@@ -46,7 +59,8 @@ def message_text(payload):
 def client_id(payload):
     value = payload.get("client_id")
     if not isinstance(value, str) or not CLIENT_ID_PATTERN.match(value):
-        raise invalid("'client_id' must be 1-64 letters, digits or _.:-")
+        raise invalid("This message could not be sent (its client_id must be 1 to 64 letters, "
+                      "digits or _ . : -).")
     return value
 
 
@@ -55,7 +69,7 @@ def session_id(payload, required=True):
     if value is None and not required:
         return None
     if not isinstance(value, str) or not 1 <= len(value) <= 36:
-        raise invalid("'session_id' must be a session id string.")
+        raise invalid("This chat could not be found (its session_id is not valid).")
     return value
 
 
@@ -64,7 +78,7 @@ def last_seq(payload, name="last_seq"):
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
-        raise invalid(f"'{name}' must be a whole number from 0 to {MAX_SEQ}.")
+        raise invalid(seq_refusal(name))
     return value
 
 
@@ -72,14 +86,18 @@ def seq_argument(args, name):
     """A seq from a query string (digits only, 0 when absent), bounded like `last_seq`."""
     text = args.get(name, "0")
     if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_SEQ))):
-        raise invalid(f"'{name}' must be a whole number from 0 to {MAX_SEQ}.")
+        raise invalid(seq_refusal(name))
     return last_seq({name: int(text)}, name)
+
+
+def seq_refusal(name):
+    return f"That is not a message position ({name} must be a whole number from 0 to {MAX_SEQ:,})."
 
 
 def flag(payload, name):
     value = payload.get(name)
     if not isinstance(value, bool):
-        raise invalid(f"'{name}' must be true or false.")
+        raise invalid(f"This could not be sent ({name} must be true or false).")
     return value
 
 
@@ -90,12 +108,12 @@ def visitor_name(payload):
 def visitor_email(payload):
     value = string_field(payload, "email", 254)
     if value is not None and not EMAIL_PATTERN.match(value):
-        raise invalid("'email' is not an email address.")
+        raise invalid("Please enter a valid email address.")
     return value
 
 
 def page_url(payload):
     value = string_field(payload, "page_url", MAX_URL_LENGTH)
     if value is not None and not re.match(r"^https?://", value):
-        raise invalid("'page_url' must be an http(s) URL.")
+        raise invalid("The page address must start with http:// or https://.")
     return value

@@ -1,4 +1,5 @@
-"""The widget: its loader script, the frame page it opens, and the demo host page."""
+"""The widget: its loader script, the frame page it opens, and the demo host page; and the
+app's icon, which browsers fetch from /favicon.ico."""
 import re
 
 from flask import (
@@ -22,6 +23,12 @@ def loader():
     response = send_from_directory(current_app.static_folder, "widget.js", max_age=300)
     response.headers["Access-Control-Allow-Origin"] = "*"  # a public script, no credentials
     return response
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The app's icon (a blue speech bubble), linked by every page and the widget frame."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=86400)
 
 
 @bp.get("/widget/frame")

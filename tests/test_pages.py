@@ -108,24 +108,79 @@ def test_static_vendor_files_are_served(server):
         assert requests.get(f"{server.url}/static/vendor/{name}", timeout=5).status_code == 200
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ({"site_key": "no-such-site"}, 404, "site_not_found"),
-    ({}, 400, "invalid_payload"),
-    ({"site_key": "demo", "email": "not-an-email"}, 400, "invalid_payload"),
-    ({"site_key": "demo", "name": "x" * 81}, 400, "invalid_payload"),
-    ({"site_key": "demo", "page_url": "javascript:alert(1)"}, 400, "invalid_payload"),
-    ({"site_key": ["demo"]}, 400, "invalid_payload"),
+@pytest.mark.parametrize("body, status, code, sentence", [
+    ({"site_key": "no-such-site"}, 404, "site_not_found", "No site has this key."),
+    ({}, 400, "invalid_payload", "Please enter a site key."),
+    ({"site_key": ["demo"]}, 400, "invalid_payload", "Please enter a site key as text."),
+    ({"site_key": "x" * 65}, 400, "invalid_payload", "Site keys can be up to 64 characters."),
+    ({"site_key": "demo", "name": "x" * 81}, 400, "invalid_payload", "Names can be up to 80 characters."),
+    ({"site_key": "demo", "name": 7}, 400, "invalid_payload", "Please enter your name as text."),
+    ({"site_key": "demo", "email": "not-an-email"}, 400, "invalid_payload", "Please enter a valid email address."),
+    ({"site_key": "demo", "email": "a@b"}, 400, "invalid_payload", "Please enter a valid email address."),
+    ({"site_key": "demo", "email": "a" * 250 + "@b.com"}, 400, "invalid_payload",
+     "Email addresses can be up to 254 characters."),
+    ({"site_key": "demo", "page_url": "javascript:alert(1)"}, 400, "invalid_payload",
+     "The page address must start with http:// or https://."),
+    ({"site_key": "demo", "page_url": "https://shop.example/" + "a" * 2000}, 400, "invalid_payload",
+     "Page addresses can be up to 2,000 characters."),
 ])
-def test_starting_a_chat_with_bad_input_gets_a_clear_json_error(server, body, status, code):
+def test_starting_a_chat_with_bad_input_gets_a_sentence_a_person_can_read(server, body, status, code, sentence):
     response = requests.post(server.api("/start"), json=body, timeout=5)
     assert response.status_code == status
-    assert response.json()["error"]["code"] == code
+    assert response.json()["error"] == {"code": code, "message": sentence}
+
+
+@pytest.mark.parametrize("fields, sentence", [
+    ({"text": "x" * 5001}, "Messages can be up to 5,000 characters."),
+    ({"text": "  "}, "Please enter a message."),
+    ({"text": "hi", "client_id": "has spaces"},
+     "This message could not be sent (its client_id must be 1 to 64 letters, digits or _ . : -)."),
+])
+def test_a_refused_message_over_http_gets_a_sentence_a_person_can_read(server, chat, fields, sentence):
+    body = {"session_id": chat["session_id"], "session_key": chat["session_key"], "client_id": "words-1", **fields}
+    response = requests.post(server.api("/messages"), json=body, timeout=5)
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": "invalid_payload", "message": sentence}
+
+
+def test_reading_from_a_position_that_is_not_a_number_gets_a_sentence_a_person_can_read(server, chat):
+    response = requests.get(server.api(f"/messages/{chat['session_id']}?after=-1"), timeout=5,
+                            headers={"X-Session-Key": chat["session_key"]})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        "That is not a message position (after must be a whole number from 0 to 2,147,483,647).")
 
 
 def test_a_body_that_is_not_json_gets_a_json_error(server):
     response = requests.post(server.api("/start"), data="nope", timeout=5,
                              headers={"Content-Type": "application/json"})
-    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_payload"
+    assert response.status_code == 400 and response.json()["error"] == {
+        "code": "invalid_payload", "message": "This request could not be read (it must be a JSON object)."}
+
+
+def test_an_anonymous_visitor_has_one_name_in_the_start_answer_the_messages_and_the_lists(server, agent_http, clients):
+    chat = start_chat(server)
+    label = "Visitor " + chat["session_id"][:8]
+    assert chat["visitor_name"] == label
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    assert visitor.call("send_message", {"text": "over the socket", "client_id": "anon-1"})["message"][
+        "sender_name"] == label
+    rest = requests.post(server.api("/messages"), timeout=5, json={
+        "session_id": chat["session_id"], "session_key": chat["session_key"], "text": "over REST",
+        "client_id": "anon-2"})
+    assert rest.json()["message"]["sender_name"] == label
+    assert [m["sender_name"] for m in stored_messages(server, chat)] == [label, label]
+    window = agent_http.get(f"{server.url}/dashboard/sessions/{chat['session_id']}", timeout=5).text
+    assert f'<h2 class="chat-title">{label}</h2>' in window
+
+
+def test_the_favicon_is_served_and_linked_from_the_pages_and_the_widget(server):
+    icon = requests.get(server.url + "/favicon.ico", timeout=5)
+    assert icon.status_code == 200 and icon.headers["Content-Type"].startswith("image/")
+    assert icon.content[:4] == b"\x00\x00\x01\x00"           # an ICO file
+    for path in ("/login", "/widget/frame?site=demo"):
+        assert '<link rel="icon" href="/favicon.ico">' in requests.get(server.url + path, timeout=5).text
 
 
 def test_status_answers_the_same_for_a_wrong_key_and_an_unknown_session(server, chat):

@@ -128,7 +128,7 @@ def test_an_unknown_session_gets_the_same_refusal_as_a_wrong_key(server, chat):
         client.client.on("connect_error", lambda data: refusals.append(data), namespace="/visitor")
         with pytest.raises(socketio.exceptions.ConnectionError):
             client.connect(server, auth={"session_id": session_id, "session_key": "nope"})
-    assert refusals[0] == refusals[1] == {"message": "No such chat session.", "data": {"code": "session_not_found"}}
+    assert refusals[0] == refusals[1] == {"message": "This chat could not be found.", "data": {"code": "session_not_found"}}
 
 
 def test_an_agent_who_is_not_logged_in_is_refused(server):
@@ -259,20 +259,24 @@ def test_mark_read_clears_the_badge_in_every_tab_of_the_agent_and_only_for_a_cha
     assert tab.call("mark_read", {"session_id": chat["session_id"], "seq": -1})["error"]["code"] == "invalid_payload"
 
 
-@pytest.mark.parametrize("payload, code", [
-    ("not an object", "invalid_payload"),
-    ({"client_id": "x"}, "invalid_payload"),
-    ({"text": "hi"}, "invalid_payload"),
-    ({"text": 5, "client_id": "x"}, "invalid_payload"),
-    ({"text": "   ", "client_id": "x"}, "invalid_payload"),
-    ({"text": "x" * 5001, "client_id": "x"}, "invalid_payload"),
-    ({"text": "hi", "client_id": "has spaces"}, "invalid_payload"),
-    ({"text": "hi", "client_id": "x", "session_id": "someone-elses"}, "session_not_found"),
+ID_REFUSAL = "This message could not be sent (its client_id must be 1 to 64 letters, digits or _ . : -)."
+
+
+@pytest.mark.parametrize("payload, code, sentence", [
+    ("not an object", "invalid_payload", "This request could not be read (it must be a JSON object)."),
+    ({"client_id": "x"}, "invalid_payload", "Please enter a message."),
+    ({"text": "hi"}, "invalid_payload", ID_REFUSAL),
+    ({"text": 5, "client_id": "x"}, "invalid_payload", "Please enter a message as text."),
+    ({"text": "   ", "client_id": "x"}, "invalid_payload", "Please enter a message."),
+    ({"text": "x" * 5001, "client_id": "x"}, "invalid_payload", "Messages can be up to 5,000 characters."),
+    ({"text": "hi", "client_id": "has spaces"}, "invalid_payload", ID_REFUSAL),
+    ({"text": "hi", "client_id": "x", "session_id": "someone-elses"}, "session_not_found",
+     "This chat could not be found."),
 ])
-def test_malformed_messages_get_a_clear_error_and_store_nothing(server, chat, visitor, payload, code):
+def test_malformed_messages_get_a_readable_refusal_and_store_nothing(server, chat, visitor, payload, code, sentence):
     reply = visitor.call("send_message", payload)
-    assert reply["ok"] is False and reply["error"]["code"] == code
-    assert visitor.wait_for("error")["code"] == code
+    assert reply["ok"] is False and reply["error"] == {"code": code, "message": sentence}
+    assert visitor.wait_for("error") == {"code": code, "message": sentence}
     assert stored_messages(server, chat) == []
 
 

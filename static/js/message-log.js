@@ -137,12 +137,54 @@
     }
     var text = document.createElement("div");
     text.className = "message-text";
-    text.textContent = message.text;
+    appendLinkedText(text, message.text || "");
     element.appendChild(text);
     var time = document.createElement("div");
     time.className = "message-time";
     time.textContent = message.created_at ? formatTime(message.created_at) : "Sending…";
     element.appendChild(time);
+  }
+
+  /* Text as text nodes, with each http(s) URL in it an <a> whose href is exactly that URL
+     (no other scheme is ever a link; punctuation ending a sentence stays outside). */
+  var URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
+
+  function appendLinkedText(parent, text) {
+    var done = 0;
+    var match;
+    URL_PATTERN.lastIndex = 0;
+    while ((match = URL_PATTERN.exec(text)) !== null) {
+      var url = trimUrl(match[0]);
+      if (!/^https?:\/\/[^\/?#]/i.test(url)) continue;
+      appendText(parent, text.slice(done, match.index));
+      var link = document.createElement("a");
+      link.setAttribute("href", url);
+      link.setAttribute("target", "_blank");
+      link.setAttribute("rel", "noopener noreferrer");
+      link.textContent = url;
+      parent.appendChild(link);
+      done = match.index + url.length;
+    }
+    appendText(parent, text.slice(done));
+  }
+
+  function appendText(parent, text) {
+    if (text) parent.appendChild(document.createTextNode(text));
+  }
+
+  /* Drops trailing punctuation; a closing bracket stays when the URL opened it
+     (https://en.wikipedia.org/wiki/Tea_(meal)). */
+  function trimUrl(url) {
+    var pairs = {")": "(", "]": "[", "}": "{"};
+    for (;;) {
+      var last = url.charAt(url.length - 1);
+      if (".,;:!?'\"*".indexOf(last) >= 0 ||
+          (pairs[last] && url.split(pairs[last]).length < url.split(last).length)) {
+        url = url.slice(0, -1);
+      } else {
+        return url;
+      }
+    }
   }
 
   function formatTime(iso) {
