@@ -92,6 +92,7 @@
   }
 
   function backToList() {
+    sendReadMark();    // what was on screen has been read, even if that was a moment ago
     showScreen("list");
     var selected = sessionList.querySelector(".session-selected");
     if (selected) selected.focus();    // a keyboard goes on from the chat it left
@@ -152,10 +153,11 @@
   var markReadTimer = null;
   function markRead() {
     clearTimeout(markReadTimer);
-    markReadTimer = setTimeout(function () {
-      if (!current || !socket.connected || !onScreen(current.sessionId)) return;
-      socket.emit("mark_read", {session_id: current.sessionId, seq: current.log.lastSeq});
-    }, 300);
+    markReadTimer = setTimeout(sendReadMark, 300);
+  }
+  function sendReadMark() {
+    if (!current || !socket.connected || !onScreen(current.sessionId)) return;
+    socket.emit("mark_read", {session_id: current.sessionId, seq: current.log.lastSeq});
   }
   document.addEventListener("visibilitychange", markRead);
   ChatAlerts.offerOn(document.getElementById("alertsButton"));

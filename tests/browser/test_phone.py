@@ -30,12 +30,16 @@ def phone_page(browser, new_page):
 
 
 def a_waiting_visitor(server, clients, text):
-    """A visitor who has written `text` and waits; returns their name."""
+    """A visitor who has written `text` and waits; returns their name and their socket."""
     name = unique_name("Noor")
     visitor = connect_visitor(server, start_chat(server, name=name))
     clients.append(visitor)
+    say(visitor, text)
+    return name, visitor
+
+
+def say(visitor, text):
     assert visitor.call("send_message", {"text": text, "client_id": uuid.uuid4().hex})["ok"]
-    return name
 
 
 def box(locator):
@@ -53,7 +57,7 @@ def expect_fields_at_least_16px(scope):
 
 
 def test_a_phone_dashboard_shows_the_list_then_the_chat_and_back(server, phone_page, clients):
-    name = a_waiting_visitor(server, clients, "Is the oak shelf back in stock?")
+    name, visitor = a_waiting_visitor(server, clients, "Is the oak shelf back in stock?")
     dashboard = phone_page()
     log_in(dashboard, server)
     sidebar, chat_window = dashboard.locator(".sidebar"), dashboard.locator("#chatWindow")
@@ -81,10 +85,16 @@ def test_a_phone_dashboard_shows_the_list_then_the_chat_and_back(server, phone_p
     expect(sidebar).to_be_visible()
     expect(chat_window).to_be_hidden()
 
+    # The chat is still open behind the list, but not on screen: a new message is unread.
     mine = dashboard.locator("#mySessions .session-item.session-selected")
-    mine.press("Enter")     # and by keyboard: into the chat again, and back with the button
+    say(visitor, "Great, I'll order it.")
+    expect(mine.locator(".unread")).to_have_text("1")
+
+    mine.press("Enter")     # and by keyboard: into the chat again (read now), and back with the button
     expect(dashboard.locator(".chat-title")).to_have_text(name)
-    expect_messages(dashboard, ["Is the oak shelf back in stock?", "Yes, it came in this morning."])
+    expect_messages(dashboard, ["Is the oak shelf back in stock?", "Yes, it came in this morning.",
+                                "Great, I'll order it."])
+    expect(mine.locator(".unread")).to_be_hidden()
     back.focus()
     back.press("Enter")
     expect(sidebar).to_be_visible()
@@ -108,7 +118,7 @@ def test_the_open_widget_covers_a_phone_screen_and_its_fields_do_not_zoom(server
 
 
 def test_a_desktop_keeps_the_list_beside_the_chat_and_the_widget_in_its_corner(server, new_page, clients):
-    name = a_waiting_visitor(server, clients, "Do you ship to Austria?")
+    name, _ = a_waiting_visitor(server, clients, "Do you ship to Austria?")
     dashboard = new_page()
     log_in(dashboard, server)
     waiting_item(dashboard, name).click()
