@@ -53,11 +53,23 @@
     frame.id = "cc-chat-frame";
     frame.title = "Chat";
     frame.setAttribute("allow", "clipboard-write");
-    style(frame, {position: "fixed", bottom: "90px", zIndex: "2147483000", width: "370px", height: "560px",
-                  maxWidth: "calc(100vw - 40px)", maxHeight: "calc(100vh - 110px)", border: "none",
-                  borderRadius: "12px", boxShadow: "0 8px 30px rgba(0,0,0,.25)", background: "#fff",
-                  display: "none"});
-    frame.style[left ? "left" : "right"] = "20px";
+    style(frame, {position: "fixed", zIndex: "2147483000", border: "none", boxShadow: "0 8px 30px rgba(0,0,0,.25)",
+                  background: "#fff", display: "none"});
+
+    /* A box above the launcher; on a phone (or any small window) the whole screen, closed by
+       the frame's own × while the launcher steps aside. */
+    var small = window.matchMedia("(max-width: 480px), (max-height: 480px)");
+    function place() {
+      var full = small.matches;
+      style(frame, full
+        ? {top: "0", bottom: "0", width: "100%", height: "100%", maxWidth: "none", maxHeight: "none", borderRadius: "0"}
+        : {top: "auto", bottom: "90px", width: "370px", height: "560px", maxWidth: "calc(100vw - 40px)",
+           maxHeight: "calc(100vh - 110px)", borderRadius: "12px"});
+      frame.style[left ? "left" : "right"] = full ? "0" : "20px";
+      launcher.style.display = full && frame.style.display !== "none" ? "none" : "";
+    }
+    place();
+    if (small.addEventListener) small.addEventListener("change", place);
 
     function showUnread(count) {
       badge.textContent = count ? String(count) : "";
@@ -72,11 +84,13 @@
       showUnread(0);
       launcher.setAttribute("aria-label", "Close chat");
       label.textContent = "×";
+      place();
     }
     function close() {
       frame.style.display = "none";
       launcher.setAttribute("aria-label", "Open chat");
       label.textContent = "Chat";
+      place();
     }
     launcher.addEventListener("click", function () { frame.style.display === "none" ? open() : close(); });
     window.addEventListener("message", function (event) {

@@ -11,8 +11,8 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.pages import (
-    CONTEXT_OPTIONS, accept_chat, expect_messages, launch_chromium, log_in, open_session,
-    open_widget, send_message, start_widget_chat, waiting_item,
+    CONTEXT_OPTIONS, PHONE_OPTIONS, accept_chat, expect_messages, launch_chromium, log_in, mine_item,
+    open_session, open_widget, send_message, start_widget_chat, waiting_item,
 )
 from tests.support import ROOT, LiveServer, connect_visitor, start_chat
 
@@ -40,8 +40,8 @@ def take_screenshots(server, folder):
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            def new_page():
-                return browser.new_context(**CONTEXT_OPTIONS).new_page()
+            def new_page(options=CONTEXT_OPTIONS):
+                return browser.new_context(**options).new_page()
 
             login_page = new_page()
             login_page.goto(server.url + "/login")
@@ -64,6 +64,13 @@ def take_screenshots(server, folder):
             expect(agent.locator("#typingIndicator")).to_have_text(f"{VISITOR} is typing…")
             visitor.screenshot(path=folder / "demo-widget.png")
             agent.screenshot(path=folder / "dashboard.png")
+
+            phone = new_page(PHONE_OPTIONS)     # the same agent on a phone: the list, then the chat
+            log_in(phone, server)
+            phone.screenshot(path=folder / "dashboard-phone-list.png")
+            open_session(phone, mine_item(phone, VISITOR))
+            expect_messages(phone, [text for _, text in CONVERSATION])
+            phone.screenshot(path=folder / "dashboard-phone-chat.png")
         finally:
             browser.close()
 
@@ -80,7 +87,8 @@ def main(argv):
             take_screenshots(server, folder)
         finally:
             server.stop()
-    for name in ("demo-widget.png", "dashboard.png", "login.png"):
+    for name in ("demo-widget.png", "dashboard.png", "dashboard-phone-list.png", "dashboard-phone-chat.png",
+                 "login.png"):
         print(folder / name)
 
 

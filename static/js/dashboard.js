@@ -65,12 +65,38 @@
 
   sessionList.addEventListener("click", function (event) {
     var item = event.target.closest(".session-item");
-    if (item) selectSession(item);
+    if (item) pickSession(item);
   });
   sessionList.addEventListener("keydown", function (event) {
     var item = event.target.closest(".session-item");
-    if (item && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); selectSession(item); }
+    if (item && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); pickSession(item); }
   });
+
+  /* A phone shows one screen at a time (app.css): the list, or the chat the agent picked, once
+     it is drawn (never the one before it, nor one opened for them). Going back keeps the chat
+     open and joined, as it stays on a desktop. */
+  var pickedId = null;    // picked, not drawn yet
+
+  function pickSession(item) {
+    selectSession(item);
+    if (current && current.sessionId === item.dataset.sessionId) showScreen("chat");
+    else pickedId = item.dataset.sessionId;
+  }
+
+  function showScreen(name) {
+    root.dataset.screen = name;
+    var messages = document.getElementById("messages");
+    // A chat drawn while its screen was hidden could not scroll to its latest message.
+    if (name === "chat" && messages) messages.scrollTop = messages.scrollHeight;
+    if (name === "chat") markRead();
+  }
+
+  function backToList() {
+    sendReadMark();    // what was on screen has been read, even if that was a moment ago
+    showScreen("list");
+    var selected = sessionList.querySelector(".session-selected");
+    if (selected) selected.focus();    // a keyboard goes on from the chat it left
+  }
 
   var refreshTimer = null;
   function refreshList() {
@@ -99,7 +125,8 @@
 
   var baseTitle = document.title;
   function onScreen(sessionId) {
-    return current !== null && current.sessionId === sessionId && document.visibilityState === "visible";
+    return current !== null && current.sessionId === sessionId && document.visibilityState === "visible"
+      && chatWindow.getClientRects().length > 0;     // a phone on the list screen hides the chat
   }
   function setUnread(badge, count) {
     badge.dataset.unread = count;
@@ -126,10 +153,11 @@
   var markReadTimer = null;
   function markRead() {
     clearTimeout(markReadTimer);
-    markReadTimer = setTimeout(function () {
-      if (!current || !socket.connected || !onScreen(current.sessionId)) return;
-      socket.emit("mark_read", {session_id: current.sessionId, seq: current.log.lastSeq});
-    }, 300);
+    markReadTimer = setTimeout(sendReadMark, 300);
+  }
+  function sendReadMark() {
+    if (!current || !socket.connected || !onScreen(current.sessionId)) return;
+    socket.emit("mark_read", {session_id: current.sessionId, seq: current.log.lastSeq});
   }
   document.addEventListener("visibilitychange", markRead);
   ChatAlerts.offerOn(document.getElementById("alertsButton"));
@@ -177,10 +205,9 @@
 
   function bindChat() {
     var chat = document.getElementById("chat");
-    if (current && (!chat || current.sessionId !== chat.dataset.sessionId)) {
-      socket.emit("leave_session", {session_id: current.sessionId});
-    }
-    if (!chat) { current = null; return; }
+    var switched = !current || !chat || current.sessionId !== chat.dataset.sessionId;
+    if (current && switched) socket.emit("leave_session", {session_id: current.sessionId});
+    if (!chat) { current = null; showScreen("list"); return; }
     var messages = document.getElementById("messages");
     var sessionId = chat.dataset.sessionId;
     // The same chat drawn again (a status change, a claim) keeps what is still unsent.
@@ -228,6 +255,9 @@
     if (accept) accept.addEventListener("click", function () { claim(sessionId, accept); });
     var end = document.getElementById("endButton");
     if (end) end.addEventListener("click", function () { endChat(sessionId); });
+    document.getElementById("backButton").addEventListener("click", backToList);
+    if (sessionId === pickedId) { pickedId = null; showScreen("chat"); }
+    else if (switched) showScreen("list");
   }
 
   function joinCurrent() {
@@ -302,7 +332,9 @@
       note.className = "muted empty";
       note.textContent = "This chat is no longer available to you.";
       chatWindow.replaceChildren(note);
+      showScreen("list");     // the note has no back button; the list shows where things stand
     }
+    pickedId = null;
     current = null;
     selectedId = null;
     refreshList();

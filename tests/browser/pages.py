@@ -12,6 +12,8 @@ VIEWPORT = {"width": 1280, "height": 800}
 # Every browser context: a desktop window, US English, a time zone that is not the server's UTC.
 TIME_ZONE, UTC_OFFSET = "Asia/Kolkata", (5, 30)
 CONTEXT_OPTIONS = {"viewport": VIEWPORT, "locale": "en-US", "timezone_id": TIME_ZONE}
+# A phone: 375 px wide, a touch screen.
+PHONE_OPTIONS = {**CONTEXT_OPTIONS, "viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True}
 
 # What a user can see: messages with a sender (not system lines nor notes), in page order.
 CHAT_MESSAGES = "#messages .message:not(.message-system):not(.message-note)"
