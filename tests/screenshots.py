@@ -71,6 +71,11 @@ def take_screenshots(server, folder):
             open_session(phone, mine_item(phone, VISITOR))
             expect_messages(phone, [text for _, text in CONVERSATION])
             phone.screenshot(path=folder / "dashboard-phone-chat.png")
+
+            admin = new_page()                  # the admin's page of the demo site: its tag, its settings
+            log_in(admin, server, "admin@example.com", "demo-password")
+            admin.goto(server.url + "/admin/sites/demo")
+            admin.screenshot(path=folder / "admin-site.png", full_page=True)
         finally:
             browser.close()
 

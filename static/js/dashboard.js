@@ -60,7 +60,16 @@
     else if (selectedId && selectedId === endedWhileOpen) highlightSelectedSession(null);
     else highlightAndClickFirstSession();
     updateWaitingTimes();
+    clearOnScreenBadge();
     updateTitle();
+  }
+
+  /* A list drawn while the open chat's last messages were being marked read may count them:
+     the chat on screen has nothing unread. */
+  function clearOnScreenBadge() {
+    if (!current || !onScreen(current.sessionId)) return;
+    var badge = sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(current.sessionId) + '"] .unread');
+    if (badge && badge.dataset.unread !== "0") { setUnread(badge, 0); markRead(); }
   }
 
   sessionList.addEventListener("click", function (event) {

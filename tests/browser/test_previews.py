@@ -21,6 +21,7 @@ def test_the_waiting_list_and_my_chats_show_the_latest_message_live(server, agen
     accept_chat(agent_page)
     visitor.call("send_message", {"text": "Thanks!", "client_id": "q3"})
     expect(mine_item(agent_page, name).locator(".session-last")).to_have_text("Thanks!")
+    expect(mine_item(agent_page, name).locator(".unread")).to_be_hidden()      # it is open on screen
 
 
 def test_my_chats_count_from_the_latest_message_and_waiting_from_the_start(server, agent_page, clients):
