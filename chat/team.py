@@ -5,12 +5,12 @@ import secrets
 
 from sqlalchemy import select
 
-from . import sessions
+from . import sessions, validation
 from .errors import ChatError
 from .extensions import db
 from .models import AGENT_ROLES, Agent, ChatSession, Site
 from .realtime.disconnect import disconnect_agent_sockets
-from .validation import EMAIL_PATTERN, MAX_NAME_LENGTH
+from .validation import MAX_NAME_LENGTH
 
 
 def temporary_password():
@@ -33,8 +33,8 @@ def checked_role(role):
 
 def invite(email, name, role):
     """A new agent answering every site that exists now; returns (agent, temporary password)."""
-    email = (email or "").strip().lower()
-    if len(email) > 254 or not EMAIL_PATTERN.match(email):
+    email = validation.visitor_email({"email": (email or "").strip().lower()})
+    if email is None:
         raise ChatError("invalid_payload", "Please enter a valid email address.")
     if db.session.execute(select(Agent.id).filter_by(email=email)).first():
         raise ChatError("agent_exists", f"An agent with the email {email} already exists.")

@@ -3,7 +3,7 @@ from playwright.sync_api import expect
 
 from tests.browser.pages import (
     accept_chat, expect_messages, mine_item, open_session, open_widget, send_message,
-    start_widget_chat, unique_name, wait_until_dashboard_loaded, waiting_item,
+    start_accepted_chat, start_widget_chat, unique_name, wait_until_dashboard_loaded, waiting_item,
 )
 
 HTML = "<img src=x onerror=alert(1)><script>alert(1)</script>"
@@ -44,11 +44,7 @@ def test_end_chat_in_the_widget_ends_it_for_the_agent_and_closes_the_frame(serve
 def test_typing_an_end_word_in_the_widget_ends_the_chat_on_the_server(server, visitor_page, agent_page):
     """The widget keeps no list of end words: "Quit" goes out as a message, the server ends the
     chat, and both sides show it ended."""
-    name = unique_name("Quinn")
-    widget = open_widget(visitor_page, server)
-    start_widget_chat(widget, name)
-    open_session(agent_page, waiting_item(agent_page, name))
-    accept_chat(agent_page)
+    widget = start_accepted_chat(server, visitor_page, agent_page, unique_name("Quinn"))
     send_message(widget, "Quit")
     expect_messages(agent_page, ["Quit"])
     expect(widget.locator("#messages .message-system .message-text").last).to_have_text(
