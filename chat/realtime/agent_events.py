@@ -25,6 +25,9 @@ def connect(auth=None):
     agent = current_user
     # The login's version: every event checks it, so a revoked login stops at once.
     remember_socket(NS, agent_id=agent.id, version=agent.session_version)
+    # Counted as it is remembered, before the first write can let its disconnect run:
+    # a socket closed mid-connect is then uncounted too, never left online for good.
+    first_socket = presence.agent_connected(agent.id)
     sessions.agents_seen([agent.id])
     join_room(publish.agent_room(agent.id))
     if access.supervises(agent):
@@ -32,7 +35,7 @@ def connect(auth=None):
     else:
         for site_id in agent.site_ids:
             join_room(publish.site_agents_room(site_id))
-    if presence.agent_connected(agent.id):
+    if first_socket:
         tell_visitors_agents_online(agent)
 
 

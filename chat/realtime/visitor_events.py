@@ -35,10 +35,11 @@ def connect(auth=None):
         raise refuse(error.code, error.message)
     page = visitor_replay_page(session_id, last_seq)
     remember_socket(NS, session_id=session_id, visitor_name=chat_session.visitor.name)
+    first_socket = presence.visitor_connected(session_id)     # counted as remembered (see /agent connect)
     join_room(publish.session_room(session_id))
     join_room(publish.site_visitors_room(chat_session.site_id))
     sessions.record_visitor_seen(session_id, page_load=True)
-    if presence.visitor_connected(session_id):
+    if first_socket:
         publish.visitor_presence(session_id, online=True, skip_sid=request.sid)
     emit("presence", presence.agents_online_payload(chat_session.site_id))
     replay(page)

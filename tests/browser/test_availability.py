@@ -11,7 +11,8 @@ def test_with_an_agent_online_the_widget_says_when_to_expect_a_reply(server, vis
     expect(widget.locator("#connectionStatus")).to_be_hidden()        # no "Offline" before a chat
 
 
-def test_with_nobody_online_for_the_site_the_widget_says_the_team_is_away(server, new_page):
+def test_with_nobody_online_for_the_site_the_widget_says_the_team_is_away(own_server, new_page):
+    server = own_server()       # the shared server may still have a supervisor's tab from another test
     add_site_and_agent(server, "quietshop", "quiet@example.com", "quiet-password")
     page = new_page()
     page.goto(server.url + "/widget/frame?site=quietshop")
