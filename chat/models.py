@@ -59,6 +59,8 @@ class Agent(UserMixin, db.Model):
     # When a dashboard of the agent was last known to be connected (connect, disconnect, and
     # every job tick while one is); its chats go back to the queue AGENT_AWAY_MINUTES after.
     last_seen_at = db.Column(db.DateTime)
+    # Capacity: how many active chats the agent holds at most (auto-assignment respects it).
+    max_chats = db.Column(db.Integer, nullable=False, default=5, server_default="5")
 
     @property
     def is_active(self):
@@ -98,6 +100,8 @@ class Site(db.Model):
     color = db.Column(db.String(7), nullable=False, default="#2563eb")
     # Which bottom corner of the page the launcher sits in.
     position = db.Column(db.String(12), nullable=False, default="bottom-right", server_default="bottom-right")
+    # "manual": agents accept chats from the queue; "auto": queue.assign gives each to an agent.
+    routing = db.Column(db.String(10), nullable=False, default="manual", server_default="manual")
 
     @property
     def origin_list(self):
@@ -109,6 +113,8 @@ class Visitor(db.Model):
     site_id = db.Column(db.Integer, db.ForeignKey("site.id"), nullable=False)
     name = db.Column(db.String(80))
     email = db.Column(db.String(254))
+    # An IANA zone name the widget reports (e.g. "Europe/Paris"), to show the visitor's local time.
+    time_zone = db.Column(db.String(64))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
@@ -161,6 +167,12 @@ class ChatSession(StatusGroups, db.Model):
     last_message_at = db.Column(db.DateTime)
     # A keyed hash of the address the chat was started from (sessions.address_fingerprint).
     started_from = db.Column(db.String(32))
+    # When the chat last joined the queue (start, handoff, back to the queue): waiting time.
+    queued_at = db.Column(db.DateTime)
+    # When an agent first replied: first response time.
+    first_response_at = db.Column(db.DateTime)
+    # How many times the visitor's widget restored this chat after a page reload (seed 002).
+    restored_count = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     site = db.relationship(Site, lazy="joined")
     visitor = db.relationship(Visitor, lazy="joined")
@@ -192,6 +204,8 @@ class Message(db.Model):
     sender_name = db.Column(db.String(80))
     text = db.Column(db.Text, nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # A private note: agents and supervisors only, never sent to the visitor or any channel.
+    private = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
     def to_dict(self):
         return message_payload(self)
@@ -239,6 +253,18 @@ class ChatRead(db.Model):
     agent_id = db.Column(db.Integer, db.ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
     session_id = db.Column(db.String(36), db.ForeignKey("chat_session.id", ondelete="CASCADE"), primary_key=True)
     last_read_seq = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+
+
+class CannedResponse(db.Model):
+    """A saved reply: an agent's own (agent_id set) or shared by the team (agent_id None)."""
+    __tablename__ = "canned_response"
+    __table_args__ = (db.Index("ix_canned_response_agent", "agent_id"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    agent_id = db.Column(db.Integer, db.ForeignKey("agent.id", ondelete="CASCADE"))
+    shortcut = db.Column(db.String(40), nullable=False)
+    text = db.Column(db.Text, nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
 class JobLease(db.Model):

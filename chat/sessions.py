@@ -66,7 +66,7 @@ def start_session(site, name=None, email=None, page_url=None, started_from=None)
     lifetime = timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
     chat_session = ChatSession(
         site=site, visitor=visitor, status="waiting", key_hash=hash_session_key(key),
-        page_url=page_url or None, started_at=now, expires_at=now + lifetime,
+        page_url=page_url or None, started_at=now, queued_at=now, expires_at=now + lifetime,
         last_activity_at=now, visitor_last_seen_at=now, started_from=started_from,
     )
     db.session.add(chat_session)
@@ -156,7 +156,7 @@ def return_to_queue(condition, why):
     for agent_id, name in holders:
         ids = db.session.execute(
             update(ChatSession).where(ChatSession.status == "active", ChatSession.agent_id == agent_id, condition)
-            .values(status="waiting", agent_id=None, claimed_at=None)
+            .values(status="waiting", agent_id=None, claimed_at=None, queued_at=utcnow())
             .returning(ChatSession.id).execution_options(synchronize_session=False)
         ).scalars().all()
         text = f"{name} had to leave; someone else from the team will be with you shortly."
