@@ -58,7 +58,11 @@
   function afterListRefresh() {
     var keep = selectedId && sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(selectedId) + '"]');
     if (keep) highlightSelectedSession(keep);
-    else if (selectedId && selectedId === endedWhileOpen) highlightSelectedSession(null);
+    // Also a chat still on screen that left the lists (it ended, or a supervisor watches
+    // another agent's chat): it stays until the agent picks another.
+    else if (selectedId && (selectedId === endedWhileOpen || (current && current.sessionId === selectedId))) {
+      highlightSelectedSession(null);
+    }
     else highlightAndClickFirstSession();
     updateWaitingTimes();
     clearOnScreenBadge();
@@ -355,33 +359,47 @@
     });
   }
 
+  /* The Transfer button of the chat on screen opens the page's one dialog, filled with who
+     can take this chat; the dialog transfers the chat it was opened for. */
+  var transferDialog = document.getElementById("transferDialog");
+  var transferSessionId = null;
   function bindTransfer(sessionId) {
     var button = document.getElementById("transferButton");
-    var dialog = document.getElementById("transferDialog");
-    if (!button || !dialog) return;
-    var error = document.getElementById("transferError");
-    button.addEventListener("click", function () { error.hidden = true; dialog.showModal(); });
-    document.getElementById("transferCancel").addEventListener("click", function () { dialog.close(); });
-    document.getElementById("transferForm").addEventListener("submit", function (event) {
-      event.preventDefault();
-      var to = document.getElementById("transferTo").value;
-      var submit = document.getElementById("transferSubmit");
-      submit.disabled = true;
-      socket.emit("transfer_session", {session_id: sessionId, to_agent_id: to ? Number(to) : null,
-                                       note: document.getElementById("transferNote").value},
-        function (reply) {
-          submit.disabled = false;
-          if (!reply || !reply.ok) {         // the dialog stays, with what was typed
-            error.textContent = (reply && reply.error && reply.error.message) || "The chat could not be transferred.";
-            error.hidden = false;
-            return;
-          }
-          dialog.close();
-          refreshList();
-          openChat(sessionId);
-        });
+    if (!button) return;
+    button.addEventListener("click", function () {
+      if (transferSessionId !== sessionId) {
+        transferSessionId = sessionId;
+        document.getElementById("transferTo").replaceChildren(
+          document.getElementById("transferOptions").content.cloneNode(true));
+        document.getElementById("transferNote").value = "";
+      }
+      document.getElementById("transferError").hidden = true;
+      transferDialog.showModal();
     });
   }
+  document.getElementById("transferCancel").addEventListener("click", function () { transferDialog.close(); });
+  document.getElementById("transferForm").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var sessionId = transferSessionId;
+    var to = document.getElementById("transferTo").value;
+    var submit = document.getElementById("transferSubmit");
+    var error = document.getElementById("transferError");
+    submit.disabled = true;
+    socket.emit("transfer_session", {session_id: sessionId, to_agent_id: to ? Number(to) : null,
+                                     note: document.getElementById("transferNote").value},
+      function (reply) {
+        submit.disabled = false;
+        if (!reply || !reply.ok) {         // the dialog stays, with what was typed
+          error.textContent = (reply && reply.error && reply.error.message) || "The chat could not be transferred.";
+          error.hidden = false;
+          return;
+        }
+        transferSessionId = null;
+        transferDialog.close();
+        refreshList();
+        openChat(sessionId);
+      });
+  });
 
   function joinAsParticipant(sessionId, button) {
     button.disabled = true;
