@@ -6,7 +6,7 @@ import click
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
-from . import access, sessions, sites, validation
+from . import access, demo_data, sessions, sites, validation
 from .errors import ChatError
 from .extensions import db
 from .jobs import run_jobs
@@ -123,6 +123,9 @@ def seed_demo():
     db.session.commit()
     for email, name, role in DEMO_AGENTS:
         save_agent(email, name, role, DEMO_PASSWORD, sites=[site])
+    past = demo_data.seed_conversations(site)
+    if past:
+        click.echo(f"{past} past conversations are in History and Reports.")
     click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com, admin@example.com "
                f"(password {DEMO_PASSWORD}) are ready.")
 
