@@ -53,6 +53,14 @@ def may_transfer(agent, chat):
     return chat.status == "active" and (holds(agent, chat) or supervises(agent))
 
 
+def may_manage_canned(agent, reply):
+    """An agent manages its own canned replies; admins the shared ones (agent_id None);
+    nobody another agent's."""
+    if reply.agent_id is None:
+        return administers(agent)
+    return reply.agent_id == agent.id
+
+
 def visitor_may_write(chat):
     return chat.is_open
 

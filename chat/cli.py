@@ -6,7 +6,7 @@ import click
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
-from . import access, sessions, sites, validation
+from . import access, canned, sessions, sites, validation
 from .errors import ChatError
 from .extensions import db
 from .jobs import run_jobs
@@ -20,6 +20,14 @@ DEMO_AGENTS = (
     ("demo@example.com", "Demo Agent", "agent"),
     ("supervisor@example.com", "Demo Supervisor", "supervisor"),
     ("admin@example.com", "Demo Admin", "admin"),
+)
+# (owner's email or None for shared, shortcut, text): canned replies a new team can try at once.
+DEMO_CANNED = (
+    (None, "hello", "Hi {{visitor.name}}, I'm {{agent.name}}. How can I help you today?"),
+    (None, "shipping-times", "Good question, {{visitor.name}}: orders ship within one business day, "
+                             "and delivery takes 2 to 5 business days. You'll get a tracking link by email."),
+    (None, "anything-else", "Is there anything else I can help you with?"),
+    ("demo@example.com", "thanks", "Thanks for waiting, {{visitor.name}}; I'm back with an answer."),
 )
 
 
@@ -113,16 +121,21 @@ def disable_agent(email):
 
 @bp.cli.command("seed-demo")
 def seed_demo():
-    """Create the demo site (key `demo`) and the demo agent, supervisor and admin; safe to rerun."""
+    """Create the demo site (key `demo`), the demo agent, supervisor and admin, and a few canned
+    replies with the new site (shared ones and one of the demo agent's); safe to rerun."""
     site = db.session.execute(select(Site).filter_by(key="demo")).scalar_one_or_none()
-    if site is None:
+    new = site is None
+    if new:
         site = Site(key="demo", name="Demo site", allowed_origins="self")
         db.session.add(site)
     if "self" not in site.origin_list:
         site.allowed_origins = " ".join(["self", *site.origin_list])
     db.session.commit()
+    owners = {None: None}
     for email, name, role in DEMO_AGENTS:
-        save_agent(email, name, role, DEMO_PASSWORD, sites=[site])
+        owners[email] = save_agent(email, name, role, DEMO_PASSWORD, sites=[site]).id
+    for email, shortcut, text in DEMO_CANNED if new else ():    # once: deleted ones stay deleted
+        canned.create(owners[email], shortcut, text)
     click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com, admin@example.com "
                f"(password {DEMO_PASSWORD}) are ready.")
 

@@ -20,6 +20,8 @@ FIELD_WORDS = {
     "name": ("your name", "Names"),
     "email": ("your email address", "Email addresses"),
     "page_url": ("the page address", "Page addresses"),
+    "shortcut": ("a shortcut", "Shortcuts"),
+    "reply": ("the reply's text", "Canned replies"),
 }
 
 
