@@ -6,7 +6,8 @@ import uuid
 from playwright.sync_api import expect
 
 from tests.browser.pages import (
-    expect_live, expect_messages, log_in, start_accepted_chat, unique_name,
+    PHONE_OPTIONS, accept_chat, expect_live, expect_messages, log_in, open_widget, start_accepted_chat,
+    start_widget_chat, unique_name, waiting_item,
 )
 
 PICKER = "#cannedPicker"
@@ -126,3 +127,26 @@ def test_an_agent_keeps_its_own_replies_on_its_account_page(server, new_page):
     expect(agent.locator(".flash")).to_have_text(f"/{shortcut} is deleted.")
     expect(agent.locator(f'.canned-item[data-shortcut="{shortcut}"]')).to_have_count(0)
     assert re.search(r"/account/canned$", agent.url)
+
+
+def test_on_a_phone_a_tap_picks_a_reply(server, browser, new_page):
+    context = browser.new_context(**PHONE_OPTIONS)
+    try:
+        agent = new_page(context)
+        log_in(agent, server)
+        name = unique_name("Ada")
+        widget = open_widget(new_page(), server)
+        start_widget_chat(widget, name)
+        waiting_item(agent, name).tap()
+        accept_chat(agent)
+        box = agent.locator("#messageInput")
+        box.tap()
+        box.press_sequentially("/hello")
+        option = picker_options(agent).filter(has_text="/hello")
+        expect(option).to_be_in_viewport()
+        option.tap()
+        expect(box).to_have_value(f"Hi {name}, I'm Demo Agent. How can I help you today?")
+        agent.get_by_role("button", name="Send").tap()
+        expect_messages(widget, [f"Hi {name}, I'm Demo Agent. How can I help you today?"])
+    finally:
+        context.close()
