@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests.browser.pages import (
     PHONE_OPTIONS, accept_chat, expect_live, expect_messages, log_in, open_widget, start_accepted_chat,
-    start_widget_chat, unique_name, waiting_item,
+    start_widget_chat, unique_name, wait_until_dashboard_loaded, waiting_item,
 )
 
 PICKER = "#cannedPicker"
@@ -118,6 +118,7 @@ def test_an_agent_keeps_its_own_replies_on_its_account_page(server, new_page):
 
     agent.get_by_role("link", name="Dashboard").click()
     expect_live(agent)
+    wait_until_dashboard_loaded(agent)       # its first chat opened, before another is picked
     start_accepted_chat(server, new_page(), agent, unique_name("Max"))
     agent.locator("#messageInput").press_sequentially("/" + shortcut)
     expect(picker_options(agent)).to_have_count(1)
