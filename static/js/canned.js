@@ -1,10 +1,11 @@
 /* Canned replies in the dashboard's reply box. "/" at the start of the box or after a space
-   opens a list of the agent's replies and the shared ones (GET /api/v1/agent/canned, asked again
-   at every opening), filtered by what follows the "/": "/ship" lists the replies whose shortcut
-   or text contains "ship". Arrow keys and Enter (or Tab), or a click, put the reply's text in
-   place of "/ship", with {{visitor.name}} and {{agent.name}} filled in; Escape closes the list.
-   The agent edits the text and sends it as any reply (dashboard.js). Text is only ever set as
-   text, never as HTML. */
+   opens a list of the agent's replies and the shared ones (GET /api/v1/agent/canned, loaded
+   with the page and again at every opening), filtered by what follows the "/": "/ship" lists
+   the replies whose shortcut or text contains "ship". Arrow keys and Enter (or Tab), or a click,
+   put the reply's text in place of "/ship", with {{visitor.name}} and {{agent.name}} filled in;
+   Escape closes the list. The agent edits the text and sends it as any reply (dashboard.js);
+   an Enter while the list is still loading sends nothing. Text is only ever set as text, never
+   as HTML. */
 (function () {
   "use strict";
   var SOURCE = "/api/v1/agent/canned";
@@ -184,8 +185,9 @@
       open.active = (open.active + (event.key === "ArrowDown" ? 1 : count - 1)) % count;
       highlight();
     } else if ((event.key === "Enter" && !event.shiftKey) || event.key === "Tab") {
-      if (!count) { close(); return; }     // nothing to pick: Enter sends what was typed
-      insert(open.matches[open.active]);
+      if (count) insert(open.matches[open.active]);
+      else if (replies !== null || failed) { close(); return; }   // nothing to pick: Enter sends what was typed
+      // still loading: "/ship" is not sent by a quick Enter
     } else if (event.key === "Escape") {
       dismissed = {input: open.input, start: open.start};
       close();
@@ -199,6 +201,7 @@
   document.addEventListener("focusout", function (event) {
     if (open && event.target === open.input) close();
   });
+  if (document.getElementById("dashboard")) load();     // the first "/" has its list at once
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "chatWindow") close();    // the chat is drawn again
   });
