@@ -126,6 +126,7 @@ def test_an_agent_keeps_its_own_replies_on_its_account_page(server, new_page):
     agent.goto(server.url + "/account/canned")
     agent.get_by_role("button", name=f"Delete /{shortcut}").click()
     expect(agent.locator(".flash")).to_have_text(f"/{shortcut} is deleted.")
+    assert ("confirm", f"Delete /{shortcut}?") in agent.dialogs
     expect(agent.locator(f'.canned-item[data-shortcut="{shortcut}"]')).to_have_count(0)
     assert re.search(r"/account/canned$", agent.url)
 
