@@ -1,12 +1,13 @@
 """Every agent's own account: the display name others see, the password, and its own canned
-replies (the rules are in `canned` and `access`)."""
+replies (the rules are in `canned` and `access`); the canned replies it may use, as JSON for the
+dashboard's picker."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from . import canned
+from . import canned, payloads
 from .errors import ChatError
 from .extensions import db, limiter
 from .realtime.disconnect import disconnect_agent_sockets
@@ -117,3 +118,12 @@ def delete_canned(reply_id):
     canned.delete(reply)
     flash(f"/{reply.shortcut} is deleted.")
     return redirect(url_for("account.canned_list"))
+
+
+@bp.get("/api/v1/agent/canned")
+def canned_replies():
+    """JSON for the dashboard's picker: the agent's own canned replies and the shared ones.
+    See docs/protocol.md, HTTP: agent API."""
+    if not current_user.is_authenticated:
+        raise ChatError("login_required", "Please log in again.")
+    return {"replies": [payloads.canned_reply(reply) for reply in canned.replies_for(current_user)]}

@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
-from . import access, canned, messages, payloads, queue, sessions, validation
+from . import access, messages, queue, sessions, validation
 from .errors import ChatError
 
 bp = Blueprint("dashboard", __name__)
@@ -70,12 +70,3 @@ def earlier_messages(session_id):
     return render_template("dashboard/_earlier_messages.html", chat=chat_session,
                            messages=[message.to_dict() for message in
                                      messages.latest(chat_session.id, before, limit=HISTORY_PAGE)])
-
-
-@bp.get("/api/v1/agent/canned")
-def canned_replies():
-    """JSON for the composer's picker: the agent's own canned replies and the shared ones.
-    See docs/protocol.md, HTTP: agent API."""
-    if not current_user.is_authenticated:
-        raise ChatError("login_required", "Please log in again.")
-    return {"replies": [payloads.canned_reply(reply) for reply in canned.replies_for(current_user)]}
