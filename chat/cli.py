@@ -6,8 +6,9 @@ import click
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
-from . import access, canned, sessions, sites, validation
+from . import access, sessions, sites, validation
 from .errors import ChatError
+from .canned import create as create_canned_reply
 from .extensions import db
 from .jobs import run_jobs
 from .models import AGENT_ROLES, SESSION_STATUSES, Agent, ChatSession, Site
@@ -131,13 +132,21 @@ def seed_demo():
     if "self" not in site.origin_list:
         site.allowed_origins = " ".join(["self", *site.origin_list])
     db.session.commit()
-    owners = {None: None}
     for email, name, role in DEMO_AGENTS:
-        owners[email] = save_agent(email, name, role, DEMO_PASSWORD, sites=[site]).id
-    for email, shortcut, text in DEMO_CANNED if new else ():    # once: deleted ones stay deleted
-        canned.create(owners[email], shortcut, text)
+        save_agent(email, name, role, DEMO_PASSWORD, sites=[site])
     click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com, admin@example.com "
                f"(password {DEMO_PASSWORD}) are ready.")
+    if new:                     # once, with the site: replies a team deleted stay deleted
+        seed_canned_replies()
+
+
+def seed_canned_replies():
+    """The demo's canned replies (DEMO_CANNED), so a new team sees the feature at once."""
+    for email, shortcut, text in DEMO_CANNED:
+        owner = None if email is None else db.session.execute(
+            select(Agent.id).filter_by(email=email)).scalar_one()
+        create_canned_reply(owner, shortcut, text)
+    click.echo(f"{len(DEMO_CANNED)} canned replies are ready: type / in a chat's reply box.")
 
 
 @bp.cli.command("create-site")
