@@ -6,7 +6,7 @@ from chat import access, canned
 from chat.cli import save_agent
 from chat.errors import ChatError
 from chat.extensions import db
-from chat.models import CannedResponse
+from chat.models import Agent, CannedResponse
 
 
 @pytest.fixture
@@ -112,3 +112,19 @@ def test_deleting_an_agent_deletes_its_replies(agents):
     db.session.delete(alice)
     db.session.commit()
     assert shortcuts(db.session.query(CannedResponse).all()) == [("team", None)]
+
+
+def test_seed_demo_adds_its_replies_once_with_the_demo_site(app, site):
+    db.session.delete(site)                    # as on a new install: no demo site yet
+    db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["chat", "seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "4 canned replies are ready" in first.output
+    demo = db.session.execute(db.select(Agent).filter_by(email="demo@example.com")).scalar_one()
+    assert shortcuts(canned.replies_for(demo)) == [
+        ("anything-else", None), ("hello", None), ("shipping-times", None), ("thanks", demo.id)]
+    canned.delete(canned.find(canned.replies_of(None)[0].id, None))
+    again = runner.invoke(args=["chat", "seed-demo"])
+    assert again.exit_code == 0 and "canned replies" not in again.output
+    assert len(canned.replies_for(demo)) == 3                   # a deleted one stays deleted
