@@ -57,3 +57,8 @@ def started(chat_session, key):
         "expires_at": isoformat(chat_session.expires_at),
         "visitor_name": chat_session.visitor_label,
     }
+
+
+def canned_reply(reply):
+    """A canned reply as the composer's picker lists it (`GET /api/v1/agent/canned`)."""
+    return {"id": reply.id, "shortcut": reply.shortcut, "text": reply.text, "shared": reply.agent_id is None}

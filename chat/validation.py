@@ -20,6 +20,8 @@ FIELD_WORDS = {
     "site_key": ("a site key", "Site keys"),
     "text": ("a message", "Messages"),
     "name": ("your name", "Names"),
+    "shortcut": ("a shortcut", "Shortcuts"),
+    "reply": ("the reply's text", "Canned replies"),
     "email": ("your email address", "Email addresses"),
     "page_url": ("the page address", "Page addresses"),
     "note": ("a note", "Notes"),
