@@ -24,7 +24,7 @@ def admin_link():
 def admins_only():
     if not access.administers(current_user):
         return render_template("refused.html", title="Admins only",
-                               message="Only an admin may manage the team and the sites."), 403
+                               message="Only an admin may manage the team, the sites and the shared replies."), 403
     return None
 
 
