@@ -21,6 +21,11 @@ def administers(agent):
     return agent.role == "admin"
 
 
+def reads_reports(agent):
+    """The figures of every site's chats: supervisors and admins."""
+    return supervises(agent)
+
+
 def holds(agent, chat):
     return chat.agent_id is not None and chat.agent_id == agent.id
 

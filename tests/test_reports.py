@@ -109,3 +109,16 @@ def test_a_bad_range_is_refused_with_a_sentence(first, last, message):
     with pytest.raises(ChatError) as refused:
         reports.date_range(first, last, date(2026, 3, 10))
     assert refused.value.message == message
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_csv(app, report, agents):
+    from chat.extensions import db
+    from tests.support import csrf_token
+    agents[0].display_name = '=HYPERLINK("https://evil.example")'
+    db.session.commit()
+    client = app.test_client()
+    token = csrf_token(client.get("/login").text)
+    client.post("/login", data={"email": "s@example.com", "password": "password-3", "csrf_token": token})
+    answer = client.get("/reports/agents.csv?from=2026-03-02&to=2026-03-03")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    assert answer.text.splitlines()[1] == "\"'=HYPERLINK(\"\"https://evil.example\"\")\",2,1,60,120,30,60,660,1200"
