@@ -1,9 +1,11 @@
 """A handful of chats with chosen timestamps, whose report figures were computed by hand
 (tests/test_reports.py holds the numbers and how they were reached). The range is
 2026-03-02 to 2026-03-03; two chats just outside it must never count."""
+import csv
+import io
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 
 from tests.support.server import ROOT
 
@@ -73,3 +75,13 @@ with create_app().app_context():
 def add_report_chats_to_server(server):
     """The chats in a live server's database, held by Demo Agent (1) and Second Agent (2)."""
     subprocess.run([sys.executable, "-c", ADD_TO_SERVER], cwd=ROOT, env=server.env, check=True, timeout=60)
+
+
+def restored_today(server):
+    """How many chats started today (UTC) were restored, as the reports' summary CSV says."""
+    from tests.support.http import login
+    today = datetime.now(timezone.utc).date().isoformat()
+    answer = login(server, "supervisor@example.com").get(
+        server.url + f"/reports/summary.csv?from={today}&to={today}", timeout=5)
+    summary = dict(zip(*csv.reader(io.StringIO(answer.text))))
+    return int(summary["restored"])
