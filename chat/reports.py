@@ -70,27 +70,29 @@ def rank(percent, count):
 
 
 def figures_sql(group):
-    """Counts and the median and p90 of every timed figure, per value of `group`."""
-    timed = timed_columns()
-    values = ", ".join(f"{expression} AS {name}" for name, expression in timed.items())
-    # Ranks count the non-NULL values first (NULLs sort differently on the two databases).
-    ranks = ", ".join(
-        f"ROW_NUMBER() OVER (PARTITION BY g ORDER BY CASE WHEN {name} IS NULL THEN 1 ELSE 0 END, {name}) "
-        f"AS {name}_rank, COUNT({name}) OVER (PARTITION BY g) AS {name}_n"
-        for name in TIMES)
-    picks = ", ".join(
-        f"MIN(CASE WHEN {name}_rank = {rank(50, f'{name}_n')} THEN {name} END) AS {name}_median, "
-        f"MIN(CASE WHEN {name}_rank = {rank(90, f'{name}_n')} THEN {name} END) AS {name}_p90"
-        for name in TIMES)
+    """Counts and the median and p90 of every timed figure, per value of `group`: the chats'
+    values computed once (MATERIALIZED), then each timed figure ranked within its group."""
+    values = ", ".join(f"{expression} AS {name}" for name, expression in timed_columns().items())
+    ranked = ", ".join(
+        f"{name}_ranked AS (SELECT g, {name} AS v, ROW_NUMBER() OVER (PARTITION BY g ORDER BY {name}) AS rn "
+        f"FROM chats WHERE {name} IS NOT NULL)" for name in TIMES)
+    median, p90 = (rank(50, "k.{0}_n"), rank(90, "k.{0}_n"))
+    picked = ", ".join(
+        f"{name}_picked AS (SELECT r.g, MIN(CASE WHEN r.rn = {median.format(name)} THEN r.v END) AS median, "
+        f"MIN(CASE WHEN r.rn = {p90.format(name)} THEN r.v END) AS p90 FROM {name}_ranked r JOIN counts k ON k.g = r.g "
+        f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.g)" for name in TIMES)
     return (
-        f"WITH chats AS (SELECT {group} AS g, "
+        f"WITH chats AS MATERIALIZED (SELECT {group} AS g, "
         "CASE WHEN c.claimed_at IS NOT NULL THEN 1 ELSE 0 END AS handled, "
         "CASE WHEN c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') THEN 1 ELSE 0 END AS abandoned, "
         "CASE WHEN c.restored_count > 0 THEN 1 ELSE 0 END AS restored, "
         f"{values} FROM chat_session c WHERE {IN_RANGE}), "
-        f"ranked AS (SELECT chats.*, {ranks} FROM chats) "
-        "SELECT g, COUNT(*) AS started, SUM(handled) AS handled, SUM(abandoned) AS abandoned, "
-        f"SUM(restored) AS restored, {picks} FROM ranked GROUP BY g ORDER BY g")
+        "counts AS MATERIALIZED (SELECT g, COUNT(*) AS started, SUM(handled) AS handled, SUM(abandoned) AS abandoned, "
+        "SUM(restored) AS restored, " + ", ".join(f"COUNT({name}) AS {name}_n" for name in TIMES)
+        + f" FROM chats GROUP BY g), {ranked}, {picked} "
+        "SELECT k.g, k.started, k.handled, k.abandoned, k.restored, "
+        + ", ".join(f"{name}_picked.median, {name}_picked.p90" for name in TIMES) + " FROM counts k "
+        + " ".join(f"LEFT JOIN {name}_picked ON {name}_picked.g = k.g" for name in TIMES) + " ORDER BY k.g")
 
 
 ABANDONED_SQL = ("SELECT COALESCE(c.end_reason, 'unknown') AS reason, COUNT(*) AS chats FROM chat_session c "
