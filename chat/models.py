@@ -16,6 +16,7 @@ SESSION_STATUSES = ("bot", "waiting", "active", "ended", "abandoned")
 QUEUED_STATUSES = ("bot", "waiting")                 # no agent holds it yet
 OPEN_STATUSES = (*QUEUED_STATUSES, "active")         # not ended or abandoned
 SENDER_TYPES = ("visitor", "agent", "bot", "system")
+CHANNELS = ("web", "whatsapp", "line")                # how a visitor reached us (chat_session.channel)
 PREVIEW_LENGTH = 200
 
 
