@@ -44,9 +44,9 @@ def add_note(server, session_id, agent_email, text):
             "from chat.models import Agent, ChatSession, Message\n"
             "with create_app().app_context():\n"
             "    agent = db.session.execute(db.select(Agent).filter_by(email=sys.argv[2])).scalar_one()\n"
-            "    chat = db.session.get(ChatSession, sys.argv[1], with_for_update=True)\n"
-            "    chat.last_seq += 1\n"
-            "    db.session.add(Message(session_id=chat.id, seq=chat.last_seq, sender_type='agent', sender_id=agent.id,\n"
+            "    seq = db.session.execute(db.update(ChatSession).where(ChatSession.id == sys.argv[1])\n"
+            "                             .values(last_seq=ChatSession.last_seq + 1).returning(ChatSession.last_seq)).scalar_one()\n"
+            "    db.session.add(Message(session_id=sys.argv[1], seq=seq, sender_type='agent', sender_id=agent.id,\n"
             "                           sender_name=agent.display_name, text=sys.argv[3], private=True))\n"
             "    db.session.commit()\n")
     subprocess.run([sys.executable, "-c", code, session_id, agent_email, text], cwd=ROOT, env=server.env,
