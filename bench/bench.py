@@ -6,6 +6,7 @@ production (`wsgi.py`), server pinned to CPU 0 and this load generator to CPU 1.
     bin/bench --mix      # only the traffic mixes (visitors, agents, half and half) with
                          # 40 logged-in agents holding 5 chats each, SQLite and PostgreSQL
     bin/bench --logins   # only the mixes' 40 logins and the loop stalls they cause
+    bin/bench --history-search   # History's text search over 1,000,000 messages (bench/history_search.py)
 
 It prints a table; it asserts nothing.
 """
