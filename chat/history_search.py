@@ -140,14 +140,19 @@ def _matching(agent, filters):
         day_after = datetime.combine(filters.end_date + timedelta(days=1), datetime.min.time())
         conditions.append(ChatSession.started_at < day_after)
     if filters.search:
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", filters.search.lower()) + "%"
-        found = [func.lower(Visitor.name).like(pattern, escape="\\"),
-                 func.lower(Visitor.email).like(pattern, escape="\\")]
-        words = search_words(filters.search)
-        if words:
-            found.append(ChatSession.id.in_(sessions_with_words(words)))
-        conditions.append(or_(*found))
+        conditions.append(ChatSession.id.in_(sessions_matching(filters.search)))
     return conditions
+
+
+def sessions_matching(search):
+    """A subquery: the ids of chats whose visitor's name or email contains `search`, or one of
+    whose messages holds all its words. The list is driven from these few ids, not from every chat."""
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", search.lower()) + "%"
+    visitors = select(Visitor.id).where(or_(func.lower(Visitor.name).like(pattern, escape="\\"),
+                                            func.lower(Visitor.email).like(pattern, escape="\\")))
+    found = select(ChatSession.id).where(ChatSession.visitor_id.in_(visitors))
+    words = search_words(search)
+    return found.union(sessions_with_words(words)) if words else found
 
 
 @dataclass(frozen=True)
@@ -188,12 +193,19 @@ def _rows(agent, filters):
 
 
 def find_chats(agent, filters, page=1, per_page=25):
-    """(rows of the page, total): the chats `agent` may read that match, newest first."""
-    total = db.session.execute(
-        select(func.count()).select_from(ChatSession).join(Visitor, Visitor.id == ChatSession.visitor_id)
-        .where(*_matching(agent, filters))).scalar_one()
-    rows = db.session.execute(_rows(agent, filters).limit(per_page).offset((page - 1) * per_page)).all()
-    return [HistoryRow(*row) for row in rows], total
+    """(rows of the page, total): the chats `agent` may read that match, newest first. The total
+    comes with the page (a window count: the matching runs once); a page past the end counts apart."""
+    rows = db.session.execute(_rows(agent, filters).add_columns(func.count().over())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    if rows:
+        total = rows[0][-1]
+    elif page == 1:
+        total = 0
+    else:
+        total = db.session.execute(
+            select(func.count()).select_from(ChatSession).join(Visitor, Visitor.id == ChatSession.visitor_id)
+            .where(*_matching(agent, filters))).scalar_one()
+    return [HistoryRow(*row[:-1]) for row in rows], total
 
 
 def chats_to_export(agent, filters, limit=EXPORT_LIMIT):

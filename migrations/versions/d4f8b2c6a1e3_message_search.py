@@ -1,4 +1,4 @@
-"""history search: a full-text index over message text (SQLite FTS5, PostgreSQL GIN)
+"""history search: a full-text index over message text (SQLite FTS5, PostgreSQL GIN), chats by visitor
 
 SQLite: `message_fts`, an FTS5 table over message.text with the message table as its
 content, kept in step by triggers (so the fixed SQL that stores messages is untouched);
@@ -54,6 +54,8 @@ POSTGRES_DOWN = [
 
 
 def upgrade():
+    # A search by the visitor's name or email finds visitors first, then their chats.
+    op.create_index('ix_chat_session_visitor', 'chat_session', ['visitor_id'])
     dialect = op.get_bind().dialect.name
     for statement in {"sqlite": SQLITE_UP, "postgresql": POSTGRES_UP}.get(dialect, []):
         op.execute(statement)
@@ -63,3 +65,4 @@ def downgrade():
     dialect = op.get_bind().dialect.name
     for statement in {"sqlite": SQLITE_DOWN, "postgresql": POSTGRES_DOWN}.get(dialect, []):
         op.execute(statement)
+    op.drop_index('ix_chat_session_visitor', table_name='chat_session')
