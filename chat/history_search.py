@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String, func, or_, select, text
+from sqlalchemy import Integer, String, func, or_, select, text
 
 from . import access
 from .extensions import db
@@ -147,12 +147,23 @@ def _matching(agent, filters):
 def sessions_matching(search):
     """A subquery: the ids of chats whose visitor's name or email contains `search`, or one of
     whose messages holds all its words. The list is driven from these few ids, not from every chat."""
-    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", search.lower()) + "%"
-    visitors = select(Visitor.id).where(or_(func.lower(Visitor.name).like(pattern, escape="\\"),
-                                            func.lower(Visitor.email).like(pattern, escape="\\")))
-    found = select(ChatSession.id).where(ChatSession.visitor_id.in_(visitors))
+    found = select(ChatSession.id).where(ChatSession.visitor_id.in_(visitors_containing(search)))
     words = search_words(search)
     return found.union(sessions_with_words(words)) if words else found
+
+
+def visitors_containing(search):
+    """A subquery: the ids of visitors whose name or email contains `search`, any case, `%` and
+    `_` as themselves. Through trigram indexes (from 3 characters): FTS5's on SQLite, pg_trgm's
+    on lower(name) and lower(email) on PostgreSQL."""
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", search.lower()) + "%"
+    if db.engine.dialect.name == "postgresql":
+        return select(Visitor.id).where(or_(func.lower(Visitor.name).like(pattern, escape="\\"),
+                                            func.lower(Visitor.email).like(pattern, escape="\\")))
+    # FTS5's trigram index takes no ESCAPE clause: a pattern holding % or _ is checked row by row.
+    escape = " ESCAPE '\\'" if re.search(r"[%_]", search) else ""
+    return text(f"SELECT rowid FROM visitor_fts WHERE name LIKE :pattern{escape} "
+                f"UNION SELECT rowid FROM visitor_fts WHERE email LIKE :pattern{escape}").bindparams(pattern=pattern if escape else "%" + search.lower() + "%").columns(rowid=Integer)
 
 
 @dataclass(frozen=True)
