@@ -98,6 +98,15 @@ def test_the_visitors_name_and_email_match_as_typed_with_like_characters_literal
     assert found(supervisor, search="100%") == {"Bob 100%"}
     assert found(supervisor, search="b_b") == {"Bob 100%"}
     assert found(supervisor, search="%") == {"Bob 100%"}
+    assert found(supervisor, search="An") == {"Anna Smith"}
+
+
+def test_a_visitor_who_changed_their_name_is_found_by_the_new_one(site, supervisor):
+    chat = make_chat(site, "Before Name")
+    chat.visitor.name = "Renamed Visitor"
+    db.session.commit()
+    assert found(supervisor, search="renamed") == {"Renamed Visitor"}
+    assert found(supervisor, search="before") == set()
 
 
 def test_filters_by_status_channel_agent_and_dates(site, alice, agents, supervisor):
