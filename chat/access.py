@@ -56,27 +56,6 @@ def may_transfer(agent, chat):
     return chat.status == "active" and (holds(agent, chat) or supervises(agent))
 
 
-# History: an agent reads the past chats they took part in (held it, or wrote in it);
-# supervisors and admins read every chat. Once as SQL for the lists, once for one chat.
-
-def _wrote_in(agent, session_id):
-    return exists().where(Message.session_id == session_id, Message.sender_type == "agent",
-                          Message.sender_id == agent.id)
-
-
-def history_condition(agent):
-    """A WHERE condition on chat_session: the chats `agent` may find in history."""
-    if supervises(agent):
-        return true()
-    return or_(ChatSession.agent_id == agent.id, _wrote_in(agent, ChatSession.id))
-
-
-def may_read_transcript(agent, chat):
-    if supervises(agent) or holds(agent, chat):
-        return True
-    return db.session.execute(select(_wrote_in(agent, chat.id))).scalar()
-
-
 def visitor_may_write(chat):
     return chat.is_open
 
@@ -85,13 +64,6 @@ def visitor_may_write(chat):
 
 def require_view(agent, chat):
     if chat is None or not may_view(agent, chat):
-        raise session_not_found()
-    return chat
-
-
-def require_transcript(agent, chat):
-    """A transcript the agent may not read does not exist, as far as the agent knows."""
-    if chat is None or not may_read_transcript(agent, chat):
         raise session_not_found()
     return chat
 
@@ -167,3 +139,31 @@ def agent_and_chat(agent_id, session_id=None):
     agent = AgentFacts(agent_id, bool(active), version, role, name, bool(serves))
     chat = ChatFacts(chat_id, status, holder, site_id, last_seq) if chat_id is not None else None
     return agent, chat
+
+
+# History: an agent reads the past chats they took part in (held it, or wrote in it);
+# supervisors and admins read every chat. Once as SQL for the lists, once for one chat.
+
+def _wrote_in(agent, session_id):
+    return exists().where(Message.session_id == session_id, Message.sender_type == "agent",
+                          Message.sender_id == agent.id)
+
+
+def history_condition(agent):
+    """A WHERE condition on chat_session: the chats `agent` may find in history."""
+    if supervises(agent):
+        return true()
+    return or_(ChatSession.agent_id == agent.id, _wrote_in(agent, ChatSession.id))
+
+
+def may_read_transcript(agent, chat):
+    if supervises(agent) or holds(agent, chat):
+        return True
+    return db.session.execute(select(_wrote_in(agent, chat.id))).scalar()
+
+
+def require_transcript(agent, chat):
+    """A transcript the agent may not read does not exist, as far as the agent knows."""
+    if chat is None or not may_read_transcript(agent, chat):
+        raise session_not_found()
+    return chat

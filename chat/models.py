@@ -139,12 +139,12 @@ class StatusGroups:
 class ChatSession(StatusGroups, db.Model):
     __tablename__ = "chat_session"
     __table_args__ = (
+        db.Index("ix_chat_session_visitor", "visitor_id"),             # history: chats of the visitors found
         db.Index("ix_chat_session_status_started", "status", "started_at"),
         db.Index("ix_chat_session_agent_status", "agent_id", "status"),
         db.Index("ix_chat_session_status_expires", "status", "expires_at"),
         db.Index("ix_chat_session_status_activity", "status", "last_activity_at"),
         db.Index("ix_chat_session_started_from_status", "started_from", "status"),
-        db.Index("ix_chat_session_visitor", "visitor_id"),
     )
 
     id = db.Column(db.String(36), primary_key=True, default=lambda: str(uuid.uuid4()))

@@ -124,22 +124,21 @@
   };
 
   function fillMessage(element, message, mine) {
-    var note = message.private === true;     // a private note: agents only, marked "Note"
     element.className = "message message-" + message.sender_type +
-      (note ? " message-note" : (message.sender_type === mine ? " mine" : ""));
+      (message.sender_type === mine ? " mine" : "") + (message.private ? " note" : "");
     if (message.seq) element.dataset.seq = message.seq;
     if (message.client_id) element.dataset.clientId = message.client_id;
     element.textContent = "";
     if (message.sender_type !== "system") {
       var sender = document.createElement("div");
       sender.className = "message-sender";
-      if (note) {
+      sender.textContent = message.sender_name || "";
+      if (message.private) {
         var label = document.createElement("span");
         label.className = "note-label";
-        label.textContent = "Note";
-        sender.append(label, " ");
+        label.textContent = "Note · only the team sees this";
+        sender.append(" ", label);
       }
-      sender.append(message.sender_name || "");
       element.appendChild(sender);
     }
     var text = document.createElement("div");
