@@ -7,6 +7,7 @@ production (`wsgi.py`), server pinned to CPU 0 and this load generator to CPU 1.
                          # 40 logged-in agents holding 5 chats each, SQLite and PostgreSQL
     bin/bench --logins   # only the mixes' 40 logins and the loop stalls they cause
     bin/bench --reports  # only /reports over 100,000 chats, SQLite and PostgreSQL
+    bin/bench --history-search   # History's text search over 1,000,000 messages (bench/history_search.py)
 
 It prints a table; it asserts nothing.
 """

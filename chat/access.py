@@ -7,9 +7,12 @@ in one query (`agent_and_chat`).
 """
 from dataclasses import dataclass
 
+from sqlalchemy import exists, or_, select, true
+
 from . import message_store
 from .errors import ChatError, session_not_found
-from .models import EVERY_SITE_ROLES, StatusGroups
+from .extensions import db
+from .models import EVERY_SITE_ROLES, ChatSession, Message, StatusGroups
 
 
 def supervises(agent):
@@ -193,3 +196,31 @@ def agent_and_chat(agent_id, session_id=None):
     agent = AgentFacts(agent_id, bool(active), version, role, name, bool(serves))
     chat = ChatFacts(chat_id, status, holder, site_id, last_seq) if chat_id is not None else None
     return agent, chat
+
+
+# History: an agent reads the past chats they took part in (held it, or wrote in it);
+# supervisors and admins read every chat. Once as SQL for the lists, once for one chat.
+
+def _wrote_in(agent, session_id):
+    return exists().where(Message.session_id == session_id, Message.sender_type == "agent",
+                          Message.sender_id == agent.id)
+
+
+def history_condition(agent):
+    """A WHERE condition on chat_session: the chats `agent` may find in history."""
+    if supervises(agent):
+        return true()
+    return or_(ChatSession.agent_id == agent.id, _wrote_in(agent, ChatSession.id))
+
+
+def may_read_transcript(agent, chat):
+    if supervises(agent) or holds(agent, chat):
+        return True
+    return db.session.execute(select(_wrote_in(agent, chat.id))).scalar()
+
+
+def require_transcript(agent, chat):
+    """A transcript the agent may not read does not exist, as far as the agent knows."""
+    if chat is None or not may_read_transcript(agent, chat):
+        raise session_not_found()
+    return chat

@@ -10,6 +10,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from . import sessions
+from .errors import ChatError
 from .extensions import db, limiter, login_manager
 from .models import Agent, ChatSession
 from .passwords import hash_password, password_matches
@@ -18,6 +19,17 @@ from .realtime.disconnect import disconnect_agent_sockets
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Log in to see the dashboard."
+
+
+def api_login_required(view):
+    """login_required for a JSON endpoint: a caller who is not logged in gets 401
+    {"error": {"code": "login_required"}} rather than the login page."""
+    @functools.wraps(view)
+    def logged_in_only(*args, **kwargs):
+        if not current_user.is_authenticated:
+            raise ChatError("login_required", "Log in to use the agent API.")
+        return view(*args, **kwargs)
+    return logged_in_only
 
 
 LOGIN_TOKEN = re.compile(r"(\d{1,18}):(\d{1,18})", re.ASCII)

@@ -16,6 +16,7 @@ SESSION_STATUSES = ("bot", "waiting", "active", "ended", "abandoned")
 QUEUED_STATUSES = ("bot", "waiting")                 # no agent holds it yet
 OPEN_STATUSES = (*QUEUED_STATUSES, "active")         # not ended or abandoned
 SENDER_TYPES = ("visitor", "agent", "bot", "system")
+CHANNELS = ("web", "whatsapp", "line")                # how a visitor reached us (chat_session.channel)
 PREVIEW_LENGTH = 200
 
 
@@ -138,6 +139,7 @@ class StatusGroups:
 class ChatSession(StatusGroups, db.Model):
     __tablename__ = "chat_session"
     __table_args__ = (
+        db.Index("ix_chat_session_visitor", "visitor_id"),             # history: chats of the visitors found
         db.Index("ix_chat_session_status_started", "status", "started_at"),
         db.Index("ix_chat_session_agent_status", "agent_id", "status"),
         db.Index("ix_chat_session_status_expires", "status", "expires_at"),

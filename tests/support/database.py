@@ -35,3 +35,19 @@ def store_message_unannounced(server, session_id, text, sender_type="agent"):
     env = {name: value for name, value in server.env.items() if name != "SOCKETIO_MESSAGE_QUEUE"}
     subprocess.run([sys.executable, "-c", code, session_id, sender_type, text, uuid.uuid4().hex],
                    cwd=ROOT, env=env, check=True, timeout=60)
+
+
+def add_note(server, session_id, agent_email, text):
+    """A private note by the agent with this email, written straight into the server's database
+    (as the note-writing feature stores one: private=True, the chat's next seq)."""
+    code = ("import sys\nfrom chat import create_app\nfrom chat.extensions import db\n"
+            "from chat.models import Agent, ChatSession, Message\n"
+            "with create_app().app_context():\n"
+            "    agent = db.session.execute(db.select(Agent).filter_by(email=sys.argv[2])).scalar_one()\n"
+            "    seq = db.session.execute(db.update(ChatSession).where(ChatSession.id == sys.argv[1])\n"
+            "                             .values(last_seq=ChatSession.last_seq + 1).returning(ChatSession.last_seq)).scalar_one()\n"
+            "    db.session.add(Message(session_id=sys.argv[1], seq=seq, sender_type='agent', sender_id=agent.id,\n"
+            "                           sender_name=agent.display_name, text=sys.argv[3], private=True))\n"
+            "    db.session.commit()\n")
+    subprocess.run([sys.executable, "-c", code, session_id, agent_email, text], cwd=ROOT, env=server.env,
+                   check=True, timeout=60)

@@ -1,0 +1,237 @@
+"""History: finding past chats by agent, status, channel, dates and words, and reading one.
+
+A chat matches the words when its visitor's name or email contains the text as typed, or
+when one of its messages (private notes included) holds every word of it. Words are the
+letters and digits of the text; quotes, `OR`, `*`, `-` and the like are no syntax, only
+separators, so nothing typed can break the query. Accents do not matter ("cafe" finds
+"café"). Message text is searched through the full-text index the migration d4f8b2c6a1e3
+built: FTS5 on SQLite, a GIN index over to_tsvector('simple', chat_unaccent(text)) on
+PostgreSQL. Who sees which chat is `access.history_condition`.
+"""
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Integer, String, func, or_, select, text
+
+from . import access
+from .extensions import db
+from .models import CHANNELS, SESSION_STATUSES, Agent, ChatSession, Message, Site, Visitor, utcnow, visitor_label
+from .validation import invalid
+
+MAX_SEARCH_LENGTH = 200
+MAX_WORDS = 10
+MAX_PER_PAGE = 100
+MAX_PAGE = 10_000
+EXPORT_LIMIT = 10_000           # rows in one CSV export
+WORD = re.compile(r"[^\W_]+")   # letters and digits, as FTS5's unicode61 and PostgreSQL split them
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    agent_id: int | None = None
+    status: str | None = None
+    channel: str | None = None
+    search: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None        # inclusive
+
+
+# ---- reading the filters from a query string (the page, the CSV and the API share them)
+
+def filters_from(args):
+    """HistoryFilters from query arguments (seed 004's names: agent_id, status, search,
+    start_date, end_date; and channel). Empty means no filter. Raises ChatError."""
+    search = _argument(args, "search", MAX_SEARCH_LENGTH)
+    start, end = _date(args, "start_date"), _date(args, "end_date")
+    if start and end and end < start:
+        raise invalid("The end date comes before the start date.")
+    return HistoryFilters(agent_id=_whole_number(args, "agent_id", 2**31 - 1),
+                          status=_choice(args, "status", SESSION_STATUSES),
+                          channel=_choice(args, "channel", CHANNELS),
+                          search=search, start_date=start, end_date=end)
+
+
+def page_from(args, default_per_page=25):
+    """(page, per_page): page from 1 to MAX_PAGE, per_page from 1 to MAX_PER_PAGE."""
+    page = _whole_number(args, "page", MAX_PAGE) or 1
+    per_page = _whole_number(args, "per_page", MAX_PER_PAGE) or default_per_page
+    return page, per_page
+
+
+def _argument(args, name, max_length):
+    value = args.get(name, "").strip()
+    if len(value) > max_length:
+        raise invalid(f"The {name.replace('_', ' ')} can be up to {max_length} characters.")
+    return value or None
+
+
+def _whole_number(args, name, maximum):
+    value = _argument(args, name, 12)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= maximum:
+        raise invalid(f"The {name.replace('_', ' ')} must be a whole number from 1 to {maximum:,}.")
+    return int(value)
+
+
+def _choice(args, name, choices):
+    value = _argument(args, name, 20)
+    if value is not None and value not in choices:
+        raise invalid(f"The {name} must be one of: {', '.join(choices)}.")
+    return value
+
+
+def _date(args, name):
+    value = _argument(args, name, 10)
+    if value is None:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise invalid(f"The {name.replace('_', ' ')} must be a date written YYYY-MM-DD.")
+
+
+# ---- words
+
+def search_words(search):
+    """The words of a search, lower case, at most MAX_WORDS, each at most 100 characters."""
+    return [word[:100] for word in WORD.findall((search or "").lower())][:MAX_WORDS]
+
+
+def fts5_query(words):
+    """Every word as an FTS5 string (no operator is read from it): all must match."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def tsquery(words):
+    """Every word as a tsquery lexeme (letters and digits only, quoted): all must match."""
+    return " & ".join("'" + word.replace("'", "''") + "'" for word in words)
+
+
+def sessions_with_words(words):
+    """A subquery: the ids of chats one of whose messages holds every word."""
+    if db.engine.dialect.name == "postgresql":
+        sql = ("SELECT m.session_id FROM message m WHERE to_tsvector('simple', chat_unaccent(m.text)) "
+               "@@ to_tsquery('simple', chat_unaccent(:words))")
+        value = tsquery(words)
+    else:
+        sql = ("SELECT m.session_id FROM message_fts JOIN message m ON m.id = message_fts.rowid "
+               "WHERE message_fts MATCH :words")
+        value = fts5_query(words)
+    return text(sql).bindparams(words=value).columns(session_id=String)
+
+
+# ---- the list
+
+def _matching(agent, filters):
+    conditions = [access.history_condition(agent)]
+    if filters.agent_id is not None:
+        conditions.append(ChatSession.agent_id == filters.agent_id)
+    if filters.status:
+        conditions.append(ChatSession.status == filters.status)
+    if filters.channel:
+        conditions.append(ChatSession.channel == filters.channel)
+    if filters.start_date:
+        conditions.append(ChatSession.started_at >= datetime.combine(filters.start_date, datetime.min.time()))
+    if filters.end_date:
+        day_after = datetime.combine(filters.end_date + timedelta(days=1), datetime.min.time())
+        conditions.append(ChatSession.started_at < day_after)
+    if filters.search:
+        conditions.append(ChatSession.id.in_(sessions_matching(filters.search)))
+    return conditions
+
+
+def sessions_matching(search):
+    """A subquery: the ids of chats whose visitor's name or email contains `search`, or one of
+    whose messages holds all its words. The list is driven from these few ids, not from every chat."""
+    found = select(ChatSession.id).where(ChatSession.visitor_id.in_(visitors_containing(search)))
+    words = search_words(search)
+    return found.union(sessions_with_words(words)) if words else found
+
+
+def visitors_containing(search):
+    """A subquery: the ids of visitors whose name or email contains `search`, any case, `%` and
+    `_` as themselves. Through trigram indexes (from 3 characters): FTS5's on SQLite, pg_trgm's
+    on lower(name) and lower(email) on PostgreSQL."""
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", search.lower()) + "%"
+    if db.engine.dialect.name == "postgresql":
+        return select(Visitor.id).where(or_(func.lower(Visitor.name).like(pattern, escape="\\"),
+                                            func.lower(Visitor.email).like(pattern, escape="\\")))
+    # FTS5's trigram index takes no ESCAPE clause: a pattern holding % or _ is checked row by row.
+    escape = " ESCAPE '\\'" if re.search(r"[%_]", search) else ""
+    return text(f"SELECT rowid FROM visitor_fts WHERE name LIKE :pattern{escape} "
+                f"UNION SELECT rowid FROM visitor_fts WHERE email LIKE :pattern{escape}").bindparams(pattern=pattern if escape else "%" + search.lower() + "%").columns(rowid=Integer)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One chat as the history list shows it."""
+    id: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+    end_reason: str | None
+    channel: str
+    site_name: str
+    visitor_name: str | None
+    visitor_email: str | None
+    agent_id: int | None
+    agent_name: str | None
+    message_count: int
+
+    @property
+    def visitor_label(self):
+        return visitor_label(self.visitor_name, self.id)
+
+    @property
+    def duration_seconds(self):
+        """From start to end (to now while open)."""
+        return int(((self.ended_at or utcnow()) - self.started_at).total_seconds())
+
+
+def _rows(agent, filters):
+    return (select(ChatSession.id, ChatSession.started_at, ChatSession.ended_at, ChatSession.status,
+                   ChatSession.end_reason, ChatSession.channel, Site.name, Visitor.name, Visitor.email,
+                   ChatSession.agent_id, Agent.display_name, ChatSession.last_seq)
+            .join(Visitor, Visitor.id == ChatSession.visitor_id)
+            .join(Site, Site.id == ChatSession.site_id)
+            .outerjoin(Agent, Agent.id == ChatSession.agent_id)
+            .where(*_matching(agent, filters))
+            .order_by(ChatSession.started_at.desc(), ChatSession.id.desc()))
+
+
+def find_chats(agent, filters, page=1, per_page=25):
+    """(rows of the page, total): the chats `agent` may read that match, newest first. The total
+    comes with the page (a window count: the matching runs once); a page past the end counts apart."""
+    rows = db.session.execute(_rows(agent, filters).add_columns(func.count().over())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    if rows:
+        total = rows[0][-1]
+    elif page == 1:
+        total = 0
+    else:
+        total = db.session.execute(
+            select(func.count()).select_from(ChatSession).join(Visitor, Visitor.id == ChatSession.visitor_id)
+            .where(*_matching(agent, filters))).scalar_one()
+    return [HistoryRow(*row[:-1]) for row in rows], total
+
+
+def chats_to_export(agent, filters, limit=EXPORT_LIMIT):
+    """The first `limit` matching chats, for a CSV export."""
+    return [HistoryRow(*row) for row in db.session.execute(_rows(agent, filters).limit(limit)).all()]
+
+
+def agents_to_filter_by():
+    """(id, name) of every agent, for the agent filter."""
+    return db.session.execute(select(Agent.id, Agent.display_name).order_by(Agent.display_name)).all()
+
+
+# ---- one transcript
+
+def transcript(chat):
+    """Every message of a chat, system messages and private notes included, in order."""
+    return db.session.execute(
+        select(Message).where(Message.session_id == chat.id).order_by(Message.seq)).scalars().all()
