@@ -10,7 +10,7 @@ index on to_tsvector('simple', chat_unaccent(text)); `pg_trgm` GIN indexes on lo
 and lower(email) for LIKE '%text%'. history_search.py queries the same expressions.
 
 Revision ID: d4f8b2c6a1e3
-Revises: c7a3e9f41d2b
+Revises: d5b1f7a3c9e2
 Create Date: 2026-11-29 11:30:00
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd4f8b2c6a1e3'
-down_revision = 'c7a3e9f41d2b'
+down_revision = 'd5b1f7a3c9e2'
 branch_labels = None
 depends_on = None
 
