@@ -1,0 +1,65 @@
+"""The supervisor view (roles supervisor and admin): every open chat live, the team, and
+chats side by side. The page draws itself from `GET /supervisor/overview` and then from the
+events of the `supervisors` room (docs/protocol.md, "The supervisor view"); its actions are
+the /agent socket events, each checked by `access`."""
+from flask import Blueprint, jsonify, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from . import access, payloads
+from .errors import json_error
+from .extensions import db
+from .models import OPEN_STATUSES, Agent, ChatSession, isoformat, utcnow
+from .realtime import presence
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+REFUSAL = "Only a supervisor or an admin may see every chat and the team."
+
+
+@bp.app_context_processor
+def supervisor_link():
+    """Pages show the Supervisor link to those who may use it."""
+    return {"may_supervise": current_user.is_authenticated and access.supervises(current_user)}
+
+
+@bp.before_request
+@login_required
+def supervisors_only():
+    if access.supervises(current_user):
+        return None
+    if request.endpoint == "supervisor.overview":
+        return json_error("forbidden", REFUSAL, 403)
+    return render_template("refused.html", title="Supervisors only", message=REFUSAL), 403
+
+
+@bp.get("")
+def index():
+    """The page: the list of open chats, the team, the chat panes. See docs/protocol.md, HTTP: pages."""
+    return render_template("supervisor/index.html")
+
+
+@bp.get("/overview")
+def overview():
+    """Every open chat as a row, longest waiting first, and the team. See docs/protocol.md,
+    "The supervisor view"."""
+    online_visitors = presence.online_visitor_ids()
+    return jsonify({"chats": [payloads.overview(chat, chat.id in online_visitors) for chat in open_chats()],
+                    "team": team(), "now": isoformat(utcnow())})
+
+
+def open_chats():
+    """Every open chat, the one that joined the queue longest ago first."""
+    return db.session.execute(
+        select(ChatSession).where(ChatSession.status.in_(OPEN_STATUSES))
+        .order_by(func.coalesce(ChatSession.queued_at, ChatSession.started_at))
+    ).scalars().all()
+
+
+def team():
+    """Every enabled member of the team with its presence, the chats it holds and its capacity."""
+    held = dict(db.session.execute(
+        select(ChatSession.agent_id, func.count()).where(ChatSession.status == "active")
+        .group_by(ChatSession.agent_id)).all())
+    online = set(presence.online_agent_ids())
+    agents = db.session.execute(select(Agent).where(Agent.active).order_by(Agent.display_name)).scalars().all()
+    return [payloads.team_member(agent, agent.id in online, held.get(agent.id, 0)) for agent in agents]
