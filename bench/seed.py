@@ -2,6 +2,8 @@
 
   python bench/seed.py history N   -> prints the id of a session holding N messages
   python bench/seed.py queue N     -> adds N waiting sessions
+  python bench/seed.py open N      -> adds N open sessions: two in three waiting, the rest held
+                                      by the demo agent, each with a visitor's last message
 """
 import sys
 import uuid
@@ -11,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from chat import create_app  # noqa: E402
 from chat.extensions import db  # noqa: E402
-from chat.models import ChatSession, Message, Site, Visitor, hash_session_key, utcnow  # noqa: E402
+from chat.models import Agent, ChatSession, Message, Site, Visitor, hash_session_key, utcnow  # noqa: E402
 
 
 def new_session(site, now, status="waiting"):
@@ -43,8 +45,29 @@ def seed_queue(site, count):
     print(count)
 
 
+def seed_open(site, count):
+    now = utcnow()
+    holder = db.session.execute(db.select(Agent).filter_by(email="demo@example.com")).scalar_one()
+    for start in range(0, count, 500):
+        chats = []
+        for n in range(start, min(count, start + 500)):
+            chat = new_session(site, now - timedelta(seconds=n), status="active" if n % 3 == 2 else "waiting")
+            chat.queued_at = chat.started_at
+            chat.last_message_preview, chat.last_message_at, chat.last_seq = f"question {n}", chat.started_at, 1
+            if chat.status == "active":
+                chat.agent_id, chat.claimed_at = holder.id, now
+            chats.append(chat)
+        db.session.add_all(chats)
+        db.session.flush()
+        db.session.bulk_insert_mappings(Message, [
+            {"session_id": chat.id, "seq": 1, "client_id": "q", "sender_type": "visitor", "sender_name": "Bench",
+             "text": chat.last_message_preview, "created_at": chat.started_at} for chat in chats])
+        db.session.commit()
+    print(count)
+
+
 if __name__ == "__main__":
     kind, count = sys.argv[1], int(sys.argv[2])
     with create_app().app_context():
         site = db.session.execute(db.select(Site).filter_by(key="demo")).scalar_one()
-        {"history": seed_history, "queue": seed_queue}[kind](site, count)
+        {"history": seed_history, "queue": seed_queue, "open": seed_open}[kind](site, count)

@@ -2,6 +2,9 @@
 chats side by side. The page draws itself from `GET /supervisor/overview` and then from the
 events of the `supervisors` room (docs/protocol.md, "The supervisor view"); its actions are
 the /agent socket events, each checked by `access`."""
+from dataclasses import dataclass, fields
+from datetime import datetime
+
 from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -9,7 +12,9 @@ from sqlalchemy import func, select
 from . import access, payloads
 from .errors import json_error
 from .extensions import db
-from .models import OPEN_STATUSES, Agent, ChatSession, isoformat, utcnow
+from .models import (
+    OPEN_STATUSES, Agent, ChatSession, Site, StatusGroups, Visitor, isoformat, utcnow, visitor_label,
+)
 from .realtime import presence
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
@@ -47,12 +52,66 @@ def overview():
                     "team": team(), "now": isoformat(utcnow())})
 
 
+# A row's columns read without the ORM: building 1,000 ChatSession objects (with their site,
+# visitor and agent) was most of the view's load (docs/benchmarks.md). A ChatRow answers what
+# payloads.overview asks of a ChatSession.
+
+@dataclass(frozen=True)
+class Named:
+    name: str | None
+
+    @property
+    def display_name(self):
+        return self.name
+
+
+@dataclass(frozen=True)
+class ChatRow(StatusGroups):
+    id: str
+    status: str
+    agent_id: int | None
+    channel: str
+    last_message_preview: str | None
+    started_at: datetime
+    last_message_at: datetime | None
+    end_reason: str | None
+    last_seq: int
+    queued_at: datetime | None
+    claimed_at: datetime | None
+    expires_at: datetime
+    last_activity_at: datetime
+    visitor_last_seen_at: datetime
+    visitor_away: bool
+    visitor_name: str | None
+    agent_name: str | None
+    site_name: str
+
+    @property
+    def visitor_label(self):
+        return visitor_label(self.visitor_name, self.id)
+
+    @property
+    def agent(self):
+        return Named(self.agent_name) if self.agent_id is not None else None
+
+    @property
+    def site(self):
+        return Named(self.site_name)
+
+
+ROW_COLUMNS = [getattr(ChatSession, field.name) for field in fields(ChatRow)[:15]] + [
+    Visitor.name, Agent.display_name, Site.name]
+
+
 def open_chats():
     """Every open chat, the one that joined the queue longest ago first."""
-    return db.session.execute(
-        select(ChatSession).where(ChatSession.status.in_(OPEN_STATUSES))
+    rows = db.session.execute(
+        select(*ROW_COLUMNS).join(Visitor, Visitor.id == ChatSession.visitor_id)
+        .join(Site, Site.id == ChatSession.site_id).outerjoin(Agent, Agent.id == ChatSession.agent_id)
+        .where(ChatSession.status.in_(OPEN_STATUSES))
         .order_by(func.coalesce(ChatSession.queued_at, ChatSession.started_at))
-    ).scalars().all()
+    ).all()
+    return [ChatRow(*row) for row in rows]
 
 
 def team():

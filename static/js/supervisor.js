@@ -51,13 +51,17 @@
         clockOffset = new Date(overview.now).getTime() - Date.now();
         var listed = {};
         overview.team.forEach(function (member) { team[member.agent_id] = member; });
+        placing = false;                  // placed all at once below, not one by one
         overview.chats.forEach(function (chat) { listed[chat.session_id] = true; upsertRow(chat); });
+        placing = true;
         // Rows that left while disconnected go; those an event brought in since the read stay.
         Object.keys(rows).forEach(function (id) {
           if (!listed[id] && rows[id].touched < started) removeRow(id);
         });
+        placeAll();
         noChats.textContent = "No open chats.";
         afterChange();
+        root.dataset.loadedAt = Math.round(performance.now());     // read by bin/bench
       })
       .catch(function () { showError("The list could not be loaded; it will be read again at the next connect."); });
   }
@@ -116,7 +120,7 @@
     for (var key in data) row.data[key] = data[key];
     row.touched = Date.now();
     drawRow(row);
-    if (oldKey !== sortKey(row.data) || !row.element.parentNode) place(row);
+    if (placing && (oldKey !== sortKey(row.data) || !row.element.parentNode)) place(row);
     paneUpdate(row.data);
   }
 
@@ -139,6 +143,17 @@
     if (event.abandon_inactive_at && row.data.is_queued) row.data.abandon_inactive_at = event.abandon_inactive_at;
     if (event.abandon_silent_at && row.data.is_queued) row.data.abandon_silent_at = event.abandon_silent_at;
     drawClocks(row, Date.now() + clockOffset);
+  }
+
+  var placing = true;
+
+  function placeAll() {
+    var ordered = Object.keys(rows).map(function (id) { return rows[id]; });
+    ordered.forEach(function (row) { row.key = sortKey(row.data); });
+    ordered.sort(function (a, b) { return a.key < b.key ? -1 : a.key > b.key ? 1 : 0; });
+    var fragment = document.createDocumentFragment();
+    ordered.forEach(function (row) { fragment.appendChild(row.element); });
+    rowsBody.appendChild(fragment);
   }
 
   function place(row) {
@@ -367,6 +382,7 @@
   /* ---- live events ---- */
 
   socket.on("connect", function () {
+    if (!root.dataset.connectedAt) root.dataset.connectedAt = Math.round(performance.now());   // read by bin/bench
     loadOverview();
     panes.forEach(function (pane) { pane.watch(); });
   });
