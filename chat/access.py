@@ -53,6 +53,22 @@ def may_transfer(agent, chat):
     return chat.status == "active" and (holds(agent, chat) or supervises(agent))
 
 
+def may_note(agent, chat):
+    """A private note goes on any open chat the agent may view (a heads-up on a waiting one too)."""
+    return chat.is_open and may_view(agent, chat)
+
+
+def may_join(agent, chat):
+    """A supervisor joins any open chat as a participant (a waiting one by taking it)."""
+    return chat.is_open and supervises(agent)
+
+
+def may_receive(agent, chat):
+    """Who a chat may be transferred to: an active member of the team who answers its site
+    and does not hold it already."""
+    return agent.active and agent.serves_site(chat.site_id) and not holds(agent, chat)
+
+
 def visitor_may_write(chat):
     return chat.is_open
 
@@ -83,6 +99,34 @@ def require_end(agent, chat):
     """Ending an ended chat changes nothing and is allowed to whoever may view it."""
     if chat.is_open and not may_end(agent, chat):
         raise ChatError("not_assigned", "Only the agent holding this chat can end it.")
+    return chat
+
+
+def require_note(agent, chat):
+    if not may_note(agent, chat):
+        raise ChatError("session_closed", "This chat has ended; notes go on open chats.")
+    return chat
+
+
+def require_join(agent, chat):
+    if not may_join(agent, chat):
+        if not chat.is_open:
+            raise ChatError("session_closed", "This chat has ended.")
+        raise ChatError("forbidden", "Only a supervisor can join a chat someone else holds.")
+    return chat
+
+
+def require_transfer(agent, chat, to_agent):
+    """`to_agent` None: back to the queue."""
+    if not may_transfer(agent, chat):
+        if not chat.is_open:
+            raise ChatError("session_closed", "This chat has ended.")
+        raise ChatError("not_assigned", "Only the agent holding this chat (or a supervisor) can transfer it.")
+    if to_agent is not None and not may_receive(to_agent, chat):
+        if holds(to_agent, chat):
+            raise ChatError("invalid_target", f"{to_agent.display_name} already holds this chat.")
+        raise ChatError("invalid_target", f"{to_agent.display_name} cannot take this chat "
+                                          "(disabled, or does not answer this website).")
     return chat
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from . import access, message_store, publish, sessions
 from .errors import session_closed
 from .extensions import db
-from .models import Message, visitor_label
+from .models import ChatSession, Message, visitor_label
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,20 @@ def post_agent(chat, agent, text, client_id):
     return _store(chat.id, "agent", text, client_id, sender_id=agent.id, sender_name=agent.display_name)
 
 
+def post_note(chat, agent, text, client_id):
+    """A private note in a chat the agent may note (access.may_note): agents and supervisors
+    see it; it never reaches the visitor or any channel."""
+    access.require_note(agent, chat)
+    return _store(chat.id, "agent", text, client_id, sender_id=agent.id, sender_name=agent.display_name,
+                  private=True)
+
+
+def add_note(session_id, agent, text):
+    """A private note in the caller's transaction (a transfer's note for the next person)."""
+    return _append_in_transaction(session_id, "agent", text, sender_id=agent.id, sender_name=agent.display_name,
+                                  private=True)
+
+
 def post_bot(session_id, text, client_id=None, sender_name="Assistant"):
     return _store(session_id, "bot", text, client_id, sender_name=sender_name)
 
@@ -66,9 +80,13 @@ def post_system(session_id, text, client_id=None):
 def add_system(session_id, text, require_open=True):
     """A system message with the next seq, in the caller's transaction; the caller passes it
     to `after_stored` once it has committed."""
+    return _append_in_transaction(session_id, "system", text, require_open=require_open)
+
+
+def _append_in_transaction(session_id, sender_type, text, **fields):
     cursor = db.session.connection().connection.cursor()
     try:
-        message, _ = message_store.append(cursor, session_id, "system", text, require_open=require_open)
+        message, _ = message_store.append(cursor, session_id, sender_type, text, **fields)
     finally:
         cursor.close()
     return message
@@ -91,7 +109,7 @@ def start_writer(app):
     message_store.start_writer(app, _after_writer_stored)
 
 
-def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None):
+def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None, private=False):
     """Store a message once per client_id, publish it, and return it."""
     # The writer takes its connection from the pool the events use: an event that read
     # something through the ORM first gives its connection back before it waits, or forty
@@ -100,7 +118,8 @@ def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name
     if db.session.registry.has():
         db.session.rollback()
     pending = message_store.store_one(dict(session_id=session_id, sender_type=sender_type, text=text,
-                                           client_id=client_id, sender_id=sender_id, sender_name=sender_name),
+                                           client_id=client_id, sender_id=sender_id, sender_name=sender_name,
+                                           private=private),
                                       _after_writer_stored)
     if isinstance(pending.outcome, Exception):
         raise pending.outcome
@@ -119,30 +138,39 @@ def _by_client_id(session_id, client_id):
     ).scalar_one_or_none()
 
 
-# Reading a chat's messages.
+# Reading a chat's messages. The visitor's reads leave out private notes: their seqs are
+# gaps the visitor's client must not wait for, so a visitor's page says how far it covers.
 
-def after(session_id, after_seq=0, limit=None):
-    """The messages after `after_seq`, oldest first."""
+def after(session_id, after_seq=0, limit=None, for_visitor=False):
+    """The messages after `after_seq`, oldest first (without private notes for a visitor)."""
     query = (select(Message).where(Message.session_id == session_id, Message.seq > after_seq)
              .order_by(Message.seq))
+    if for_visitor:
+        query = query.where(Message.private.is_(False))
     if limit:
         query = query.limit(limit)
     return db.session.execute(query).scalars().all()
 
 
-def page_after(session_id, after_seq=0):
+def page_after(session_id, after_seq=0, for_visitor=False):
     """One answer's worth of messages after `after_seq`, oldest first: at most
     MESSAGE_PAGE_SIZE messages and MESSAGE_PAGE_BYTES of text (always at least one).
-    Returns (messages, has_more)."""
+    Returns (messages, has_more, through_seq): the page holds every message the reader may
+    see with a seq up to `through_seq` (the seqs between are private notes)."""
     size, budget = current_app.config["MESSAGE_PAGE_SIZE"], current_app.config["MESSAGE_PAGE_BYTES"]
-    found = after(session_id, after_seq, limit=size + 1)
+    # Read first: every seq up to the committed last_seq is stored, so none can be skipped.
+    committed = (db.session.execute(select(ChatSession.last_seq).where(ChatSession.id == session_id)).scalar() or 0
+                 if for_visitor else 0)
+    found = after(session_id, after_seq, limit=size + 1, for_visitor=for_visitor)
     page, used = [], 0
     for message in found[:size]:
         used += len(message.text.encode("utf-8"))
         if page and used > budget:
             break
         page.append(message)
-    return page, len(page) < len(found)
+    has_more = len(page) < len(found)
+    through_seq = page[-1].seq if has_more else max([committed, after_seq] + [m.seq for m in page[-1:]])
+    return page, has_more, through_seq
 
 
 def latest(session_id, before_seq=None, limit=100):

@@ -222,6 +222,7 @@ def message_payload(message):
         "sender_name": message.sender_name,
         "text": message.text,
         "created_at": isoformat(message.created_at),
+        "private": message.private,
     }
 
 
@@ -238,6 +239,7 @@ class StoredMessage:
     sender_name: str | None
     text: str
     created_at: datetime
+    private: bool = False
     payload: dict | None = None
 
     def to_dict(self):

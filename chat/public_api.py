@@ -115,8 +115,8 @@ def read_messages(session_id):
     chat_session = visitor_session(session_id)
     count_read(chat_session)
     sessions.record_visitor_seen(chat_session.id)
-    found, has_more = messages.page_after(chat_session.id, after)
-    return jsonify({"messages": [m.to_dict() for m in found], "has_more": has_more,
+    found, has_more, through_seq = messages.page_after(chat_session.id, after, for_visitor=True)
+    return jsonify({"messages": [m.to_dict() for m in found], "has_more": has_more, "through_seq": through_seq,
                     "status": chat_session.status, "last_seq": chat_session.last_seq,
                     **chat_session.status_flags()})
 

@@ -46,8 +46,12 @@ def message_posted(message, status=None, agent_id=None, site_id=None):
     """The message to everyone in its session; the lists that show the chat learn of it too:
     the holder's My chats and the supervisor view (`chat_activity`: not `queue_update`, which
     a supervisor's dashboard takes for "reload the list"), or while it waits, the Waiting list
-    of the site's agents and the supervisors (a preview each)."""
-    to_session("message", message.to_dict(), message.session_id)
+    of the site's agents and the supervisors (a preview each). A private note goes to the
+    team's sockets only."""
+    if message.private:
+        socketio.emit("message", message.to_dict(), to=session_room(message.session_id), namespace=AGENT_NS)
+    else:
+        to_session("message", message.to_dict(), message.session_id)
     if status is None:
         return
     preview = payloads.preview(message, status, agent_id)
@@ -65,6 +69,12 @@ def read_state(agent_id, session_id, last_read_seq):
     """How far the agent has read a chat, to every tab of that agent."""
     socketio.emit("read_state", {"session_id": session_id, "last_read_seq": last_read_seq},
                   to=agent_room(agent_id), namespace=AGENT_NS)
+
+
+def viewers(session_id, viewing):
+    """Who of the team has the chat open, to everyone of the team who has."""
+    socketio.emit("viewers", {"session_id": session_id, "viewers": viewing},
+                  to=session_room(session_id), namespace=AGENT_NS)
 
 
 def visitor_presence(session_id, online, reason=None, skip_sid=None):

@@ -114,6 +114,47 @@ def claim_session(chat_session, agent):
     return chat_session
 
 
+def transfer_session(chat_session, by_agent, to_agent=None, note=None):
+    """Hand an active chat to `to_agent`, or back to the queue when None, with an optional
+    private note for the next person; `by_agent` holds it or supervises
+    (access.require_transfer). Both sides read a system line saying what happened."""
+    access.require_transfer(by_agent, chat_session, to_agent)
+    holder = chat_session.agent_id
+    values = (dict(agent_id=to_agent.id, claimed_at=utcnow()) if to_agent is not None
+              else dict(status="waiting", agent_id=None, claimed_at=None, queued_at=utcnow()))
+    moved = db.session.execute(
+        update(ChatSession).where(ChatSession.id == chat_session.id, ChatSession.status == "active",
+                                  ChatSession.agent_id == holder)
+        .values(**values).execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        db.session.rollback()
+        raise ChatError("session_changed", "This chat changed in the meantime (accepted, transferred or "
+                                           "ended); look at it again.")
+    note_message = messages.add_note(chat_session.id, by_agent, note) if note else None
+    text = (f"{by_agent.display_name} transferred the chat to {to_agent.display_name}." if to_agent is not None
+            else f"{by_agent.display_name} returned the chat to the queue; someone from the team will be "
+                 "with you shortly.")
+    message = messages.add_system(chat_session.id, text)
+    db.session.commit()
+    log.info("session transferred session=%s from=%s to=%s by=%s", chat_session.id, holder,
+             to_agent.id if to_agent else "queue", by_agent.id)
+    if note_message is not None:
+        messages.after_stored(note_message)
+    announce_status_change(chat_session.id, message)
+    return chat_session
+
+
+def join_chat(chat_session, agent):
+    """A supervisor joins an open chat as a participant (access.require_join): a waiting chat
+    is theirs (a claim); an active one gets a system line everyone reads."""
+    access.require_join(agent, chat_session)
+    if chat_session.is_queued:
+        return claim_session(chat_session, agent)
+    messages.post_system(chat_session.id, f"{agent.display_name} has joined the chat")
+    return chat_session
+
+
 def end_session(chat_session, reason, ended_by=None):
     """End an open chat with a system message saying why; ending twice changes nothing."""
     end_many(ChatSession.id == chat_session.id, reason, ended_by=ended_by)

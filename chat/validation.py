@@ -20,6 +20,7 @@ FIELD_WORDS = {
     "name": ("your name", "Names"),
     "email": ("your email address", "Email addresses"),
     "page_url": ("the page address", "Page addresses"),
+    "note": ("a note", "Notes"),
 }
 
 
@@ -54,6 +55,26 @@ def string_field(payload, name, max_length, required=False):
 
 def message_text(payload):
     return string_field(payload, "text", current_app.config["MAX_MESSAGE_LENGTH"], required=True)
+
+
+def note(payload):
+    """An optional private note (a transfer's note for the next person)."""
+    return string_field(payload, "note", current_app.config["MAX_MESSAGE_LENGTH"])
+
+
+def optional_flag(payload, name):
+    """A true/false field that may be left out (false)."""
+    return False if payload.get(name) is None else flag(payload, name)
+
+
+def agent_id(payload, name):
+    """An agent's id, or None when the field is null or absent."""
+    value = payload.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+        raise invalid(f"This could not be done ({name} must be an agent's id or null).")
+    return value
 
 
 def client_id(payload):

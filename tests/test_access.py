@@ -132,3 +132,33 @@ def test_an_agent_of_another_site_is_not_taken_for_one_of_this_site(site):
     assert not agent.serves_site(chat_facts.site_id)
     assert not access.may_view(agent, chat_facts)
     assert not access.may_view(olga, chat_here)                 # the ORM agent answers the same
+
+
+@pytest.mark.parametrize("status, expected", [
+    ("waiting", ["admin", "colleague", "holder", "supervisor"]),     # a heads-up on a waiting chat
+    ("active", ["admin", "holder", "supervisor"]),
+    ("ended", []), ("abandoned", []),
+])
+def test_who_may_write_a_private_note(status, expected):
+    assert allowed(access.may_note, status) == expected
+
+
+@pytest.mark.parametrize("status, expected", [
+    ("waiting", ["admin", "supervisor"]), ("active", ["admin", "supervisor"]), ("ended", []),
+])
+def test_who_may_join_a_chat_as_a_participant(status, expected):
+    assert allowed(access.may_join, status) == expected
+
+
+def test_a_chat_goes_only_to_an_active_agent_of_its_site_who_does_not_hold_it():
+    active = chat("active")
+    receivers = sorted(name for name, person in PEOPLE.items()
+                       if access.may_receive(Person(**vars(person), active=True), active))
+    assert receivers == ["admin", "colleague", "supervisor"]
+    assert not access.may_receive(Person(**vars(COLLEAGUE), active=False), active)
+    with pytest.raises(ChatError) as refused:
+        access.require_transfer(COLLEAGUE, active, SUPERVISOR)
+    assert refused.value.code == "not_assigned"                   # only the holder or a supervisor transfers
+    with pytest.raises(ChatError) as refused:
+        access.require_transfer(HOLDER, active, Person(**vars(STRANGER), active=True, display_name="Sid"))
+    assert refused.value.code == "invalid_target" and "Sid cannot take this chat" in refused.value.message

@@ -117,10 +117,10 @@ def test_a_page_stops_at_its_size_or_its_bytes_and_says_more_follow(site, app):
     chat, _ = sessions.start_session(site)
     for n, text in enumerate(["a" * 4, "b" * 4, "c" * 4, "d"]):
         say(chat, text, f"c{n}")
-    page, has_more = messages.page_after(chat.id)
+    page, has_more, _ = messages.page_after(chat.id)
     assert ([m.text for m in page], has_more) == (["aaaa", "bbbb"], True)
     app.config.update(MESSAGE_PAGE_BYTES=1)
-    page, has_more = messages.page_after(chat.id, 3)
+    page, has_more, _ = messages.page_after(chat.id, 3)
     assert ([m.text for m in page], has_more) == (["d"], False)
 
 
@@ -158,3 +158,31 @@ def test_one_batch_stores_many_messages_and_a_bad_one_fails_alone(site):
     assert [m.text for m in messages.after(chat.id)] == ["one", "three"]
     db.session.refresh(chat)
     assert (chat.last_seq, chat.last_message_preview) == (2, "three")
+
+
+def test_a_private_note_is_left_out_of_the_visitors_reads_which_say_how_far_they_cover(site, agents):
+    alice = agents[0]
+    chat, _ = sessions.start_session(site)
+    sessions.claim_session(chat, alice)                          # seq 1
+    messages.post_note(chat, alice, "VIP customer", "n1")        # seq 2
+    messages.post_agent(chat, alice, "Hello!", "a1")             # seq 3
+    messages.post_note(chat, alice, "Asked about refunds", "n2")  # seq 4
+    page, has_more, through = messages.page_after(chat.id, 0, for_visitor=True)
+    assert [m.text for m in page] == ["Alice has joined the chat", "Hello!"]
+    assert (has_more, through) == (False, 4)                     # seq 2 and 4 are not for the visitor
+    team_page, _, _ = messages.page_after(chat.id, 0)
+    assert [m.private for m in team_page] == [False, True, False, True]
+    assert messages.page_after(chat.id, 4, for_visitor=True)[1:] == (False, 4)
+
+
+def test_only_an_agent_reply_counts_as_the_first_response(site, agents):
+    alice = agents[0]
+    chat, _ = sessions.start_session(site)
+    sessions.claim_session(chat, alice)
+    messages.post_note(chat, alice, "checking", "n1")
+    db.session.refresh(chat)
+    assert chat.first_response_at is None                       # the claim's line and a note are not replies
+    reply = messages.post_agent(chat, alice, "Hi", "a1")
+    messages.post_agent(chat, alice, "Still there?", "a2")
+    db.session.refresh(chat)
+    assert chat.first_response_at == reply.created_at

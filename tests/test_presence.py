@@ -11,7 +11,7 @@ from tests.support.http import csrf_token
 
 @pytest.fixture(autouse=True)
 def no_sockets_yet(monkeypatch):
-    monkeypatch.setattr(presence, "_counts", {"agents": Counter(), "visitors": Counter()})
+    monkeypatch.setattr(presence, "_counts", {"agents": Counter(), "visitors": Counter(), "viewers": Counter()})
 
 
 def logged_in(app, email, password):

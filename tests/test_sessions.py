@@ -170,3 +170,58 @@ def test_an_agents_chats_go_back_to_the_queue_when_it_leaves(site, agents, publi
     rooms = {entry[3] for entry in events(published, "queue_update")}
     assert f"site-agents:{site.id}" in rooms                  # the site's agents see it waiting again
     assert sessions.claim_session(first, bob).agent_id == bob.id      # another agent takes it over
+
+
+def test_a_transfer_hands_the_chat_over_with_a_note_only_the_team_reads(site, agents, published):
+    alice, bob, _ = agents
+    chat, _ = sessions.start_session(site, name="Ann")
+    sessions.claim_session(chat, alice)
+    published.clear()
+    sessions.transfer_session(chat, alice, bob, note="Wants a refund for order 12")
+    assert (chat.status, chat.agent_id) == ("active", bob.id)
+    stored = messages.after(chat.id)
+    assert [(m.sender_type, m.private, m.text) for m in stored[-2:]] == [
+        ("agent", True, "Wants a refund for order 12"),
+        ("system", False, "Alice transferred the chat to Bob.")]
+    note_events = [entry for entry in events(published, "message") if entry[2]["private"]]
+    assert [(entry[3], entry[4]) for entry in note_events] == [(f"session:{chat.id}", "/agent")]   # never /visitor
+    assert [m.text for m in messages.after(chat.id, for_visitor=True)][-1] == "Alice transferred the chat to Bob."
+
+
+def test_a_transfer_back_to_the_queue_waits_again_from_now(site, agents):
+    alice, bob, _ = agents
+    chat, _ = sessions.start_session(site)
+    sessions.claim_session(chat, alice)
+    started_waiting = chat.queued_at
+    sessions.transfer_session(chat, alice, None)
+    assert (chat.status, chat.agent_id, chat.claimed_at) == ("waiting", None, None)
+    assert chat.queued_at > started_waiting
+    assert stored_texts(chat)[-1].startswith("Alice returned the chat to the queue")
+    with pytest.raises(ChatError) as refused:
+        sessions.transfer_session(chat, alice, bob)
+    assert refused.value.code == "not_assigned"                   # it is nobody's now
+
+
+def test_a_supervisor_reassigns_any_active_chat_and_a_stale_transfer_is_refused(site, agents):
+    alice, bob, sue = agents
+    chat, _ = sessions.start_session(site)
+    sessions.claim_session(chat, alice)
+    sessions.transfer_session(chat, sue, bob)
+    assert chat.agent_id == bob.id
+    with pytest.raises(ChatError) as refused:
+        sessions.transfer_session(chat, bob, bob)
+    assert refused.value.code == "invalid_target" and refused.value.message == "Bob already holds this chat."
+
+
+def test_a_supervisor_joins_an_active_chat_with_a_line_and_takes_a_waiting_one(site, agents):
+    alice, _, sue = agents
+    held, _ = sessions.start_session(site)
+    sessions.claim_session(held, alice)
+    sessions.join_chat(held, sue)
+    assert held.agent_id == alice.id and stored_texts(held)[-1] == "Sue has joined the chat"
+    waiting, _ = sessions.start_session(site)
+    sessions.join_chat(waiting, sue)
+    assert (waiting.status, waiting.agent_id) == ("active", sue.id)
+    with pytest.raises(ChatError) as refused:
+        sessions.join_chat(held, alice)
+    assert refused.value.code == "forbidden"

@@ -5,6 +5,7 @@ from flask_socketio import join_room, leave_room
 
 from .. import access, messages, payloads, publish, queue, sessions, validation
 from ..extensions import db, socketio
+from ..errors import ChatError
 from ..models import Agent, Site
 from ..origins import is_own_origin, request_origin
 from . import limits, presence
@@ -46,6 +47,9 @@ def disconnect(*_reason):
     limits.forget(request.sid)
     if state:
         sessions.agents_seen([state["agent_id"]])     # its chats wait AGENT_AWAY_MINUTES from now
+    for session_id in list(state.get("viewing", ())) if state else ():
+        if presence.stop_viewing(state, session_id):
+            publish.viewers(session_id, presence.viewers(session_id))
     if state and presence.agent_disconnected(state["agent_id"]):
         agent = db.session.get(Agent, state["agent_id"])
         if agent is not None:
@@ -97,30 +101,38 @@ def join_session(state, payload):
     except Exception:
         leave_room(room)
         raise
-    page, has_more = messages.page_after(chat.id, last_seq)
+    page, has_more, _ = messages.page_after(chat.id, last_seq)
     replay(page)
+    viewing = presence.viewers(chat.id)
+    if presence.start_viewing(state, chat.id):
+        viewing = presence.viewers(chat.id)
+        publish.viewers(chat.id, viewing)
     return {"session": payloads.summary(sessions.find_session(chat.id)), "has_more": has_more,
-            "visitor_online": presence.visitor_online(chat.id)}
+            "visitor_online": presence.visitor_online(chat.id), "viewers": viewing}
 
 
 @socketio.on("leave_session", namespace=NS)
 @acknowledged(NS)
 def leave_session(state, payload):
     """Agent closes a chat window; stops receiving its live events. See docs/protocol.md, `leave_session`."""
-    leave_room(publish.session_room(validation.session_id(payload)))
+    session_id = validation.session_id(payload)
+    leave_room(publish.session_room(session_id))
+    if presence.stop_viewing(state, session_id):
+        publish.viewers(session_id, presence.viewers(session_id))
 
 
 @socketio.on("send_message", namespace=NS)
 @acknowledged(NS)
 def send_message(state, payload):
-    """Agent sends `{session_id, text, client_id}` to a chat it may write to.
-    See docs/protocol.md, `send_message` (/agent)."""
+    """Agent sends `{session_id, text, client_id, private?}` to a chat it may write to, or
+    (private: true) a note to one it may view. See docs/protocol.md, `send_message` (/agent)."""
     text = validation.message_text(payload)
     client_id = validation.client_id(payload)
+    private = validation.optional_flag(payload, "private")
     limits.check("MESSAGE_LIMIT_PER_SOCKET", (request.sid, "message"))
     agent, chat = viewable_chat(state, payload)
-    message = messages.post_agent(chat, agent, text, client_id)
-    return {"message": message.to_dict()}
+    post = messages.post_note if private else messages.post_agent
+    return {"message": post(chat, agent, text, client_id).to_dict()}
 
 
 @socketio.on("typing", namespace=NS)
@@ -155,6 +167,35 @@ def end_session(state, payload):
     agent, chat = viewable_chat(state, payload)
     access.require_end(agent, chat)
     chat_session = sessions.end_session(sessions.find_session(chat.id), "agent", ended_by=agent.display_name)
+    return {"session": payloads.summary(chat_session)}
+
+
+@socketio.on("transfer_session", namespace=NS)
+@acknowledged(NS)
+def transfer_session(state, payload):
+    """Hand a chat `{session_id, to_agent_id (null: the queue), note?}` to someone else.
+    See docs/protocol.md, `transfer_session`."""
+    to_agent_id = validation.agent_id(payload, "to_agent_id")
+    note = validation.note(payload)
+    agent, chat = viewable_chat(state, payload)
+    to_agent = None
+    if to_agent_id is not None:
+        to_agent = db.session.get(Agent, to_agent_id)
+        if to_agent is None:
+            raise ChatError("invalid_target", "There is no such agent.")
+    access.require_transfer(agent, chat, to_agent)
+    chat_session = sessions.transfer_session(sessions.find_session(chat.id), agent, to_agent, note)
+    return {"session": payloads.summary(chat_session)}
+
+
+@socketio.on("join_chat", namespace=NS)
+@acknowledged(NS)
+def join_chat(state, payload):
+    """A supervisor joins a chat `{session_id}` as a participant. See docs/protocol.md, `join_chat`."""
+    agent, chat = viewable_chat(state, payload)
+    access.require_join(agent, chat)
+    chat_session = sessions.join_chat(sessions.find_session(chat.id), agent)
+    join_room(publish.session_room(chat_session.id))     # a claim closes the room; the joiner stays in
     return {"session": payloads.summary(chat_session)}
 
 

@@ -20,7 +20,7 @@ from ..models import EVERY_SITE_ROLES, Agent
 PRESENCE_TTL = 120
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 _lock = threading.Lock()
-_counts = {"agents": Counter(), "visitors": Counter()}
+_counts = {"agents": Counter(), "visitors": Counter(), "viewers": Counter()}
 
 
 def _shared():
@@ -167,6 +167,40 @@ def agents_online(site_id):
 def agents_online_payload(site_id):
     """The `presence` event a site's visitors get: how many agents could answer them."""
     return {"agents_online": agents_online(site_id)}
+
+
+# Who of the team has a chat open: a member "<session id>|<agent id>" per agent, counting
+# that agent's sockets which joined the chat (each socket keeps the set it views).
+
+def start_viewing(state, session_id):
+    """This socket opened the chat; True when that changed who views it."""
+    viewing = state.setdefault("viewing", set())
+    if session_id in viewing:
+        return False
+    viewing.add(session_id)
+    return _change("viewers", f"{session_id}|{state['agent_id']}", +1) == 1
+
+
+def stop_viewing(state, session_id):
+    """This socket closed the chat (or went away); True when that changed who views it."""
+    viewing = state.setdefault("viewing", set())
+    if session_id not in viewing:
+        return False
+    viewing.discard(session_id)
+    member = f"{session_id}|{state['agent_id']}"
+    _change("viewers", member, -1)
+    return _holders("viewers", member) == 0
+
+
+def viewers(session_id):
+    """Everyone of the team with the chat open: [{agent_id, name, role}], by name."""
+    prefix = f"{session_id}|"
+    ids = [int(member[len(prefix):]) for member in _members("viewers") if member.startswith(prefix)]
+    if not ids:
+        return []
+    agents = db.session.execute(db.select(Agent.id, Agent.display_name, Agent.role).where(Agent.id.in_(ids))).all()
+    return [{"agent_id": agent_id, "name": name, "role": role}
+            for agent_id, name, role in sorted(agents, key=lambda agent: (agent[1].lower(), agent[0]))]
 
 
 def visitor_connected(session_id):

@@ -22,12 +22,13 @@ def visitor_replay_page(session_id, last_seq):
         limits.count_read(("reads", session_id))
     except ChatError:
         return []
-    return messages.page_after(session_id, last_seq)[0]
+    return messages.page_after(session_id, last_seq, for_visitor=True)[0]
 
 
-def missed_messages(chat, payload):
+def missed_messages(chat, payload, for_visitor=False):
     """The `sync` answer: one page of messages after `after_seq`, whether more follow,
-    and the chat's latest seq."""
+    how far the page covers (a visitor's leaves out private notes) and the chat's latest seq."""
     after = validation.last_seq(payload, "after_seq")
-    page, has_more = messages.page_after(chat.id, after)
-    return {"messages": [m.to_dict() for m in page], "has_more": has_more, "last_seq": chat.last_seq}
+    page, has_more, through_seq = messages.page_after(chat.id, after, for_visitor=for_visitor)
+    return {"messages": [m.to_dict() for m in page], "has_more": has_more, "through_seq": through_seq,
+            "last_seq": chat.last_seq}

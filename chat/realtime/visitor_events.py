@@ -115,7 +115,7 @@ def sync(state, payload):
     See docs/protocol.md, `sync` (/visitor)."""
     chat_session = own_session(state, payload)
     limits.count_read(("reads", chat_session.id))
-    return missed_messages(chat_session, payload)
+    return missed_messages(chat_session, payload, for_visitor=True)
 
 
 @socketio.on("end_session", namespace=NS)

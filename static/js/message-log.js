@@ -71,7 +71,21 @@
   MessageLog.prototype.acceptPage = function (page) {
     var before = this.lastSeq;
     this.acceptAll(page.messages || []);
+    if (typeof page.through_seq === "number") this.coverThrough(page.through_seq);
     if (page.has_more && this.lastSeq > before) this.requestSync(this.lastSeq);
+  };
+
+  /* The page held everything this reader may see up to `seq`: the seqs it skipped are
+     private notes of the team, not messages still on their way. */
+  MessageLog.prototype.coverThrough = function (seq) {
+    if (seq <= this.lastSeq) return;
+    this.lastSeq = seq;
+    for (var held in this.held) if (Number(held) <= seq) delete this.held[held];
+    while (this.held[this.lastSeq + 1]) {
+      var next = this.held[this.lastSeq + 1];
+      delete this.held[this.lastSeq + 1];
+      this.show(next);
+    }
   };
 
   MessageLog.prototype.show = function (message) {
@@ -83,10 +97,10 @@
     this.onShown(message);
   };
 
-  MessageLog.prototype.addPending = function (clientId, text, senderName) {
+  MessageLog.prototype.addPending = function (clientId, text, senderName, isPrivate) {
     var element = document.createElement("div");
     fillMessage(element, {client_id: clientId, sender_type: this.mine, sender_name: senderName,
-                          text: text, created_at: null}, this.mine);
+                          text: text, created_at: null, private: Boolean(isPrivate)}, this.mine);
     element.classList.add("pending");
     this.list.appendChild(element);
     return element;
@@ -125,7 +139,7 @@
 
   function fillMessage(element, message, mine) {
     element.className = "message message-" + message.sender_type +
-      (message.sender_type === mine ? " mine" : "");
+      (message.sender_type === mine ? " mine" : "") + (message.private ? " note" : "");
     if (message.seq) element.dataset.seq = message.seq;
     if (message.client_id) element.dataset.clientId = message.client_id;
     element.textContent = "";
@@ -133,6 +147,12 @@
       var sender = document.createElement("div");
       sender.className = "message-sender";
       sender.textContent = message.sender_name || "";
+      if (message.private) {
+        var label = document.createElement("span");
+        label.className = "note-label";
+        label.textContent = "Note · only the team sees this";
+        sender.append(" ", label);
+      }
       element.appendChild(sender);
     }
     var text = document.createElement("div");

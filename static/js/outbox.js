@@ -26,13 +26,15 @@
     this.send = options.send || null;
   }
 
-  /* A new item and its pending copy; null when the outbox is full. */
-  Outbox.prototype.add = function (text) {
+  /* A new item and its pending copy; null when the outbox is full. `isPrivate`: a private
+     note of the team (the dashboard's Note mode). */
+  Outbox.prototype.add = function (text, isPrivate) {
     if (this.items.length >= this.limit) return null;
     var item = {client_id: newClientId(), text: text};
+    if (isPrivate) item.private = true;
     this.items.push(item);
     this.onChange();
-    this.log.addPending(item.client_id, text, this.senderName);
+    this.log.addPending(item.client_id, text, this.senderName, item.private);
     return item;
   };
 
@@ -41,7 +43,7 @@
   Outbox.prototype.showPending = function (log) {
     this.log = log;
     for (var i = 0; i < this.items.length; i++) {
-      this.log.addPending(this.items[i].client_id, this.items[i].text, this.senderName);
+      this.log.addPending(this.items[i].client_id, this.items[i].text, this.senderName, this.items[i].private);
     }
   };
 
@@ -68,7 +70,7 @@
   Outbox.prototype.retry = function (item) {
     this.items.push(item);
     this.onChange();
-    this.log.addPending(item.client_id, item.text, this.senderName);
+    this.log.addPending(item.client_id, item.text, this.senderName, item.private);
     this.send(item);
   };
 
@@ -106,6 +108,7 @@
 
   function payload(item, fields) {
     var body = {text: item.text, client_id: item.client_id};
+    if (item.private) body.private = true;
     for (var name in fields) body[name] = fields[name];
     return body;
   }

@@ -82,6 +82,7 @@ class Participant:
         self.client = socketio.Client(reconnection=True, reconnection_delay=0.2, http_session=http,
                                       reconnection_delay_max=1, randomization_factor=0.5)
         self.log = {}                     # seq -> message
+        self.covered = 0                  # every seq up to here arrived or is not for this side
         self.outbox = {}                  # client_id -> payload
         self.lock = threading.Condition()
         self.client.on("connect", self._on_connect, namespace=namespace)
@@ -91,7 +92,7 @@ class Participant:
     def last_seq(self):
         with self.lock:
             seq = 0
-            while seq + 1 in self.log:
+            while seq + 1 in self.log or seq + 1 <= self.covered:
                 seq += 1
             return seq
 
@@ -121,13 +122,14 @@ class Participant:
     def _on_message(self, message):
         self._accept_all([message])
 
-    def _accept_all(self, messages):
+    def _accept_all(self, messages, through_seq=0):
         with self.lock:
             for message in messages or []:
                 self.log[message["seq"]] = message
                 self.outbox.pop(message.get("client_id"), None)
-            gap = self.log and max(self.log) > len(self.log)
+            self.covered = max(self.covered, through_seq or 0)   # the seqs between are the team's notes
             self.lock.notify_all()
+        gap = self.log and max(self.log) > self.last_seq
         if gap:
             threading.Thread(target=self._sync, daemon=True).start()
 
@@ -137,7 +139,7 @@ class Participant:
             while True:
                 reply = self.client.call("sync", {"session_id": self.session_id, "after_seq": self.last_seq},
                                          namespace=self.namespace, timeout=WAIT_SECONDS)
-                self._accept_all(reply.get("messages"))
+                self._accept_all(reply.get("messages"), reply.get("through_seq"))
                 if not reply.get("has_more"):
                     return
         except Exception:
