@@ -180,3 +180,28 @@ def test_an_agent_hears_nothing_of_the_supervisors_room(server, clients):
     assert plain.call("heartbeat", {})["ok"]
     assert plain.received("chat_activity") == [] and plain.received("team_update") == []
     assert all("abandon_silent_at" not in p for p in plain.received("presence"))
+
+
+def test_an_agent_cannot_join_reassign_or_end_a_chat_it_does_not_hold(server, clients):
+    create_agent(server, "not-super@example.com", "Not Super", "not-super-password")
+    plain = connect_agent(server, login(server, "not-super@example.com", "not-super-password"))
+    holder = connect_agent(server, login(server))
+    clients.extend([plain, holder])
+    waiting = start_chat(server, name="Not yours to join")
+    held = start_chat(server, name="Not yours to move")
+    assert holder.call("claim_session", {"session_id": held["session_id"]})["ok"]
+    agent_id = plain.call("join_session", {"session_id": waiting["session_id"], "last_seq": 0})["session"]["agent_id"]
+    assert agent_id is None
+
+    refusals = [
+        plain.call("join_chat", {"session_id": waiting["session_id"]}),
+        plain.call("join_chat", {"session_id": held["session_id"]}),
+        plain.call("transfer_session", {"session_id": held["session_id"], "to_agent_id": None}),
+        plain.call("end_session", {"session_id": held["session_id"]}),
+    ]
+    assert [reply["ok"] for reply in refusals] == [False] * 4
+    assert refusals[0]["error"]["code"] == "forbidden"
+    assert {reply["error"]["code"] for reply in refusals[1:]} == {"session_not_found"}   # it may not even see it
+    listing = overview(server, login(server, *SUPERVISOR))
+    assert row_of(listing, waiting)["status"] == "waiting"
+    assert row_of(listing, held)["agent_name"] == "Demo Agent"
