@@ -205,3 +205,18 @@ def test_an_agent_cannot_join_reassign_or_end_a_chat_it_does_not_hold(server, cl
     listing = overview(server, login(server, *SUPERVISOR))
     assert row_of(listing, waiting)["status"] == "waiting"
     assert row_of(listing, held)["agent_name"] == "Demo Agent"
+
+
+def test_a_reassigned_chat_moves_to_its_new_agent_in_the_view(server, clients):
+    supervisor = connect_agent(server, login(server, *SUPERVISOR))
+    holder = connect_agent(server, login(server))
+    second = connect_agent(server, login(server, "second@example.com", "second-password"))
+    clients.extend([supervisor, holder, second])
+    chat = start_chat(server, name="Moving on")
+    assert holder.call("claim_session", {"session_id": chat["session_id"]})["ok"]
+    second_id = next(m["agent_id"] for m in overview(server, login(server, *SUPERVISOR))["team"]
+                     if m["name"] == "Second Agent")
+    assert supervisor.call("transfer_session", {"session_id": chat["session_id"], "to_agent_id": second_id})["ok"]
+    moved = supervisor.wait_for("queue_update", of_chat(chat, agent_id=second_id))
+    assert moved["status"] == "active" and moved["agent_name"] == "Second Agent"
+    assert row_of(overview(server, login(server, *SUPERVISOR)), chat)["agent_name"] == "Second Agent"
