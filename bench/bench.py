@@ -622,12 +622,13 @@ def emit_to_empty_room_us(runs=20000):
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def supervisor_view(database, quick):
+def supervisor_view(database, quick, rate=None):
     """1,000 open chats: the view's page and first load (HTTP, and in Chromium until every row is
     drawn) and the loop stalls meanwhile; then what the per-message `chat_activity` costs: the
     visitors-only mix without and with SUPERVISOR_TABS supervisor views open."""
     count = 100 if quick else 1000
-    rate, seconds, conversations, agents = (200, 3, 50, 10) if quick else (500, 10, 200, 40)
+    default_rate, seconds, conversations, agents = (200, 3, 50, 10) if quick else (500, 10, 200, 40)
+    rate = rate or default_rate
     with tempfile.TemporaryDirectory() as workdir:
         servers = start_servers(Path(workdir), database, 1, "eventlet")
         try:
@@ -743,7 +744,7 @@ def main():
         databases = [args.only.split(",")[0]] if args.only else ["sqlite", "postgres"]
         for database in (["sqlite"] if args.quick else databases):
             print(f"running the supervisor view on {database} ...", file=sys.stderr, flush=True)
-            supervisor_view(database, args.quick)
+            supervisor_view(database, args.quick, int(args.mix_rates.split(",")[0]) if args.mix_rates else None)
             sys.stdout.flush()
         return
     configs = [("sqlite", 1, "eventlet"), ("postgres", 1, "eventlet"), ("sqlite", 1, "gevent"),
