@@ -21,6 +21,14 @@ def administers(agent):
     return agent.role == "admin"
 
 
+def may_manage_canned(agent, reply):
+    """An agent manages its own canned replies; admins the shared ones (agent_id None);
+    nobody another agent's."""
+    if reply.agent_id is None:
+        return administers(agent)
+    return reply.agent_id == agent.id
+
+
 def holds(agent, chat):
     return chat.agent_id is not None and chat.agent_id == agent.id
 

@@ -1,10 +1,14 @@
-"""Every agent's own account: the display name others see, and the password."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+"""Every agent's own account: the display name others see, the password, and its own canned
+replies (the rules are in `canned` and `access`); the canned replies it may use, as JSON for the
+dashboard's picker."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from . import canned, payloads
+from .errors import ChatError
 from .extensions import db, limiter
 from .realtime.disconnect import disconnect_agent_sockets
 
@@ -68,3 +72,58 @@ def change_password():
         form.current_password.errors.append("That is not your current password.")
     return render_template("account.html", name_form=NameForm(display_name=agent.display_name),
                            password_form=form), 400
+
+
+# ---- personal canned replies ----
+
+def canned_page(status=200, **shown):
+    return render_template("account_canned.html", replies=canned.replies_of(current_user.id),
+                           shared=canned.replies_of(None), **shown), status
+
+
+@bp.get("/account/canned")
+@login_required
+def canned_list():
+    """The agent's own canned replies; add, change or delete one. See docs/protocol.md, HTTP: pages."""
+    return canned_page()
+
+
+@bp.post("/account/canned")
+@login_required
+def add_canned():
+    try:
+        reply = canned.create(current_user.id, request.form.get("shortcut"), request.form.get("text"))
+    except ChatError as error:
+        return canned_page(400, error=error.message, draft=request.form)
+    flash(f"/{reply.shortcut} is saved.")
+    return redirect(url_for("account.canned_list"))
+
+
+@bp.post("/account/canned/<int:reply_id>")
+@login_required
+def save_canned(reply_id):
+    reply = canned.manageable(current_user, reply_id) or abort(404)
+    try:
+        canned.update(reply, request.form.get("shortcut"), request.form.get("text"))
+    except ChatError as error:
+        return canned_page(400, error=error.message, editing=reply.id, draft=request.form)
+    flash(f"/{reply.shortcut} is saved.")
+    return redirect(url_for("account.canned_list"))
+
+
+@bp.post("/account/canned/<int:reply_id>/delete")
+@login_required
+def delete_canned(reply_id):
+    reply = canned.manageable(current_user, reply_id) or abort(404)
+    canned.delete(reply)
+    flash(f"/{reply.shortcut} is deleted.")
+    return redirect(url_for("account.canned_list"))
+
+
+@bp.get("/api/v1/agent/canned")
+def canned_replies():
+    """JSON for the dashboard's picker: the agent's own canned replies and the shared ones.
+    See docs/protocol.md, HTTP: agent API."""
+    if not current_user.is_authenticated:
+        raise ChatError("login_required", "Please log in again.")
+    return {"replies": [payloads.canned_reply(reply) for reply in canned.replies_for(current_user)]}

@@ -1,9 +1,9 @@
-"""The admin pages (role admin): the team and the sites. Views translate; the rules are in
-`team`, `sites` and `access`."""
+"""The admin pages (role admin): the team, the sites and the shared canned replies. Views
+translate; the rules are in `team`, `sites`, `canned` and `access`."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import access, sites, team
+from . import access, canned, sites, team
 from .errors import ChatError
 from .extensions import db
 from .models import AGENT_ROLES, Agent, Site
@@ -24,7 +24,7 @@ def admin_link():
 def admins_only():
     if not access.administers(current_user):
         return render_template("refused.html", title="Admins only",
-                               message="Only an admin may manage the team and the sites."), 403
+                               message="Only an admin may manage the team, the sites and the shared replies."), 403
     return None
 
 
@@ -155,3 +155,44 @@ def save_site(key):
                                draft=request.form, snippet=sites.embed_snippet(site, own_origin())), 400
     flash(f"{site.name} is saved.")
     return redirect(url_for("admin.edit_site", key=site.key))
+
+
+# ---- shared canned replies ----
+
+def canned_page(status=200, **shown):
+    return render_template("admin/canned.html", replies=canned.replies_of(None), **shown), status
+
+
+@bp.get("/canned")
+def canned_list():
+    """The team's shared canned replies; add, change or delete one. See docs/protocol.md, HTTP: pages."""
+    return canned_page()
+
+
+@bp.post("/canned")
+def add_canned():
+    try:
+        reply = canned.create(None, request.form.get("shortcut"), request.form.get("text"))
+    except ChatError as error:
+        return canned_page(400, error=error.message, draft=request.form)
+    flash(f"/{reply.shortcut} is saved and shared with the team.")
+    return redirect(url_for("admin.canned_list"))
+
+
+@bp.post("/canned/<int:reply_id>")
+def save_canned(reply_id):
+    reply = canned.manageable(current_user, reply_id, shared=True) or abort(404)
+    try:
+        canned.update(reply, request.form.get("shortcut"), request.form.get("text"))
+    except ChatError as error:
+        return canned_page(400, error=error.message, editing=reply.id, draft=request.form)
+    flash(f"/{reply.shortcut} is saved.")
+    return redirect(url_for("admin.canned_list"))
+
+
+@bp.post("/canned/<int:reply_id>/delete")
+def delete_canned(reply_id):
+    reply = canned.manageable(current_user, reply_id, shared=True) or abort(404)
+    canned.delete(reply)
+    flash(f"/{reply.shortcut} is deleted.")
+    return redirect(url_for("admin.canned_list"))

@@ -6,8 +6,9 @@ import click
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
-from . import access, sessions, sites, validation
+from . import access, demo_data, sessions, sites, validation
 from .errors import ChatError
+from .canned import create as create_canned_reply
 from .extensions import db
 from .jobs import run_jobs
 from .models import AGENT_ROLES, SESSION_STATUSES, Agent, ChatSession, Site
@@ -20,6 +21,14 @@ DEMO_AGENTS = (
     ("demo@example.com", "Demo Agent", "agent"),
     ("supervisor@example.com", "Demo Supervisor", "supervisor"),
     ("admin@example.com", "Demo Admin", "admin"),
+)
+# (owner's email or None for shared, shortcut, text): canned replies a new team can try at once.
+DEMO_CANNED = (
+    (None, "hello", "Hi {{visitor.name}}, I'm {{agent.name}}. How can I help you today?"),
+    (None, "shipping-times", "Good question, {{visitor.name}}: orders ship within one business day, "
+                             "and delivery takes 2 to 5 business days. You'll get a tracking link by email."),
+    (None, "anything-else", "Is there anything else I can help you with?"),
+    ("demo@example.com", "thanks", "Thanks for waiting, {{visitor.name}}; I'm back with an answer."),
 )
 
 
@@ -113,9 +122,11 @@ def disable_agent(email):
 
 @bp.cli.command("seed-demo")
 def seed_demo():
-    """Create the demo site (key `demo`) and the demo agent, supervisor and admin; safe to rerun."""
+    """Create the demo site (key `demo`), the demo agent, supervisor and admin, and a few canned
+    replies with the new site (shared ones and one of the demo agent's); safe to rerun."""
     site = db.session.execute(select(Site).filter_by(key="demo")).scalar_one_or_none()
-    if site is None:
+    new = site is None
+    if new:
         site = Site(key="demo", name="Demo site", allowed_origins="self")
         db.session.add(site)
     if "self" not in site.origin_list:
@@ -123,8 +134,22 @@ def seed_demo():
     db.session.commit()
     for email, name, role in DEMO_AGENTS:
         save_agent(email, name, role, DEMO_PASSWORD, sites=[site])
+    past = demo_data.seed_conversations(site)
+    if past:
+        click.echo(f"{past} past conversations are in History and Reports.")
     click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com, admin@example.com "
                f"(password {DEMO_PASSWORD}) are ready.")
+    if new:                     # once, with the site: replies a team deleted stay deleted
+        seed_canned_replies()
+
+
+def seed_canned_replies():
+    """The demo's canned replies (DEMO_CANNED), so a new team sees the feature at once."""
+    for email, shortcut, text in DEMO_CANNED:
+        owner = None if email is None else db.session.execute(
+            select(Agent.id).filter_by(email=email)).scalar_one()
+        create_canned_reply(owner, shortcut, text)
+    click.echo(f"{len(DEMO_CANNED)} canned replies are ready: type / in a chat's reply box.")
 
 
 @bp.cli.command("create-site")

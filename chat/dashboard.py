@@ -2,7 +2,8 @@
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
-from . import access, messages, queue, sessions, validation
+from . import access, messages, queue, sessions, team, validation, visitors
+from .realtime import presence
 from .errors import ChatError
 
 bp = Blueprint("dashboard", __name__)
@@ -48,12 +49,19 @@ def chat_window(session_id):
     """Partial: one chat's latest history (older pages on demand) and its controls.
     See docs/protocol.md, HTTP: pages."""
     chat_session = viewable_session(session_id)
+    may_transfer = access.may_transfer(current_user, chat_session)
     return render_template("dashboard/_chat_window.html", chat=chat_session,
                            messages=[message.to_dict() for message in
                                      messages.latest(chat_session.id, limit=HISTORY_PAGE)],
                            may_write=access.may_write(current_user, chat_session),
+                           may_note=access.may_note(current_user, chat_session),
                            may_claim=access.may_claim(current_user, chat_session),
-                           may_end=access.may_end(current_user, chat_session))
+                           may_end=access.may_end(current_user, chat_session),
+                           may_join=access.may_join(current_user, chat_session) and not access.holds(current_user, chat_session),
+                           may_transfer=may_transfer,
+                           transfer_to=team.who_can_take(chat_session) if may_transfer else [],
+                           online=set(presence.online_agent_ids()) if may_transfer else set(),
+                           earlier=visitors.earlier_conversations(chat_session))
 
 
 @bp.get("/dashboard/sessions/<session_id>/earlier")

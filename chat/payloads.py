@@ -100,3 +100,8 @@ def team_member(agent, online, chats_held=None):
     if chats_held is not None:
         member["chats_held"] = chats_held
     return member
+
+
+def canned_reply(reply):
+    """A canned reply as the composer's picker lists it (`GET /api/v1/agent/canned`)."""
+    return {"id": reply.id, "shortcut": reply.shortcut, "text": reply.text, "shared": reply.agent_id is None}

@@ -70,13 +70,15 @@ def start():
     name = validation.visitor_name(body)
     email = validation.visitor_email(body)
     page_url = validation.page_url(body)
+    time_zone = validation.time_zone(body)
     site = db.session.execute(db.select(Site).filter_by(key=site_key)).scalar_one_or_none()
     if site is None:
         raise ChatError("site_not_found", "No site has this key.")
     require_allowed_origin(site)
     started_from = sessions.address_fingerprint(request.remote_addr)
     sessions.refuse_too_many_open_sessions(started_from)
-    chat_session, key = sessions.start_session(site, name, email, page_url, started_from=started_from)
+    chat_session, key = sessions.start_session(site, name, email, page_url, started_from=started_from,
+                                               time_zone=time_zone)
     return jsonify(payloads.started(chat_session, key)), 201
 
 

@@ -58,11 +58,11 @@ def refuse_too_many_open_sessions(fingerprint):
                         retry_after=60)
 
 
-def start_session(site, name=None, email=None, page_url=None, started_from=None):
+def start_session(site, name=None, email=None, page_url=None, started_from=None, time_zone=None):
     """Open a chat for a visitor of `site`; returns (session, session_key)."""
     now = utcnow()
     key = secrets.token_urlsafe(32)
-    visitor = Visitor(site_id=site.id, name=name or None, email=email or None)
+    visitor = Visitor(site_id=site.id, name=name or None, email=email or None, time_zone=time_zone)
     lifetime = timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
     chat_session = ChatSession(
         site=site, visitor=visitor, status="waiting", key_hash=hash_session_key(key),

@@ -5,7 +5,7 @@ import secrets
 
 from sqlalchemy import select
 
-from . import sessions, validation
+from . import access, sessions, validation
 from .errors import ChatError
 from .extensions import db
 from .models import AGENT_ROLES, Agent, ChatSession, Site
@@ -84,3 +84,9 @@ def reset_password(agent):
     db.session.commit()
     disconnect_agent_sockets(agent.id)
     return password
+
+
+def who_can_take(chat_session):
+    """Who a chat may be transferred to (access.may_receive), by name."""
+    agents = db.session.execute(select(Agent).where(Agent.active).order_by(Agent.display_name, Agent.id)).scalars()
+    return [agent for agent in agents if access.may_receive(agent, chat_session)]

@@ -1,6 +1,7 @@
 """Checks of the shape and size of what clients send, at the edge. Each refusal is a
 sentence a person can read (the widget shows it as is); the code stays `invalid_payload`."""
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 
@@ -11,6 +12,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,189}\.[A-Za-z]{2,}
 MAX_NAME_LENGTH = 80
 MAX_URL_LENGTH = 2000
 MAX_SEQ = 2**31 - 1          # the seq column is a 32-bit integer
+TIME_ZONE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")
 
 # How a refusal names a text field: (what to enter, the subject of its length limit);
 # any other field is "the <name>".
@@ -18,6 +20,8 @@ FIELD_WORDS = {
     "site_key": ("a site key", "Site keys"),
     "text": ("a message", "Messages"),
     "name": ("your name", "Names"),
+    "shortcut": ("a shortcut", "Shortcuts"),
+    "reply": ("the reply's text", "Canned replies"),
     "email": ("your email address", "Email addresses"),
     "page_url": ("the page address", "Page addresses"),
     "note": ("a note", "Notes"),
@@ -119,6 +123,19 @@ def flag(payload, name):
     value = payload.get(name)
     if not isinstance(value, bool):
         raise invalid(f"This could not be sent ({name} must be true or false).")
+    return value
+
+
+def time_zone(payload):
+    """An IANA time zone name the visitor's browser reports, or None: an unknown zone is
+    dropped, not refused (a chat must start even from an odd browser)."""
+    value = payload.get("time_zone")
+    if not isinstance(value, str) or not 1 <= len(value) <= 64 or not TIME_ZONE_PATTERN.match(value):
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
     return value
 
 

@@ -76,6 +76,10 @@ def take_screenshots(server, folder):
             log_in(admin, server, "admin@example.com", "demo-password")
             admin.goto(server.url + "/admin/sites/demo")
             admin.screenshot(path=folder / "admin-site.png", full_page=True)
+
+            agent.locator("#messageInput").press_sequentially("/")     # the canned-reply picker
+            expect(agent.get_by_role("listbox", name="Canned replies").get_by_role("option").first).to_be_visible()
+            agent.screenshot(path=folder / "dashboard-canned.png")
         finally:
             browser.close()
 
@@ -93,7 +97,7 @@ def main(argv):
         finally:
             server.stop()
     for name in ("demo-widget.png", "dashboard.png", "dashboard-phone-list.png", "dashboard-phone-chat.png",
-                 "login.png"):
+                 "login.png", "admin-site.png", "dashboard-canned.png"):
         print(folder / name)
 
 

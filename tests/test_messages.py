@@ -190,3 +190,13 @@ def test_only_an_agent_reply_counts_as_the_first_response(site, agents):
     messages.post_agent(chat, alice, "Still there?", "a2")
     db.session.refresh(chat)
     assert chat.first_response_at == reply.created_at
+
+
+@pytest.mark.parametrize("reported, kept", [
+    ("Europe/Paris", "Europe/Paris"), ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+    ("UTC", "UTC"), ("Mars/Olympus_Mons", None), ("../../etc/passwd", None), ("<script>", None),
+    ("x" * 65, None), (42, None), (None, None),
+])
+def test_only_a_known_time_zone_is_kept_for_the_visitor(app, reported, kept):
+    from chat import validation
+    assert validation.time_zone({"time_zone": reported}) == kept

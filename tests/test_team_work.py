@@ -140,3 +140,18 @@ def test_everyone_with_a_chat_open_sees_who_else_is_viewing_it(server, agent, cl
         if supervisor.client.connected:
             supervisor.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})
             agent.wait_for("viewers", lambda e: len(e["viewers"]) == 2)
+
+
+def test_another_agent_reaches_no_note_of_a_chat_it_does_not_hold(server, agent, clients):
+    chat, _ = claimed_chat(server, clients, agent)
+    send(agent, chat, "Card ending 4242 was declined", "note-secret", private=True)
+    second_http = login(server, "second@example.com", "second-password")
+    second = connect_agent(server, second_http)
+    clients.append(second)
+    for event, payload in (("sync", {"after_seq": 0}), ("join_session", {"last_seq": 0}),
+                           ("transfer_session", {"to_agent_id": None}), ("join_chat", {})):
+        refused = second.call(event, {"session_id": chat["session_id"], **payload})
+        assert refused["error"]["code"] == "session_not_found", (event, refused)
+    page = second_http.get(f"{server.url}/dashboard/sessions/{chat['session_id']}", timeout=5)
+    assert page.status_code == 404 and "Card ending 4242" not in page.text
+    assert "Card ending 4242" not in str(second.events)

@@ -6,6 +6,7 @@
   var chatWindow = document.getElementById("chatWindow");
   var errorBox = document.getElementById("dashboardError");
   var agentName = root.dataset.agentName;
+  var agentId = Number(root.dataset.agentId);
   var csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 
   htmx.config.includeIndicatorStyles = false;
@@ -57,7 +58,11 @@
   function afterListRefresh() {
     var keep = selectedId && sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(selectedId) + '"]');
     if (keep) highlightSelectedSession(keep);
-    else if (selectedId && selectedId === endedWhileOpen) highlightSelectedSession(null);
+    // Also a chat still on screen that left the lists (it ended, or a supervisor watches
+    // another agent's chat): it stays until the agent picks another.
+    else if (selectedId && (selectedId === endedWhileOpen || (current && current.sessionId === selectedId))) {
+      highlightSelectedSession(null);
+    }
     else highlightAndClickFirstSession();
     updateWaitingTimes();
     clearOnScreenBadge();
@@ -225,6 +230,7 @@
                               send: function (item) { if (socket.connected) outbox.emit(socket, item); },
                               items: kept("outbox", sessionId, []),
                               onChange: function () { keep("outbox", sessionId, outbox.items); }});
+    var keptMode = current && current.sessionId === sessionId ? current.mode : null;
     var log = new ChatUI.MessageLog(messages, {
       mine: "agent",
       requestSync: function (after) { syncMessages(sessionId, after); },
@@ -264,6 +270,13 @@
     if (accept) accept.addEventListener("click", function () { claim(sessionId, accept); });
     var end = document.getElementById("endButton");
     if (end) end.addEventListener("click", function () { endChat(sessionId); });
+    var join = document.getElementById("joinButton");
+    if (join) join.addEventListener("click", function () { joinAsParticipant(sessionId, join); });
+    bindComposerModes(input, keptMode);
+    bindTransfer(sessionId);
+    showLocalTime();
+    // A narrow screen starts with the visitor's details folded, above the messages.
+    if (window.matchMedia("(max-width: 1100px)").matches) document.getElementById("visitorPanel").open = false;
     document.getElementById("backButton").addEventListener("click", backToList);
     if (sessionId === pickedId) { pickedId = null; showScreen("chat"); }
     else if (switched) showScreen("list");
@@ -274,6 +287,7 @@
     socket.emit("join_session", {session_id: session.sessionId, last_seq: session.log.lastSeq}, function (reply) {
       if (!reply || !reply.ok) { showError(reply && reply.error); return; }
       setVisitorPresence(reply.visitor_online);
+      showViewers(reply.viewers);
       session.log.catchUp(reply.session.last_seq);      // the replay was one page
       session.outbox.emitAll(socket);
       markRead();
@@ -289,7 +303,7 @@
   function sendReply(input) {
     var text = input.value.trim();
     if (!text || !current) return;
-    var item = current.outbox.add(text);
+    var item = current.outbox.add(text, composerMode() === "note");
     if (!item) { showError({message: "Too many unsent replies; wait for the connection."}); return; }
     input.value = "";
     keep("draft", current.sessionId, "");
@@ -314,6 +328,110 @@
       openChat(sessionId);
     });
   }
+
+  /* ---- working together: notes, transfer, join, who else is viewing ---- */
+
+  function composerMode() {
+    var composer = document.getElementById("composer");
+    return composer ? composer.dataset.mode : "reply";
+  }
+
+  /* Reply goes to the visitor; Note stays with the team (drawn as a note, never sent on). */
+  /* The chosen mode outlives a redraw of the same chat (a claim, a status change). */
+  function bindComposerModes(input, keptMode) {
+    var composer = document.getElementById("composer");
+    var send = document.getElementById("sendButton");
+    function choose(button) {
+      composer.dataset.mode = button.dataset.mode;
+      current.mode = button.dataset.mode;
+      composer.querySelectorAll(".mode").forEach(function (other) {
+        other.setAttribute("aria-pressed", other === button ? "true" : "false");
+      });
+      var note = button.dataset.mode === "note";
+      input.disabled = false;
+      send.disabled = false;
+      input.placeholder = note ? input.dataset.notePlaceholder : input.dataset.replyPlaceholder;
+      send.textContent = note ? "Add note" : "Send";
+    }
+    composer.querySelectorAll(".mode").forEach(function (button) {
+      button.addEventListener("click", function () { choose(button); input.focus(); });
+      if (button.dataset.mode === keptMode && !button.disabled && composer.dataset.mode !== keptMode) choose(button);
+    });
+  }
+
+  /* The Transfer button of the chat on screen opens the page's one dialog, filled with who
+     can take this chat; the dialog transfers the chat it was opened for. */
+  var transferDialog = document.getElementById("transferDialog");
+  var transferSessionId = null;
+  function bindTransfer(sessionId) {
+    var button = document.getElementById("transferButton");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      if (transferSessionId !== sessionId) {
+        transferSessionId = sessionId;
+        document.getElementById("transferTo").replaceChildren(
+          document.getElementById("transferOptions").content.cloneNode(true));
+        document.getElementById("transferNote").value = "";
+      }
+      document.getElementById("transferError").hidden = true;
+      transferDialog.showModal();
+    });
+  }
+  document.getElementById("transferCancel").addEventListener("click", function () { transferDialog.close(); });
+  document.getElementById("transferForm").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var sessionId = transferSessionId;
+    var to = document.getElementById("transferTo").value;
+    var submit = document.getElementById("transferSubmit");
+    var error = document.getElementById("transferError");
+    submit.disabled = true;
+    socket.emit("transfer_session", {session_id: sessionId, to_agent_id: to ? Number(to) : null,
+                                     note: document.getElementById("transferNote").value},
+      function (reply) {
+        submit.disabled = false;
+        if (!reply || !reply.ok) {         // the dialog stays, with what was typed
+          error.textContent = (reply && reply.error && reply.error.message) || "The chat could not be transferred.";
+          error.hidden = false;
+          return;
+        }
+        transferSessionId = null;
+        transferDialog.close();
+        refreshList();
+        openChat(sessionId);
+      });
+  });
+
+  function joinAsParticipant(sessionId, button) {
+    button.disabled = true;
+    socket.emit("join_chat", {session_id: sessionId}, function (reply) {
+      if (!reply || !reply.ok) { showError(reply && reply.error); button.disabled = false; return; }
+      button.hidden = true;
+      refreshList();
+      openChat(sessionId);
+    });
+  }
+
+  /* "Also viewing: Sam (agent)": everyone else of the team with this chat open. */
+  function showViewers(viewers) {
+    var element = document.getElementById("viewers");
+    if (!element || !viewers) return;
+    var others = viewers.filter(function (viewer) { return viewer.agent_id !== agentId; });
+    element.hidden = others.length === 0;
+    element.textContent = others.length ? "Also viewing: " + others.map(function (viewer) {
+      return viewer.name + " (" + viewer.role + ")";
+    }).join(", ") : "";
+  }
+
+  /* The visitor's time of day where they are, when their browser said its time zone. */
+  function showLocalTime() {
+    var element = document.getElementById("visitorLocalTime");
+    if (!element || !element.dataset.timeZone) return;
+    try {
+      element.textContent = new Date().toLocaleTimeString([], {hour: "2-digit", minute: "2-digit",
+        timeZone: element.dataset.timeZone}) + " (" + element.dataset.timeZone + ")";
+    } catch (e) { /* a zone this browser does not know: the name stays */ }
+  }
+  setInterval(showLocalTime, 30000);
 
   function setVisitorPresence(online) {
     var element = document.getElementById("visitorPresence");
@@ -409,6 +527,9 @@
       openChat(status.session_id);
     }
     refreshList();
+  });
+  socket.on("viewers", function (event) {
+    if (current && event.session_id === current.sessionId) showViewers(event.viewers);
   });
   socket.on("presence", function (event) {
     if (current && event.session_id === current.sessionId) setVisitorPresence(event.visitor_online);

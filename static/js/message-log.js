@@ -70,14 +70,22 @@
    * the next page (only when this one moved us on, so a bad answer cannot loop). */
   MessageLog.prototype.acceptPage = function (page) {
     var before = this.lastSeq;
-    this.acceptAll(page.messages || []);
-    if (typeof page.through_seq === "number") this.coverThrough(page.through_seq);
+    var messages = page.messages || [];
+    // A visitor's page holds everything for the visitor up to `through_seq`: a seq it skips
+    // is a private note of the team, not a message still on its way.
+    var covered = typeof page.through_seq === "number";
+    this.syncingAfter = null;
+    for (var i = 0; i < messages.length; i++) {
+      var message = messages[i];
+      if (covered && message && typeof message.seq === "number") this.skipTo(message.seq - 1);
+      this.accept(message);
+    }
+    if (covered) this.skipTo(page.through_seq);
     if (page.has_more && this.lastSeq > before) this.requestSync(this.lastSeq);
   };
 
-  /* The page held everything this reader may see up to `seq`: the seqs it skipped are
-     private notes of the team, not messages still on their way. */
-  MessageLog.prototype.coverThrough = function (seq) {
+  /* Nothing up to `seq` is for this reader any more: go on from there. */
+  MessageLog.prototype.skipTo = function (seq) {
     if (seq <= this.lastSeq) return;
     this.lastSeq = seq;
     for (var held in this.held) if (Number(held) <= seq) delete this.held[held];

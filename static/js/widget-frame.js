@@ -168,6 +168,9 @@
     var body = {site_key: siteKey, name: document.getElementById("visitorName").value.trim(),
                 email: document.getElementById("visitorEmail").value.trim()};
     if (/^https?:/.test(document.referrer)) body.page_url = document.referrer.slice(0, 2000);
+    try {      // the visitor's local time, for the team's side panel
+      body.time_zone = Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+    } catch (e) { /* no Intl: no time zone */ }
     fetch(api + "/start", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
       .then(function (response) { return response.json().then(function (data) { return {ok: response.ok, data: data}; }); })
       .then(function (result) {

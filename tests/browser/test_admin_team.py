@@ -52,6 +52,6 @@ def test_an_admin_adds_changes_disables_and_resets_an_agent(server, new_page):
 def test_only_admins_see_the_team_page(server):
     agent = login(server)
     refused = agent.get(server.url + "/admin/team", timeout=5)
-    assert refused.status_code == 403 and "Only an admin may manage the team and the sites." in refused.text
+    assert refused.status_code == 403 and "Only an admin may manage the team, the sites and the shared replies." in refused.text
     assert agent.get(server.url + "/admin/sites", timeout=5).status_code == 403
     assert 'href="/admin/team"' not in agent.get(server.url + "/dashboard", timeout=5).text

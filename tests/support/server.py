@@ -117,7 +117,12 @@ class LiveServer:
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(self.is_up, timeout=20, message=f"server on {self.url}")
+        try:
+            # Generous: a loaded 2-core machine can take long to start Python and eventlet.
+            wait_until(self.is_up, timeout=60, message=f"server on {self.url}")
+        except BaseException:
+            self.stop(kill=True)        # a server that never came up leaves no process or open log behind
+            raise
         return self
 
     def is_up(self):

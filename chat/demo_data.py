@@ -1,0 +1,91 @@
+"""Past conversations for the demo site, so a new user sees History, Reports and a visitor's
+earlier conversations at once (`flask chat seed-demo`; written once, never over real chats)."""
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from . import sessions
+from .extensions import db
+from .models import Agent, ChatSession, Message, Visitor, hash_session_key, utcnow
+
+# (days ago, hour, visitor, email, minutes waited, agent email or None, end reason, restored, lines)
+# Each line: (sender: "visitor" | "agent" | "note" | "system", text).
+CONVERSATIONS = (
+    (6, 9, "Maria Lopez", "maria@example.com", 2, "demo@example.com", "agent", 1, (
+        ("visitor", "Hi! Where is my order #1041? It was due yesterday."),
+        ("agent", "Hello Maria, let me check that for you."),
+        ("note", "Carrier shows a delay at the depot; offer free shipping next time."),
+        ("agent", "It left the depot this morning and arrives tomorrow. Sorry for the wait!"),
+        ("visitor", "Great, thank you!"),
+    )),
+    (5, 14, "Tom Becker", "tom@example.com", 4, "demo@example.com", "visitor", 0, (
+        ("visitor", "Can I return shoes that I have worn once?"),
+        ("agent", "Yes, within 30 days if they are clean; the returns form is in your account."),
+        ("visitor", "Perfect."),
+    )),
+    (4, 11, None, None, 9, None, "inactivity", 0, (
+        ("visitor", "Do you ship to Norway?"),
+    )),
+    (3, 16, "Aiko Tanaka", "aiko@example.com", 1, "supervisor@example.com", "agent", 2, (
+        ("visitor", "My payment was taken twice."),
+        ("agent", "I am sorry about that. I can see both charges; the second one is refunded now."),
+        ("note", "Refund #R-2211 issued; tell finance if it happens again."),
+        ("visitor", "Thanks for sorting it out so quickly."),
+    )),
+    (2, 10, "Maria Lopez", "maria@example.com", 3, "demo@example.com", "agent", 0, (
+        ("visitor", "Hello again! Do you have the blue jacket in size M?"),
+        ("agent", "We do; it is back in stock since Monday."),
+    )),
+    (1, 15, "Sam Okafor", None, 6, None, "heartbeat_timeout", 0, (
+        ("visitor", "What are your opening hours on Sunday?"),
+    )),
+)
+
+
+def seed_conversations(site):
+    """The demo site's past conversations, unless it has any chat already. Returns how many."""
+    if db.session.execute(select(ChatSession.id).where(ChatSession.site_id == site.id).limit(1)).first():
+        return 0
+    agents = {agent.email: agent for agent in db.session.execute(select(Agent)).scalars()}
+    today = utcnow().replace(minute=0, second=0, microsecond=0)
+    for days_ago, hour, name, email, waited, agent_email, reason, restored, lines in CONVERSATIONS:
+        started = (today - timedelta(days=days_ago)).replace(hour=hour)
+        agent = agents.get(agent_email)
+        chat = ChatSession(site=site, visitor=Visitor(site_id=site.id, name=name, email=email),
+                           key_hash=hash_session_key(secrets.token_urlsafe(32)), started_at=started,
+                           queued_at=started, expires_at=started + timedelta(hours=22),
+                           restored_count=restored, page_url="https://shop.example/checkout")
+        db.session.add(chat)
+        db.session.flush()
+        moment, seq, texts = started, 0, []
+
+        def add(sender_type, text, sender=None, private=False):
+            nonlocal seq
+            seq += 1
+            db.session.add(Message(session_id=chat.id, seq=seq, sender_type=sender_type, text=text,
+                                   private=private, created_at=moment,
+                                   sender_id=sender.id if sender else None,
+                                   sender_name=sender.display_name if sender else (
+                                       None if sender_type == "system" else chat.visitor_label)))
+            texts.append(text)
+
+        add("visitor", lines[0][1])
+        moment += timedelta(minutes=waited)
+        if agent is not None:
+            chat.agent_id, chat.claimed_at = agent.id, moment
+            add("system", f"{agent.display_name} has joined the chat")
+        for sender_type, text in lines[1:]:
+            moment += timedelta(minutes=1)
+            if sender_type == "agent" and chat.first_response_at is None:
+                chat.first_response_at = moment
+            add("agent" if sender_type == "note" else sender_type, text,
+                sender=agent if sender_type in ("agent", "note") else None, private=sender_type == "note")
+        moment += timedelta(minutes=1 if agent else 30)
+        add("system", sessions.end_message(reason, ended_by=agent.display_name if agent else None))
+        chat.status = "abandoned" if reason in ("inactivity", "heartbeat_timeout") else "ended"
+        chat.end_reason, chat.ended_at = reason, moment
+        chat.last_seq, chat.last_activity_at, chat.visitor_last_seen_at = seq, moment, moment
+        chat.last_message_at, chat.last_message_preview = moment, texts[-1][:200]
+    db.session.commit()
+    return len(CONVERSATIONS)

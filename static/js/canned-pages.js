@@ -1,0 +1,8 @@
+/* The pages that manage canned replies: a Delete asks first. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+})();
