@@ -83,6 +83,10 @@ def test_a_supervisor_watches_three_chats_sees_who_views_them_reassigns_joins_an
     expect(row(page, names[0]).locator(".col-status")).to_have_text("waiting")
     expect(row(page, names[0]).locator(".col-agent")).to_have_text("—")
 
+    # Watching is silent: nothing reached the visitor of the second chat while it was open.
+    assert visitors[1].call("heartbeat", {})["ok"]
+    assert [m["text"] for m in visitors[1].messages()] == ["Anyone there?"]
+
     # Join the second: a participant, who may now reply.
     expect(panes[1].locator(".pane-input")).to_be_disabled()
     panes[1].get_by_role("button", name="Join", exact=True).click()
