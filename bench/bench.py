@@ -7,11 +7,13 @@ production (`wsgi.py`), server pinned to CPU 0 and this load generator to CPU 1.
                          # 40 logged-in agents holding 5 chats each, SQLite and PostgreSQL
     bin/bench --logins   # only the mixes' 40 logins and the loop stalls they cause
     bin/bench --supervisor  # only the supervisor view: 1,000 open chats, the cost of its events
+    bin/bench --reports  # only /reports over 100,000 chats, SQLite and PostgreSQL
 
 It prints a table; it asserts nothing.
 """
 import argparse
 import asyncio
+import datetime
 import gc
 import os
 import re
@@ -27,7 +29,8 @@ import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.support import LiveServer, login, server_environment, start_chat, stored_messages  # noqa: E402
+from tests.support import (  # noqa: E402
+    LiveServer, drop_created_databases, login, server_environment, start_chat, stored_messages)
 
 
 # ---------------------------------------------------------------- servers
@@ -682,6 +685,48 @@ def print_supervisor_cost(config, tabs, run):
     print(f"| {config} | {tabs} | {run['p50_ms']:.1f}/{run['p99_ms']:.1f} | {run['cpu_ms_per_message']:.3f} "
           f"| {run['supervisor_events']} of {run['delivered']} messages x {tabs} | {run['stalls']} "
           f"({run['worst_stall_ms']}) |")
+REPORT_CHATS = 100_000
+
+
+REPORT_RANGES = (7, 30, 365)          # days up to today: the default range, a month, the whole year
+
+
+def run_reports(database, quick):
+    """/reports and its per-day CSV over the last 7, 30 and 365 days of a year holding
+    REPORT_CHATS chats (10,000 with --quick), on a server and database of their own."""
+    count = REPORT_CHATS // 10 if quick else REPORT_CHATS
+    with tempfile.TemporaryDirectory() as workdir:
+        servers = start_servers(Path(workdir), database, 1, "eventlet")
+        try:
+            started = time.perf_counter()
+            _, last_day = seed(servers[0], "report", count).split()
+            row = {"database": database, "chats": count, "seed_s": time.perf_counter() - started, "ranges": []}
+            http = login(servers[0], "supervisor@example.com", "demo-password")
+            last = datetime.date.fromisoformat(last_day)
+            pid = servers[0].process.pid
+            for days in REPORT_RANGES:
+                query = f"from={last - datetime.timedelta(days=days - 1)}&to={last}"
+                cpu = cpu_seconds(pid)
+                page_ms, _ = timed_get(http, f"{servers[0].url}/reports?{query}")
+                page_cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / 5          # timed_get asks 5 times
+                csv_ms, _ = timed_get(http, f"{servers[0].url}/reports/days.csv?{query}")
+                row["ranges"].append((days, page_ms, page_cpu_ms, csv_ms))
+            row["load"] = os.getloadavg()[0]
+            return row
+        finally:
+            stop_servers(servers)
+            drop_created_databases()          # a 100,000-chat database is not kept
+
+
+def print_reports_table(results, header=True):
+    if header:
+        print("\n| reports: database | chats in the table (over 365 days) | seed s | "
+              + " | ".join(f"last {days} days: page ms (server CPU ms) / days.csv ms" for days in REPORT_RANGES)
+              + " | load average |")
+        print("|---|---|---|" + "---|" * len(REPORT_RANGES) + "---|")
+    for row in results:
+        ranges = " | ".join(f"{page_ms:.0f} ({cpu_ms:.0f}) / {csv_ms:.0f}" for _, page_ms, cpu_ms, csv_ms in row["ranges"])
+        print(f"| {row['database']} | {row['chats']:,} | {row['seed_s']:.0f} | {ranges} | {row['load']:.1f} |")
 
 
 # ---------------------------------------------------------------- the matrix
@@ -739,6 +784,8 @@ def main():
                              "per-message event (SQLite and PostgreSQL; --quick: SQLite, smaller)")
     parser.add_argument("--mix-rates", metavar="RATES",
                         help="offered msg/s for the mixes, e.g. 500,1000,1500 (default 500,1000; --quick 200)")
+    parser.add_argument("--reports", action="store_true",
+                        help=f"run only /reports over {REPORT_CHATS:,} chats (SQLite and PostgreSQL)")
     args = parser.parse_args()
     if args.supervisor:
         databases = [args.only.split(",")[0]] if args.only else ["sqlite", "postgres"]
@@ -747,6 +794,8 @@ def main():
             supervisor_view(database, args.quick, int(args.mix_rates.split(",")[0]) if args.mix_rates else None)
             sys.stdout.flush()
         return
+    if args.reports:
+        return report_runs(args.quick)
     configs = [("sqlite", 1, "eventlet"), ("postgres", 1, "eventlet"), ("sqlite", 1, "gevent"),
                ("postgres", 1, "gevent"), ("postgres", 2, "eventlet"), ("postgres", 2, "gevent")]
     mix_configs = list(MIX_CONFIGS)
@@ -787,6 +836,8 @@ def main():
         except Exception as error:
             print(f"| {config} | failed: {type(error).__name__}: {error} | | | |")
         sys.stdout.flush()
+    if not (args.only or args.mix or args.logins):
+        report_runs(args.quick)
     if args.sockets:
         with tempfile.TemporaryDirectory() as workdir:
             servers = start_servers(Path(workdir), "sqlite", 1, "eventlet")
@@ -796,6 +847,17 @@ def main():
                 stop_servers(servers)
         print(f"\n{held['sockets']} sockets on one process: {held['failed']} failed, "
               f"{held['kib_per_socket']:.0f} KiB RSS per socket")
+
+
+def report_runs(quick):
+    print_reports_table([], header=True)
+    for database in ("sqlite",) if quick else ("sqlite", "postgres"):
+        print(f"running the reports on {database} ...", file=sys.stderr, flush=True)
+        try:
+            print_reports_table([run_reports(database, quick)], header=False)
+        except Exception as error:
+            print(f"| {database} | failed: {type(error).__name__}: {error} | | | | | |")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,11 @@ def may_manage_canned(agent, reply):
     return reply.agent_id == agent.id
 
 
+def reads_reports(agent):
+    """The figures of every site's chats: supervisors and admins."""
+    return supervises(agent)
+
+
 def holds(agent, chat):
     return chat.agent_id is not None and chat.agent_id == agent.id
 

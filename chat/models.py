@@ -143,6 +143,7 @@ class ChatSession(StatusGroups, db.Model):
         db.Index("ix_chat_session_status_expires", "status", "expires_at"),
         db.Index("ix_chat_session_status_activity", "status", "last_activity_at"),
         db.Index("ix_chat_session_started_from_status", "started_from", "status"),
+        db.Index("ix_chat_session_started_at", "started_at"),          # reports: a date range
     )
 
     id = db.Column(db.String(36), primary_key=True, default=lambda: str(uuid.uuid4()))

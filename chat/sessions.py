@@ -240,6 +240,14 @@ def mark_visitors_away(condition):
     return away_ids
 
 
+def record_restoration(session_id):
+    """The visitor's widget brought this open chat back after a page load (seed 002's
+    restoration rate, in reports)."""
+    db.session.execute(update(ChatSession).where(ChatSession.id == session_id, ChatSession.status.in_(OPEN_STATUSES))
+                       .values(restored_count=ChatSession.restored_count + 1).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
 _seen_lock = threading.Lock()
 _seen_writes = {}        # (session_id, page_load) -> when this process last wrote it (monotonic)
 

@@ -19,13 +19,15 @@ NS = publish.VISITOR_NS
 
 @socketio.on("connect", namespace=NS)
 def connect(auth=None):
-    """The widget opens its socket; a wrong key gets the same refusal as an unknown session.
+    """The widget opens its socket (`restored: true` at the first connect after a page load
+    brought the chat back); a wrong key gets the same refusal as an unknown session.
     Every check (and the read of the replay) comes before anything is written or joined.
     See docs/protocol.md, /visitor connect."""
     try:
         payload = validation.require_object(auth)
         session_id = validation.session_id(payload)
         last_seq = validation.last_seq(payload)
+        restored = "restored" in payload and validation.flag(payload, "restored")
         chat_session = limits.find_session_by_key(session_id, payload.get("session_key"))
         if not site_allows_origin(chat_session.site, request_origin()):
             raise ChatError("origin_not_allowed", "This website may not use this chat.")
@@ -39,6 +41,8 @@ def connect(auth=None):
     join_room(publish.session_room(session_id))
     join_room(publish.site_visitors_room(chat_session.site_id))
     sessions.record_visitor_seen(session_id, page_load=True)
+    if restored:
+        sessions.record_restoration(session_id)
     if first_socket:
         publish.visitor_presence(session_id, online=True, skip_sid=request.sid)
     emit("presence", presence.agents_online_payload(chat_session.site_id))

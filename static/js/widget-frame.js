@@ -39,6 +39,7 @@
     if (socket && socket.connected) socket.emit("typing", {is_typing: isTyping});
   });
   var heartbeatTimer = null;
+  var restoredAtLoad = false;   // this page load brought a chat back: said at its first connect only
 
   /* ---- storage (shared by every tab of this site) ---- */
 
@@ -176,6 +177,7 @@
       .then(function (result) {
         button.disabled = false;
         if (!result.ok) throw new Error(result.data.error ? result.data.error.message : "Could not start the chat.");
+        restoredAtLoad = false;
         chat = {session_id: result.data.session_id, session_key: result.data.session_key,
                 visitor_name: result.data.visitor_name || "You", messages: [], outbox: []};
         save();
@@ -190,7 +192,7 @@
       });
   }
 
-  function restore(stored) {
+  function restore(stored, atLoad) {
     fetch(api + "/status/" + encodeURIComponent(stored.session_id), {headers: {"X-Session-Key": stored.session_key}})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (status) {
@@ -200,13 +202,14 @@
           return;
         }
         chat = stored;
+        restoredAtLoad = !!atLoad;
         showChat();
         chat.messages.slice().sort(function (a, b) { return a.seq - b.seq; }).forEach(function (m) { log.accept(m); });
         note("Your chat has been restored");
         outbox.showPending(log);
         connect();
       })
-      .catch(function () { chat = stored; showChat(); connect(); });
+      .catch(function () { chat = stored; restoredAtLoad = !!atLoad; showChat(); connect(); });
   }
 
   /* ---- the socket ---- */
@@ -215,7 +218,8 @@
     if (socket) socket.disconnect();
     socket = io("/visitor", {
       auth: function (callback) {
-        callback({session_id: chat.session_id, session_key: chat.session_key, last_seq: log.lastSeq});
+        callback({session_id: chat.session_id, session_key: chat.session_key, last_seq: log.lastSeq,
+                  restored: restoredAtLoad});
       },
       reconnectionDelay: 500,
       reconnectionDelayMax: 10000,
@@ -224,6 +228,7 @@
     ChatUI.watchConnection(socket, statusElement);
     socket.on("connect", function () {
       socketFailures = 0;
+      restoredAtLoad = false;
       stopRestPolling();
       outbox.emitAll(socket);
       startHeartbeat();
@@ -357,5 +362,5 @@
   });
 
   var stored = autoRestore ? load() : null;
-  if (stored) restore(stored); else showStart();
+  if (stored) restore(stored, true); else showStart();
 })();

@@ -1,0 +1,187 @@
+"""The figures of /reports, computed in SQL that gives the same numbers on SQLite and
+PostgreSQL. Every figure is about the chats *started* in the date range (UTC days):
+
+- started: every chat whose `started_at` falls in the range;
+- handled: an agent accepted it and kept it (`claimed_at` is set; a chat handed back to the
+  queue counts again only when accepted again);
+- abandoned: closed (`ended` or `abandoned`) before any agent accepted it, by `end_reason`;
+- waiting time: `claimed_at` - `queued_at` (else `started_at`), for handled chats;
+- first response time: `first_response_at` - `claimed_at`, for handled chats with a reply
+  after their claim;
+- duration: `ended_at` - `started_at`, for closed chats;
+- restored: the visitor's widget brought it back after a page reload at least once
+  (`restored_count` > 0, seed 002); the rate is restored / started;
+- busiest hours: chats started per hour of the day.
+
+Times are whole seconds (each timestamp counted to its second); median and 90th percentile
+are nearest-rank: the value at rank ceil(p x n) of the n values in ascending order.
+"""
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import DateTime, bindparam, text
+
+from .errors import ChatError
+from .extensions import db
+
+MAX_DAYS = 366
+DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DEFAULT_DAYS = 7
+TIMES = ("waiting", "response", "duration")          # the timed figures, each with median and p90
+
+# The three things SQLite and PostgreSQL spell differently: seconds since 1970, the day, the hour.
+DIALECT_SQL = {
+    "sqlite": {"seconds": "CAST(strftime('%s', {0}) AS INTEGER)",
+               "day": "strftime('%Y-%m-%d', {0})",
+               "hour": "CAST(strftime('%H', {0}) AS INTEGER)"},
+    "postgresql": {"seconds": "CAST(FLOOR(EXTRACT(EPOCH FROM {0})) AS BIGINT)",
+                   "day": "to_char({0}, 'YYYY-MM-DD')",
+                   "hour": "CAST(EXTRACT(HOUR FROM {0}) AS INTEGER)"},
+}
+
+
+def sql(kind, column):
+    return DIALECT_SQL[db.engine.dialect.name][kind].format(column)
+
+
+def seconds_between(start, end):
+    """Whole seconds from `start` to `end` (SQL expressions); NULL when either is."""
+    return f"({sql('seconds', end)} - {sql('seconds', start)})"
+
+
+IN_RANGE = "c.started_at >= :start AND c.started_at < :end"
+
+
+def timed_columns():
+    handled = "c.claimed_at IS NOT NULL"
+    return {
+        "waiting": f"CASE WHEN {handled} THEN {seconds_between('COALESCE(c.queued_at, c.started_at)', 'c.claimed_at')} END",
+        "response": f"CASE WHEN {handled} AND c.first_response_at >= c.claimed_at "
+                    f"THEN {seconds_between('c.claimed_at', 'c.first_response_at')} END",
+        "duration": f"CASE WHEN c.status IN ('ended', 'abandoned') AND c.ended_at IS NOT NULL "
+                    f"THEN {seconds_between('c.started_at', 'c.ended_at')} END",
+    }
+
+
+def rank(percent, count):
+    """Nearest rank of the `percent`th percentile among `count` values, in integer SQL."""
+    return f"(({count}) * {percent} + 99) / 100"
+
+
+def figures_sql(group):
+    """Counts and the median and p90 of every timed figure, per value of `group`: the chats'
+    values computed once (MATERIALIZED), then each timed figure ranked within its group."""
+    values = ", ".join(f"{expression} AS {name}" for name, expression in timed_columns().items())
+    ranked = ", ".join(
+        f"{name}_ranked AS (SELECT g, {name} AS v, ROW_NUMBER() OVER (PARTITION BY g ORDER BY {name}) AS rn "
+        f"FROM chats WHERE {name} IS NOT NULL)" for name in TIMES)
+    median, p90 = (rank(50, "k.{0}_n"), rank(90, "k.{0}_n"))
+    picked = ", ".join(
+        f"{name}_picked AS (SELECT r.g, MIN(CASE WHEN r.rn = {median.format(name)} THEN r.v END) AS median, "
+        f"MIN(CASE WHEN r.rn = {p90.format(name)} THEN r.v END) AS p90 FROM {name}_ranked r JOIN counts k ON k.g = r.g "
+        f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.g)" for name in TIMES)
+    return (
+        f"WITH chats AS MATERIALIZED (SELECT {group} AS g, "
+        "CASE WHEN c.claimed_at IS NOT NULL THEN 1 ELSE 0 END AS handled, "
+        "CASE WHEN c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') THEN 1 ELSE 0 END AS abandoned, "
+        "CASE WHEN c.restored_count > 0 THEN 1 ELSE 0 END AS restored, "
+        f"{values} FROM chat_session c WHERE {IN_RANGE}), "
+        "counts AS MATERIALIZED (SELECT g, COUNT(*) AS started, SUM(handled) AS handled, SUM(abandoned) AS abandoned, "
+        "SUM(restored) AS restored, " + ", ".join(f"COUNT({name}) AS {name}_n" for name in TIMES)
+        + f" FROM chats GROUP BY g), {ranked}, {picked} "
+        "SELECT k.g, k.started, k.handled, k.abandoned, k.restored, "
+        + ", ".join(f"{name}_picked.median, {name}_picked.p90" for name in TIMES) + " FROM counts k "
+        + " ".join(f"LEFT JOIN {name}_picked ON {name}_picked.g = k.g" for name in TIMES) + " ORDER BY k.g")
+
+
+ABANDONED_SQL = ("SELECT COALESCE(c.end_reason, 'unknown') AS reason, COUNT(*) AS chats FROM chat_session c "
+                 f"WHERE {IN_RANGE} AND c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') "
+                 "GROUP BY COALESCE(c.end_reason, 'unknown') ORDER BY chats DESC, reason")
+
+
+def hours_sql():
+    return (f"SELECT {sql('hour', 'c.started_at')} AS hour, COUNT(*) AS chats FROM chat_session c "
+            f"WHERE {IN_RANGE} GROUP BY {sql('hour', 'c.started_at')}")
+
+
+@dataclass
+class Figures:
+    """One row of figures: the whole range, a day, or an agent."""
+    label: str
+    started: int = 0
+    handled: int = 0
+    abandoned: int = 0
+    restored: int = 0
+    waiting_median: int | None = None
+    waiting_p90: int | None = None
+    response_median: int | None = None
+    response_p90: int | None = None
+    duration_median: int | None = None
+    duration_p90: int | None = None
+
+    @property
+    def restoration_rate(self):
+        """Restored / started, as a fraction (None with no chat)."""
+        return self.restored / self.started if self.started else None
+
+
+@dataclass
+class Report:
+    first_day: date
+    last_day: date
+    summary: Figures
+    days: list            # Figures per day, every day of the range
+    agents: list          # Figures per agent who handled a chat started in the range
+    abandoned: list       # (end_reason, chats), most first
+    hours: list           # chats started in each hour 0..23
+
+
+def run(statement, first_day, last_day):
+    start = datetime.combine(first_day, time())
+    end = datetime.combine(last_day + timedelta(days=1), time())
+    query = text(statement).bindparams(bindparam("start", type_=DateTime), bindparam("end", type_=DateTime))
+    return db.session.execute(query, {"start": start, "end": end}).all()
+
+
+def figures(row, label):
+    _, *numbers = row
+    return Figures(label, *(int(number) if number is not None else None for number in numbers))
+
+
+def report(first_day, last_day):
+    """Every figure of the chats started from `first_day` to `last_day`, both included (UTC)."""
+    summary = [figures(row, "All") for row in run(figures_sql("'all'"), first_day, last_day)]
+    by_day = {row[0]: figures(row, row[0]) for row in run(figures_sql(sql("day", "c.started_at")), first_day, last_day)}
+    days = [by_day.get(day.isoformat(), Figures(day.isoformat()))
+            for day in (first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1))]
+    names = dict(db.session.execute(text("SELECT id, display_name FROM agent")).all())
+    agents = [figures(row, names.get(row[0], f"Agent {row[0]}"))
+              for row in run(figures_sql("c.agent_id"), first_day, last_day) if row[0] is not None]
+    agents.sort(key=lambda row: (-row.handled, row.label))
+    hours = dict(run(hours_sql(), first_day, last_day))
+    return Report(first_day, last_day, summary[0] if summary else Figures("All"), days, agents,
+                  [(reason, int(chats)) for reason, chats in run(ABANDONED_SQL, first_day, last_day)],
+                  [int(hours.get(hour, 0)) for hour in range(24)])
+
+
+def date_range(first, last, today):
+    """The range asked for (`from`, `to` as YYYY-MM-DD, either may be empty): by default the
+    last DEFAULT_DAYS days up to `today`. ChatError for a date that is not one, a start after
+    the end, or more than MAX_DAYS days."""
+    last_day = parse_day(last, "end") if last else today
+    first_day = parse_day(first, "start") if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
+    if first_day > last_day:
+        raise ChatError("invalid_payload", "The start date is after the end date.")
+    if (last_day - first_day).days + 1 > MAX_DAYS:
+        raise ChatError("invalid_payload", f"A report covers at most {MAX_DAYS} days; choose a shorter range.")
+    return first_day, last_day
+
+
+def parse_day(value, which):
+    if not isinstance(value, str) or not DAY_PATTERN.fullmatch(value):
+        raise ChatError("invalid_payload", f"The {which} date must be a date like 2026-01-31.")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ChatError("invalid_payload", f"The {which} date must be a date like 2026-01-31.") from None
