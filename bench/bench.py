@@ -6,6 +6,7 @@ production (`wsgi.py`), server pinned to CPU 0 and this load generator to CPU 1.
     bin/bench --mix      # only the traffic mixes (visitors, agents, half and half) with
                          # 40 logged-in agents holding 5 chats each, SQLite and PostgreSQL
     bin/bench --logins   # only the mixes' 40 logins and the loop stalls they cause
+    bin/bench --supervisor  # only the supervisor view: 1,000 open chats, the cost of its events
     bin/bench --reports  # only /reports over 100,000 chats, SQLite and PostgreSQL
     bin/bench --history-search   # History's text search over 1,000,000 messages (bench/history_search.py)
 
@@ -548,6 +549,143 @@ def history_and_queue(server):
     return {"history_first_ms": first_ms, "history_full_ms": full_ms, "history_pages": pages, "queue_ms": queue_ms}
 
 
+# ---------------------------------------------------------------- the supervisor view
+
+SUPERVISOR_TABS = 5
+
+
+def browser_load_ms(server, http, count, runs=3):
+    """The supervisor view in Chromium (when Playwright is installed), from navigation: until its
+    socket connected (the list is read then) and until every row is drawn, medians of `runs`;
+    None without Playwright."""
+    try:
+        from playwright.sync_api import sync_playwright
+
+        from tests.browser.pages import CONTEXT_OPTIONS, launch_chromium
+    except ImportError:
+        return None
+    times = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            for _ in range(runs):
+                context = browser.new_context(**CONTEXT_OPTIONS)
+                context.add_cookies([{"name": name, "value": value, "url": server.url}
+                                     for name, value in http.cookies.items()])
+                page = context.new_page()
+                page.goto(server.url + "/supervisor")
+                page.wait_for_function(f"() => document.querySelectorAll('#chatRows tr').length >= {count}"
+                                       " && document.getElementById('supervisor').dataset.loadedAt",
+                                       polling="raf", timeout=60_000)
+                times.append(page.evaluate("() => [document.getElementById('supervisor').dataset.connectedAt,"
+                                           " document.getElementById('supervisor').dataset.loadedAt]"))
+                context.close()
+        finally:
+            browser.close()
+    connected, loaded = (statistics.median(float(t[n]) for t in times) for n in (0, 1))
+    return {"connected_ms": connected, "loaded_ms": loaded}
+
+
+async def with_supervisor_tabs(servers, cookies, tabs, conversations, rate, seconds):
+    """The visitors-only mix with `tabs` supervisor views open (each receives a `chat_activity`
+    for every message), and how many of those they received."""
+    cookie = cookie_of(login(servers[0], "supervisor@example.com", "demo-password"))
+    clients = await asyncio.gather(*[agent_client(servers[0], cookie) for _ in range(tabs)])
+    received = [0]
+
+    def count(_data):
+        received[0] += 1
+
+    for client in clients:
+        client.on("chat_activity", count, namespace="/agent")
+    try:
+        result = await mix_chat(servers, cookies, "visitors", conversations, rate, seconds)
+    finally:
+        await asyncio.gather(*[client.disconnect() for client in clients], return_exceptions=True)
+    result["supervisor_events"] = received[0]
+    return result
+
+
+def emit_to_empty_room_us(runs=20000):
+    """The extra emit with no supervisor connected, in-process (threading mode, no queue): µs each."""
+    code = ("import time\nfrom chat import create_app\nfrom chat.extensions import socketio\n"
+            "from chat.publish import AGENT_NS, SUPERVISORS_ROOM\n"
+            "app = create_app({'SOCKETIO_ASYNC_MODE': 'threading', 'SCHEDULER_ENABLED': False})\n"
+            "preview = {'session_id': 'x' * 36, 'status': 'active', 'agent_id': 1, 'last_message': 'y' * 100,\n"
+            "           'last_seq': 1, 'last_message_at': '2026-11-29T12:00:00Z', 'sender_type': 'visitor',\n"
+            "           'sender_name': 'Bench'}\n"
+            "with app.app_context():\n"
+            f"    started = time.perf_counter()\n    for _ in range({runs}):\n"
+            "        socketio.emit('chat_activity', preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)\n"
+            f"    print((time.perf_counter() - started) / {runs} * 1e6)\n")
+    with tempfile.TemporaryDirectory() as workdir:
+        env = dict(os.environ, CHAT_ENV="testing", SECRET_KEY="bench", INSTANCE_PATH=workdir,
+                   DATABASE_URL=f"sqlite:///{workdir}/emit.db")
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                             check=True, timeout=300)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def supervisor_view(database, quick, rate=None):
+    """1,000 open chats: the view's page and first load (HTTP, and in Chromium until every row is
+    drawn) and the loop stalls meanwhile; then what the per-message `chat_activity` costs: the
+    visitors-only mix without and with SUPERVISOR_TABS supervisor views open."""
+    count = 100 if quick else 1000
+    default_rate, seconds, conversations, agents = (200, 3, 50, 10) if quick else (500, 10, 200, 40)
+    rate = rate or default_rate
+    with tempfile.TemporaryDirectory() as workdir:
+        servers = start_servers(Path(workdir), database, 1, "eventlet")
+        try:
+            server = servers[0]
+            seed(server, "open", count)
+            http = login(server, "supervisor@example.com", "demo-password")
+            logs = log_offsets(servers)
+            page_ms, _ = timed_get(http, server.url + "/supervisor")
+            overview_ms, response = timed_get(http, server.url + "/supervisor/overview")
+            browser_ms = browser_load_ms(server, http, count)
+            time.sleep(0.5)                       # the loop watch logs a stall once it wakes
+            stalls, worst = loop_stalls(servers, logs)
+            row = {"config": config_label(database, 1, "eventlet"), "chats": len(response.json()["chats"]),
+                   "overview_kib": len(response.content) / 1024, "page_ms": page_ms, "overview_ms": overview_ms,
+                   "browser_ms": browser_ms, "load_stalls": stalls, "load_worst_stall_ms": worst}
+            print_supervisor_load(row)
+            create_agents(server, agents)
+            cookies, _ = log_in_agents(servers, agents)
+            print_supervisor_cost_header(rate)
+            for tabs in (0, SUPERVISOR_TABS):
+                try:
+                    run = asyncio.run(with_supervisor_tabs(servers, cookies, tabs, conversations, rate, seconds))
+                    print_supervisor_cost(row["config"], tabs, run)
+                except Exception as error:          # a dropped socket on a busy machine: say so, go on
+                    print(f"| {row['config']} | {tabs} | failed: {type(error).__name__}: {error} | | | |")
+                sys.stdout.flush()
+        finally:
+            stop_servers(servers)
+    print(f"\nThe extra emit with no supervisor connected: {emit_to_empty_room_us():.1f} µs per message "
+          "(in-process, threading mode, no Redis).")
+
+
+def print_supervisor_load(row):
+    print("\n| config | open chats | page ms | overview ms (KiB) | Chromium: socket connected / all rows drawn, "
+          "ms from navigation | loop stalls >= 20 ms during the loads (worst) |")
+    print("|---|---|---|---|---|---|")
+    shown = row["browser_ms"]
+    browser = "-" if shown is None else f"{shown['connected_ms']:.0f} / {shown['loaded_ms']:.0f}"
+    print(f"| {row['config']} | {row['chats']} | {row['page_ms']:.0f} | {row['overview_ms']:.0f} "
+          f"({row['overview_kib']:.0f}) | {browser} | {row['load_stalls']} ({row['load_worst_stall_ms']}) |")
+    sys.stdout.flush()
+
+
+def print_supervisor_cost_header(rate):
+    print(f"\n| visitors-only mix @{rate} msg/s | supervisor views | p50/p99 ms "
+          "| server CPU ms/msg | chat_activity received | loop stalls (worst) |")
+    print("|---|---|---|---|---|---|")
+
+
+def print_supervisor_cost(config, tabs, run):
+    print(f"| {config} | {tabs} | {run['p50_ms']:.1f}/{run['p99_ms']:.1f} | {run['cpu_ms_per_message']:.3f} "
+          f"| {run['supervisor_events']} of {run['delivered']} messages x {tabs} | {run['stalls']} "
+          f"({run['worst_stall_ms']}) |")
 REPORT_CHATS = 100_000
 
 
@@ -642,11 +780,21 @@ def main():
                              + " and ".join(",".join(map(str, c)) for c in MIX_CONFIGS) + " after the rest)")
     parser.add_argument("--logins", action="store_true",
                         help="run only the mixes' agent logins (the loop stalls a login causes)")
+    parser.add_argument("--supervisor", action="store_true",
+                        help="run only the supervisor view: 1,000 open chats loaded, and the cost of its "
+                             "per-message event (SQLite and PostgreSQL; --quick: SQLite, smaller)")
     parser.add_argument("--mix-rates", metavar="RATES",
                         help="offered msg/s for the mixes, e.g. 500,1000,1500 (default 500,1000; --quick 200)")
     parser.add_argument("--reports", action="store_true",
                         help=f"run only /reports over {REPORT_CHATS:,} chats (SQLite and PostgreSQL)")
     args = parser.parse_args()
+    if args.supervisor:
+        databases = [args.only.split(",")[0]] if args.only else ["sqlite", "postgres"]
+        for database in (["sqlite"] if args.quick else databases):
+            print(f"running the supervisor view on {database} ...", file=sys.stderr, flush=True)
+            supervisor_view(database, args.quick, int(args.mix_rates.split(",")[0]) if args.mix_rates else None)
+            sys.stdout.flush()
+        return
     if args.reports:
         return report_runs(args.quick)
     configs = [("sqlite", 1, "eventlet"), ("postgres", 1, "eventlet"), ("sqlite", 1, "gevent"),

@@ -2,6 +2,8 @@
 
   python bench/seed.py history N   -> prints the id of a session holding N messages
   python bench/seed.py queue N     -> adds N waiting sessions
+  python bench/seed.py open N      -> adds N open sessions: two in three waiting, the rest held
+                                      by the demo agent, each with a visitor's last message
   python bench/seed.py report N    -> adds N closed chats spread over the last 365 days, held by
                                       20 agents (bulk inserts); prints the days they cover
 """
@@ -42,6 +44,27 @@ def seed_queue(site, count):
     now = utcnow()
     for start in range(0, count, 1000):
         db.session.add_all([new_session(site, now - timedelta(seconds=n)) for n in range(start, min(count, start + 1000))])
+        db.session.commit()
+    print(count)
+
+
+def seed_open(site, count):
+    now = utcnow()
+    holder = db.session.execute(db.select(Agent).filter_by(email="demo@example.com")).scalar_one()
+    for start in range(0, count, 500):
+        chats = []
+        for n in range(start, min(count, start + 500)):
+            chat = new_session(site, now - timedelta(seconds=n), status="active" if n % 3 == 2 else "waiting")
+            chat.queued_at = chat.started_at
+            chat.last_message_preview, chat.last_message_at, chat.last_seq = f"question {n}", chat.started_at, 1
+            if chat.status == "active":
+                chat.agent_id, chat.claimed_at = holder.id, now
+            chats.append(chat)
+        db.session.add_all(chats)
+        db.session.flush()
+        db.session.bulk_insert_mappings(Message, [
+            {"session_id": chat.id, "seq": 1, "client_id": "q", "sender_type": "visitor", "sender_name": "Bench",
+             "text": chat.last_message_preview, "created_at": chat.started_at} for chat in chats])
         db.session.commit()
     print(count)
 
@@ -93,4 +116,4 @@ if __name__ == "__main__":
     kind, count = sys.argv[1], int(sys.argv[2])
     with create_app().app_context():
         site = db.session.execute(db.select(Site).filter_by(key="demo")).scalar_one()
-        {"history": seed_history, "queue": seed_queue, "report": seed_report}[kind](site, count)
+        {"history": seed_history, "queue": seed_queue, "open": seed_open, "report": seed_report}[kind](site, count)

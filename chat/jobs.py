@@ -20,6 +20,31 @@ LEASE_NAME = "housekeeping"
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
+def inactivity_limit():
+    """How long a queued chat may go without a message or a page load before it is abandoned."""
+    return timedelta(minutes=current_app.config["INACTIVITY_MINUTES"])
+
+
+def silence_limit():
+    """How long a queued chat's visitor may be neither connected nor heard from."""
+    return timedelta(minutes=current_app.config["HEARTBEAT_TIMEOUT_MINUTES"])
+
+
+def away_limit():
+    """How long an agent with no dashboard connected keeps its chats."""
+    return timedelta(minutes=current_app.config["AGENT_AWAY_MINUTES"])
+
+
+def abandonment_deadlines(chat_session):
+    """When the sweeps below would abandon this chat if nothing happened meanwhile, as
+    (for inactivity, for a silent visitor); (None, None) for a chat no sweep abandons (an
+    agent holds it, or it is over). The silence one counts only while the visitor is offline."""
+    if not chat_session.is_queued:
+        return None, None
+    return (chat_session.last_activity_at + inactivity_limit(),
+            chat_session.visitor_last_seen_at + silence_limit())
+
+
 def expire_overdue_sessions(now):
     """Every open session ends 22 hours after it started (WhatsApp's 24-hour window)."""
     return sessions.end_many(ChatSession.expires_at <= now, "expired", now=now)
@@ -27,7 +52,7 @@ def expire_overdue_sessions(now):
 
 def abandon_inactive_sessions(now):
     """Unassigned sessions with no message and no page load for 30 minutes."""
-    cutoff = now - timedelta(minutes=current_app.config["INACTIVITY_MINUTES"])
+    cutoff = now - inactivity_limit()
     return sessions.end_many(and_(ChatSession.status.in_(QUEUED_STATUSES), ChatSession.last_activity_at <= cutoff),
                              "inactivity", status="abandoned", now=now)
 
@@ -35,7 +60,7 @@ def abandon_inactive_sessions(now):
 def abandon_silent_visitors(now):
     """Visitors neither connected nor heard from for 5 minutes: a queued session is
     abandoned; an agent's open chat stays, and the agent sees the visitor as gone."""
-    cutoff = now - timedelta(minutes=current_app.config["HEARTBEAT_TIMEOUT_MINUTES"])
+    cutoff = now - silence_limit()
     silent = ChatSession.visitor_last_seen_at <= cutoff
     abandoned = sessions.end_many(and_(ChatSession.status.in_(QUEUED_STATUSES), silent),
                                   "heartbeat_timeout", status="abandoned", now=now)
@@ -45,7 +70,7 @@ def abandon_silent_visitors(now):
 def requeue_chats_of_absent_agents(now):
     """Active chats whose agent has had no dashboard connected for AGENT_AWAY_MINUTES go
     back to the queue (seen by no process since; an agent online now is never absent)."""
-    cutoff = now - timedelta(minutes=current_app.config["AGENT_AWAY_MINUTES"])
+    cutoff = now - away_limit()
     absent = select(Agent.id).where(or_(Agent.last_seen_at.is_(None), Agent.last_seen_at <= cutoff),
                                     Agent.id.notin_(presence.online_agent_ids()))
     return sessions.return_to_queue(ChatSession.agent_id.in_(absent), "away")

@@ -1,6 +1,6 @@
 """What clients receive about a chat: one serializer per kind of payload, each written once
 (docs/protocol.md, "Payloads"). A message is `Message.to_dict()`."""
-from .models import PREVIEW_LENGTH, isoformat
+from .models import PREVIEW_LENGTH, isoformat, utcnow
 
 
 def summary(chat_session):
@@ -57,6 +57,49 @@ def started(chat_session, key):
         "expires_at": isoformat(chat_session.expires_at),
         "visitor_name": chat_session.visitor_label,
     }
+
+
+# The supervisor view (chat/supervisor.py). The deadlines are the jobs' rules (chat/jobs.py),
+# imported when called: jobs imports sessions, which imports publish, which imports this module.
+
+def overview(chat_session, visitor_online=None):
+    """A chat as a row of the supervisor view: its summary, and what the row's clocks count
+    from (waiting since, the abandonment and expiry deadlines). `visitor_online` is left out
+    when not known (a status change): the view keeps what the `presence` events told it."""
+    from . import jobs
+    inactive_at, silent_at = jobs.abandonment_deadlines(chat_session)
+    row = summary(chat_session)
+    row.update({
+        "channel": chat_session.channel,
+        "site_name": chat_session.site.name,
+        "queued_at": isoformat(chat_session.queued_at or chat_session.started_at),
+        "claimed_at": isoformat(chat_session.claimed_at),
+        "expires_at": isoformat(chat_session.expires_at),
+        "abandon_inactive_at": isoformat(inactive_at),
+        "abandon_silent_at": isoformat(silent_at),
+        "visitor_away": chat_session.visitor_away,
+    })
+    if visitor_online is not None:
+        row["visitor_online"] = visitor_online
+    return row
+
+
+def team_member(agent, online, chats_held=None):
+    """An agent as the supervisor view's team panel shows it: `presence` is online (a
+    dashboard connected), away (none, but its chats are kept until `away_until`) or offline."""
+    from . import jobs
+    away_until = agent.last_seen_at + jobs.away_limit() if agent.last_seen_at else None
+    if online:
+        state = "online"
+    elif away_until is not None and away_until > utcnow():
+        state = "away"
+    else:
+        state = "offline"
+    member = {"agent_id": agent.id, "name": agent.display_name, "role": agent.role, "presence": state,
+              "away_until": isoformat(away_until) if state == "away" else None, "max_chats": agent.max_chats}
+    if chats_held is not None:
+        member["chats_held"] = chats_held
+    return member
 
 
 def canned_reply(reply):

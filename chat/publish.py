@@ -5,7 +5,7 @@ handler, an HTTP view, a job or a CLI command (through the message queue).
 """
 from . import payloads
 from .extensions import socketio
-from .models import QUEUED_STATUSES
+from .models import QUEUED_STATUSES, isoformat, utcnow
 
 VISITOR_NS = "/visitor"
 AGENT_NS = "/agent"
@@ -44,8 +44,10 @@ def typing(session_id, sender_type, sender_name, is_typing, skip_sid):
 
 def message_posted(message, status=None, agent_id=None, site_id=None):
     """The message to everyone in its session; the lists that show the chat learn of it too:
-    the holder's My chats, or while it waits, the Waiting list of the site's agents and the
-    supervisors (a preview each). A private note goes to the team's sockets only."""
+    the holder's My chats and the supervisor view (`chat_activity`: not `queue_update`, which
+    a supervisor's dashboard takes for "reload the list"), or while it waits, the Waiting list
+    of the site's agents and the supervisors (a preview each). A private note goes to the
+    team's sockets only."""
     if message.private:
         socketio.emit("message", message.to_dict(), to=session_room(message.session_id), namespace=AGENT_NS)
     else:
@@ -55,7 +57,10 @@ def message_posted(message, status=None, agent_id=None, site_id=None):
     preview = payloads.preview(message, status, agent_id)
     if status == "active" and agent_id:
         socketio.emit("queue_update", preview, to=agent_room(agent_id), namespace=AGENT_NS)
+        socketio.emit("chat_activity", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
     elif status in QUEUED_STATUSES and site_id is not None:
+        from . import jobs          # jobs imports sessions, which imports this module
+        preview["abandon_inactive_at"] = isoformat(message.created_at + jobs.inactivity_limit())
         socketio.emit("queue_update", preview, to=site_agents_room(site_id), namespace=AGENT_NS)
         socketio.emit("queue_update", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
 
@@ -78,6 +83,17 @@ def visitor_presence(session_id, online, reason=None, skip_sid=None):
     if reason:
         data["reason"] = reason
     to_session("presence", data, session_id, skip_sid=skip_sid)
+    socketio.emit("presence", {**data, **silence_deadlines(online)}, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
+
+
+def silence_deadlines(online):
+    """For the supervisor view's clocks, should the chat be queued: a connect is a page load
+    (activity), and a visitor gone from now on has the silence limit to come back."""
+    from . import jobs
+    now = utcnow()
+    if online:
+        return {"abandon_inactive_at": isoformat(now + jobs.inactivity_limit())}
+    return {"abandon_silent_at": isoformat(now + jobs.silence_limit())}
 
 
 def status_changed(chat_session):
@@ -98,10 +114,15 @@ def queue_changed(chat_session):
     assignee and supervisors see the content of a claimed one."""
     summary = payloads.summary(chat_session)
     site_agents = site_agents_room(chat_session.site_id)
-    socketio.emit("queue_update", summary, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
+    socketio.emit("queue_update", payloads.overview(chat_session), to=SUPERVISORS_ROOM, namespace=AGENT_NS)
     if chat_session.is_queued:
         socketio.emit("queue_update", summary, to=site_agents, namespace=AGENT_NS)
         return
     socketio.emit("queue_update", payloads.brief(chat_session), to=site_agents, namespace=AGENT_NS)
     if chat_session.agent_id:
         socketio.emit("queue_update", summary, to=agent_room(chat_session.agent_id), namespace=AGENT_NS)
+
+
+def team_changed(agent, online):
+    """An agent's first dashboard opened or its last one closed: the supervisor view's team panel."""
+    socketio.emit("team_update", payloads.team_member(agent, online), to=SUPERVISORS_ROOM, namespace=AGENT_NS)

@@ -1,10 +1,12 @@
 """Unit tests of chat/messages.py: the one funnel every message goes through."""
+from datetime import timedelta
+
 import pytest
 
 from chat import message_store, messages, sessions
 from chat.errors import ChatError
 from chat.extensions import db
-from chat.models import Message
+from chat.models import Message, isoformat
 
 
 def say(chat, text, client_id, name="Ann"):
@@ -73,14 +75,14 @@ def test_a_stored_message_reaches_its_room_and_the_holders_list(site, agents, pu
     sessions.claim_session(chat, agents[0])
     published.clear()
     message = messages.post_agent(chat, agents[0], "hello", "a1")
+    preview = {"session_id": chat.id, "status": "active", "agent_id": agents[0].id, "last_message": "hello",
+               "last_seq": 2, "last_message_at": message.to_dict()["created_at"], "sender_type": "agent",
+               "sender_name": "Alice"}
     assert published == [
         ("emit", "message", message.to_dict(), f"session:{chat.id}", "/visitor"),
         ("emit", "message", message.to_dict(), f"session:{chat.id}", "/agent"),
-        ("emit", "queue_update", {"session_id": chat.id, "status": "active", "agent_id": agents[0].id,
-                                  "last_message": "hello", "last_seq": 2,
-                                  "last_message_at": message.to_dict()["created_at"],
-                                  "sender_type": "agent", "sender_name": "Alice"},
-         f"agent:{agents[0].id}", "/agent"),
+        ("emit", "queue_update", preview, f"agent:{agents[0].id}", "/agent"),
+        ("emit", "chat_activity", preview, "supervisors", "/agent"),      # the supervisor view's row
     ]
 
 
@@ -94,7 +96,9 @@ def test_a_queued_chats_message_reaches_its_room_and_the_waiting_lists(site, pub
     assert published[2][2] == {"session_id": chat.id, "status": "waiting", "agent_id": None,
                                "last_message": "Do you ship to Austria?", "last_seq": 1,
                                "last_message_at": message.to_dict()["created_at"],
-                               "sender_type": "visitor", "sender_name": "Ann"}
+                               "sender_type": "visitor", "sender_name": "Ann",
+                               # the message restarts the inactivity clock (the supervisor view's)
+                               "abandon_inactive_at": isoformat(message.created_at + timedelta(minutes=30))}
 
 
 def test_nothing_is_published_for_a_message_that_was_not_stored(site, published):

@@ -38,6 +38,7 @@ def connect(auth=None):
             join_room(publish.site_agents_room(site_id))
     if first_socket:
         tell_visitors_agents_online(agent)
+        publish.team_changed(agent, online=True)
 
 
 @socketio.on("disconnect", namespace=NS)
@@ -53,6 +54,7 @@ def disconnect(*_reason):
         agent = db.session.get(Agent, state["agent_id"])
         if agent is not None:
             tell_visitors_agents_online(agent)
+            publish.team_changed(agent, online=False)
 
 
 def tell_visitors_agents_online(agent):

@@ -221,5 +221,10 @@ def visitor_sockets(session_id):
     return sum(int(shared.hget(key, session_id) or 0) for key in _process_keys(shared, "visitors"))
 
 
+def online_visitor_ids():
+    """The chats whose visitor is connected to any process (one pass, for whole lists)."""
+    return _members("visitors")
+
+
 def visitor_online(session_id):
     return _holders("visitors", session_id) > 0
