@@ -32,6 +32,7 @@ STATUS_OF_CODE = {
     "site_not_found": 404,
     "session_closed": 409,
     "already_claimed": 409,
+    "at_capacity": 409,
     "not_assigned": 403,
     "origin_not_allowed": 403,
     "login_required": 401,

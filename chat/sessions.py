@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from . import access, messages, publish
+from . import access, messages, publish, queue
 from .errors import ChatError, session_closed, session_not_found
 from .extensions import db
 from .models import OPEN_STATUSES, QUEUED_STATUSES, Agent, ChatSession, Visitor, hash_session_key, utcnow
@@ -73,6 +73,7 @@ def start_session(site, name=None, email=None, page_url=None, started_from=None)
     db.session.commit()
     log.info("session started session=%s site=%s", chat_session.id, site.key)
     publish.queue_changed(chat_session)
+    queue.offer_waiting([site.id])
     return chat_session, key
 
 
@@ -94,6 +95,7 @@ def claim_session(chat_session, agent):
     """Assign a queued chat to `agent`, who may claim it (access.require_claim); exactly one
     of racing agents wins."""
     access.require_claim(agent, chat_session)
+    queue.require_capacity(agent)
     now = utcnow()
     claimed = db.session.execute(
         update(ChatSession)
@@ -140,6 +142,7 @@ def end_many(condition, reason, status="ended", ended_by=None, now=None):
     for session_id, message in zip(ended_ids, notices):
         log.info("session ended session=%s reason=%s", session_id, reason)
         announce_status_change(session_id, message)
+    queue.offer_after(ended_ids)
     return ended_ids
 
 
@@ -166,6 +169,7 @@ def return_to_queue(condition, why):
             log.info("session back in the queue session=%s agent=%s (%s)", session_id, agent_id, why)
             announce_status_change(session_id, message)
         returned += ids
+    queue.offer_after(returned)
     return returned
 
 

@@ -37,6 +37,7 @@ def connect(auth=None):
             join_room(publish.site_agents_room(site_id))
     if first_socket:
         tell_visitors_agents_online(agent)
+        queue.offer_waiting(agent.site_ids)       # came online: the waiting chats of auto sites
 
 
 @socketio.on("disconnect", namespace=NS)

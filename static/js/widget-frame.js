@@ -39,6 +39,7 @@
     if (socket && socket.connected) socket.emit("typing", {is_typing: isTyping});
   });
   var heartbeatTimer = null;
+  var lastPosition = null;  // the latest queue_position, while the chat waits
 
   /* ---- storage (shared by every tab of this site) ---- */
 
@@ -82,13 +83,37 @@
     waiting.className = "welcome-waiting";
     waiting.textContent = "Someone from the team will be with you shortly.";
     waiting.hidden = !(chat && chat.is_queued !== false);
-    box.append(bubble, waiting);
+    var line = document.createElement("p");
+    line.id = "queuePosition";
+    line.className = "welcome-queue";
+    line.setAttribute("aria-live", "polite");
+    line.hidden = true;
+    box.append(bubble, waiting, line);
     return box;
   }
   function showQueued(isQueued) {
     if (chat) chat.is_queued = isQueued;
     var note = document.getElementById("waitingNote");
     if (note) note.hidden = !isQueued;
+    if (!isQueued) showPosition(null);
+  }
+
+  /* The visitor's place in line and the wait estimate, as the server sends them
+     (`queue_position {position, estimated_wait_seconds}`); nothing once an agent has the chat. */
+  function positionText(place) {
+    var text = place.position === 1 ? "You are next in line" : "You are number " + place.position + " in line";
+    if (typeof place.estimated_wait_seconds === "number") {
+      var minutes = Math.max(1, Math.round(place.estimated_wait_seconds / 60));
+      text += ", about " + minutes + (minutes === 1 ? " minute" : " minutes");
+    }
+    return text;
+  }
+  function showPosition(place) {
+    lastPosition = place && typeof place.position === "number" ? place : null;
+    var line = document.getElementById("queuePosition");
+    if (!line) return;
+    line.textContent = lastPosition ? positionText(lastPosition) : "";
+    line.hidden = !lastPosition || (chat && chat.is_queued === false);
   }
 
   /* Before a chat: whether the team is there (from the server); during one: the connection. */
@@ -110,6 +135,7 @@
     endButton.hidden = false;
     messagesBox.textContent = "";
     messagesBox.appendChild(welcome());
+    showPosition(lastPosition);
     log = new ChatUI.MessageLog(messagesBox, {
       mine: "visitor",
       requestSync: function (after) {
@@ -249,6 +275,7 @@
         agentsOnline.textContent = event.agents_online > 0 ? "· an agent is online" : "· we'll reply soon";
       }
     });
+    socket.on("queue_position", showPosition);
     socket.on("session_status", function (status) {
       // The replay on connect is one page: fetch whatever lies beyond it.
       if (log) log.catchUp(status.last_seq);
@@ -282,6 +309,7 @@
         ChatUI.showConnection(statusElement, "Live");
         log.acceptPage(data);                           // polls again at once while has_more
         showQueued(data.is_queued);
+        if (data.is_queued) showPosition(data.queue_position);
         if (!data.has_more) outbox.postAll();
         if (!data.is_open) { stopRestPolling(); showEnded(); }
       })
@@ -341,6 +369,7 @@
   newChatButton.addEventListener("click", function () {
     if (socket) socket.disconnect();
     chat = null;
+    lastPosition = null;
     showStart();
   });
   document.getElementById("closeButton").addEventListener("click", function () {
