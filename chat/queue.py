@@ -7,7 +7,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import access, publish
@@ -85,14 +85,14 @@ def active_chat_count(agent_id):
 
 def require_capacity(agent):
     """A plain agent holds at most `max_chats` active chats; supervisors and admins are not
-    capped. Called inside a claim's transaction: on PostgreSQL the agent's row stays locked until
-    the claim commits, so two claims for one agent (two processes) are counted one after the other."""
+    capped. Called inside a claim's transaction, which it opens with a write to the agent's row:
+    that row (PostgreSQL) or the database (SQLite) stays locked until the claim commits, so two
+    claims for one agent, from any processes, are counted one after the other."""
     if access.supervises(agent):
         return
-    capacity = select(Agent.max_chats).where(Agent.id == agent.id)
-    if db.engine.dialect.name == "postgresql":
-        capacity = capacity.with_for_update()
-    max_chats = db.session.execute(capacity).scalar_one()
+    max_chats = db.session.execute(
+        update(Agent).where(Agent.id == agent.id).values(max_chats=Agent.max_chats)
+        .returning(Agent.max_chats).execution_options(synchronize_session=False)).scalar_one()
     held = active_chat_count(agent.id)
     if held >= max_chats:
         chats = "1 chat" if held == 1 else f"{held} chats"

@@ -2,11 +2,17 @@
 online agent under capacity, a chat waiting until someone frees up or comes online, a waiting
 visitor told its place in line as the line moves, and a manual claim over capacity refused.
 Each test has a site and agents of its own (the server's database is shared)."""
+import threading
 import uuid
 
+import pytest
 import requests
 
-from tests.support import add_routed_site, connect_agent, connect_visitor, login, start_chat, wait_until
+from tests.support import (
+    add_routed_site, connect_agent, connect_visitor, login, start_chat, stored_messages, wait_until,
+)
+from tests.test_multiprocess import start_two_servers
+from tests.test_resilience import redis_url
 
 
 def new_team(server, routing, capacities):
@@ -97,3 +103,34 @@ def test_a_manual_claim_over_capacity_is_refused(server, clients):
     assert agent.call("end_session", {"session_id": held["session_id"]})["ok"]
     assert agent.call("claim_session", {"session_id": other["session_id"]})["ok"]
     wait_until(lambda: holder(server, other), message="the second chat claimed")
+
+
+@pytest.fixture
+def two_servers(tmp_path):
+    servers = start_two_servers(tmp_path, redis_url())
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def test_two_processes_never_assign_a_chat_twice_nor_past_capacity(two_servers, clients):
+    a, b = two_servers
+    key, [(email, name)] = new_team(a, "auto", [2])
+    go_online(b, clients, email)                                 # online on B, seen by A through Redis
+    chats = [None] * 8
+
+    def start(n):
+        chats[n] = start_chat((a, b)[n % 2], site_key=key)
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(len(chats))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = [status_of(a, chat) for chat in chats]
+    assert sorted(s["status"] for s in statuses) == ["active"] * 2 + ["waiting"] * 6
+    for chat in chats:
+        joined = [m for m in stored_messages(a, chat) if m["text"].endswith("has joined the chat")]
+        assert len(joined) <= 1
+    waiting = [chat for chat, s in zip(chats, statuses) if s["status"] == "waiting"]
+    assert sorted(status_of(a, chat)["queue_position"]["position"] for chat in waiting) == [1, 2, 3, 4, 5, 6]
