@@ -111,15 +111,30 @@ _line_order = (ChatSession.queued_at, ChatSession.id)
 
 def queue_position(chat):
     """1-based place of a queued chat among its site's queued chats, by when each joined the
-    queue; None when the chat is not queued."""
+    queue (then by id); None when the chat is not queued."""
     if not chat.is_queued:
         return None
     queued_at = chat.queued_at or chat.started_at
-    ahead = db.session.execute(select(func.count()).select_from(ChatSession).where(
-        ChatSession.site_id == chat.site_id, _in_line, ChatSession.id != chat.id,
-        (ChatSession.queued_at < queued_at)
-        | ((ChatSession.queued_at == queued_at) & (ChatSession.id < chat.id)))).scalar_one()
+    of_site = (ChatSession.site_id == chat.site_id, _in_line)
+    # Two counts, so that the first reads the index alone (a long line is counted in a few ms).
+    earlier = select(func.count()).select_from(ChatSession).where(*of_site, ChatSession.queued_at < queued_at)
+    tied = select(func.count()).select_from(ChatSession).where(
+        *of_site, ChatSession.queued_at == queued_at, ChatSession.id < chat.id)
+    ahead = db.session.execute(select(earlier.scalar_subquery() + tied.scalar_subquery())).scalar_one()
     return ahead + 1
+
+
+def first_in_line(site_id, limit):
+    """(id, queued_at) of the first `limit` queued chats of the site, in line order. One query per
+    queued status, each walking the index in order, merged here: a single query over both
+    statuses sorted the whole line."""
+    rows = []
+    for status in QUEUED_STATUSES:
+        rows += db.session.execute(
+            select(ChatSession.id, ChatSession.queued_at)
+            .where(ChatSession.site_id == site_id, ChatSession.status == status)
+            .order_by(*_line_order).limit(limit)).all()
+    return sorted(rows, key=lambda row: (row.queued_at, row.id))[:limit]
 
 
 def estimated_wait(site_id, now=None):
@@ -186,14 +201,13 @@ def queue_moved(chat):
 
 
 def tell_positions(site_id, now=None):
-    """Each of the first POSITIONS_TOLD queued chats of the site hears its place and wait (one
-    query for the line, one for the estimate, one emit each: bounded however long the line).
+    """Each of the first POSITIONS_TOLD queued chats of the site hears its place and wait (a
+    query per queued status for the line, one for the estimate, one emit each: bounded however
+    long the line).
     Those further back heard their place when they joined, and hear it again once they are
     among the first POSITIONS_TOLD."""
     now = now or utcnow()
-    line = db.session.execute(
-        select(ChatSession.id, ChatSession.queued_at).where(ChatSession.site_id == site_id, _in_line)
-        .order_by(*_line_order).limit(POSITIONS_TOLD)).all()
+    line = first_in_line(site_id, POSITIONS_TOLD)
     if not line:
         return
     site_wait = estimated_wait(site_id, now)
