@@ -173,19 +173,23 @@ def position_payload(chat, site_wait=..., now=None):
     return {"position": position, "estimated_wait_seconds": wait_left(site_wait, chat.queued_at, now)}
 
 
-_deferred = threading.local()       # sites being assigned: their line is told once, after the round
+_batch = threading.local()          # within line_changes_batched: the sites whose line moved
 
 
 @contextmanager
-def _positions_held(site_id):
-    sites = _deferred.__dict__.setdefault("sites", set())
-    nested = site_id in sites
-    sites.add(site_id)
+def line_changes_batched():
+    """Within it, a line that moves is told once, at the end, however many chats left it (an
+    assignment round, a sweep that ends many chats); nested, the outermost tells."""
+    if getattr(_batch, "sites", None) is not None:
+        yield
+        return
+    _batch.sites = set()
     try:
         yield
     finally:
-        if not nested:
-            sites.discard(site_id)
+        moved, _batch.sites = _batch.sites, None
+    for site_id in moved:
+        tell_positions(site_id)
 
 
 def queue_moved(chat):
@@ -193,10 +197,12 @@ def queue_moved(chat):
     place changed hear it. A chat that joined the queue is last in line (only it is told); one that
     left it (claimed, or ended while it waited) moves everyone behind it up."""
     if chat.is_queued:
-        if chat.site_id not in getattr(_deferred, "sites", ()):
-            publish.queue_position(chat.id, position_payload(chat))
+        publish.queue_position(chat.id, position_payload(chat))
     elif chat.status == "active" or chat.claimed_at is None:
-        if chat.site_id not in getattr(_deferred, "sites", ()):
+        batched = getattr(_batch, "sites", None)
+        if batched is not None:
+            batched.add(chat.site_id)
+        else:
             tell_positions(chat.site_id)
 
 
@@ -269,10 +275,8 @@ def assign(site_id):
     if site is None or site.routing != "auto":
         return []
     assigned = []
-    with _positions_held(site_id):
+    with line_changes_batched():
         _assign_waiting(site_id, assigned)
-    if assigned:
-        tell_positions(site_id)
     return assigned
 
 

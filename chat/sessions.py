@@ -139,9 +139,10 @@ def end_many(condition, reason, status="ended", ended_by=None, now=None):
     text = end_message(reason, ended_by)
     notices = [messages.add_system(session_id, text, require_open=False) for session_id in ended_ids]
     db.session.commit()
-    for session_id, message in zip(ended_ids, notices):
-        log.info("session ended session=%s reason=%s", session_id, reason)
-        announce_status_change(session_id, message)
+    with queue.line_changes_batched():
+        for session_id, message in zip(ended_ids, notices):
+            log.info("session ended session=%s reason=%s", session_id, reason)
+            announce_status_change(session_id, message)
     queue.offer_after(ended_ids)
     return ended_ids
 

@@ -252,3 +252,11 @@ def test_a_capacity_is_a_number_from_1_to_50(agents, text):
     with pytest.raises(ChatError) as refused:
         team.change(alice, "Alice", "agent", by=sue, max_chats=text)
     assert refused.value.message == "Please enter a number of chats from 1 to 50 for the capacity."
+
+
+def test_a_sweep_that_ends_many_waiting_chats_tells_the_line_once(site, published):
+    chats = [sessions.start_session(site)[0] for _ in range(5)]
+    published.clear()
+    sessions.end_many(ChatSession.id.in_([c.id for c in chats[:3]]), "inactivity", status="abandoned")
+    told = [(e[3], e[2]["position"]) for e in published if e[:2] == ("emit", "queue_position")]
+    assert told == [(f"session:{chats[3].id}", 1), (f"session:{chats[4].id}", 2)]
