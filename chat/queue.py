@@ -161,16 +161,15 @@ def wait_left(site_wait, queued_at, now):
     return round(left) if left >= 1 else None
 
 
-def position_payload(chat, site_wait=..., now=None):
+def position_payload(chat):
     """The `queue_position` event of a queued chat: `{position, estimated_wait_seconds}`;
     None when the chat is not queued."""
     position = queue_position(chat)
     if position is None:
         return None
-    now = now or utcnow()
-    if site_wait is ...:
-        site_wait = estimated_wait(chat.site_id, now)
-    return {"position": position, "estimated_wait_seconds": wait_left(site_wait, chat.queued_at, now)}
+    now = utcnow()
+    return {"position": position,
+            "estimated_wait_seconds": wait_left(estimated_wait(chat.site_id, now), chat.queued_at, now)}
 
 
 _batch = threading.local()          # within line_changes_batched: the sites whose line moved
@@ -306,7 +305,8 @@ def _assign_waiting(site_id, assigned):
 def offer_waiting(site_ids=None):
     """Offer the waiting chats again (someone came online, freed up or got more capacity):
     `assign` for each of `site_ids` (default: every site) whose routing is "auto" and which has
-    chats waiting. Returns the ids assigned."""
+    chats waiting. Returns the ids assigned. A failure is logged, never raised: what offered the
+    chats (a start, an end, a connect) has happened, and the next offer or tick tries again."""
     query = (select(Site.id).where(Site.routing == "auto")
              .where(select(ChatSession.id).where(ChatSession.site_id == Site.id,
                                                  ChatSession.status == "waiting").exists()))
@@ -317,7 +317,11 @@ def offer_waiting(site_ids=None):
         query = query.where(Site.id.in_(site_ids))
     assigned = []
     for site_id in db.session.execute(query).scalars().all():
-        assigned += assign(site_id)
+        try:
+            assigned += assign(site_id)
+        except Exception:
+            db.session.rollback()
+            log.exception("auto-assignment failed site=%s", site_id)
     return assigned
 
 
