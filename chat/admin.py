@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from . import access, canned, sites, team
 from .errors import ChatError
 from .extensions import db
-from .models import AGENT_ROLES, Agent, Site
+from .models import AGENT_ROLES, MAX_CHATS_LIMIT, SITE_ROUTINGS, Agent, Site
 from .origins import own_origin
 from .widget import POSITIONS
 
@@ -30,7 +30,8 @@ def admins_only():
 
 def team_page(status=200, **shown):
     agents = db.session.execute(db.select(Agent).order_by(Agent.display_name)).scalars().all()
-    return render_template("admin/team.html", agents=agents, roles=AGENT_ROLES, **shown), status
+    return render_template("admin/team.html", agents=agents, roles=AGENT_ROLES, max_chats_limit=MAX_CHATS_LIMIT,
+                           **shown), status
 
 
 def agent_or_404(agent_id):
@@ -66,7 +67,8 @@ def invite():
 def change(agent_id):
     agent = agent_or_404(agent_id)
     try:
-        team.change(agent, request.form.get("display_name"), request.form.get("role"), by=current_user)
+        team.change(agent, request.form.get("display_name"), request.form.get("role"), by=current_user,
+                    max_chats=request.form.get("max_chats"))
     except ChatError as error:
         db.session.rollback()
         return team_page(400, error=error.message)
@@ -103,7 +105,8 @@ def reset_password(agent_id):
 
 def site_form_values(form):
     return dict(name=form.get("name"), origins=(form.get("origins") or "").splitlines(),
-                greeting=form.get("greeting"), color=form.get("color"), position=form.get("position"))
+                greeting=form.get("greeting"), color=form.get("color"), position=form.get("position"),
+                routing=form.get("routing"))
 
 
 def site_or_404(key):
@@ -115,7 +118,8 @@ def site_or_404(key):
 
 def sites_page(status=200, **shown):
     listed = db.session.execute(db.select(Site).order_by(Site.name)).scalars().all()
-    return render_template("admin/sites.html", sites=listed, positions=POSITIONS, app_origin=own_origin(),
+    return render_template("admin/sites.html", sites=listed, positions=POSITIONS, routings=SITE_ROUTINGS,
+                           app_origin=own_origin(),
                            snippet=sites.embed_snippet, **shown), status
 
 
@@ -140,7 +144,7 @@ def add_site():
 def edit_site(key):
     """One site: its embed tag with a copy button, and its settings."""
     site = site_or_404(key)
-    return render_template("admin/site.html", site=site, positions=POSITIONS,
+    return render_template("admin/site.html", site=site, positions=POSITIONS, routings=SITE_ROUTINGS,
                            snippet=sites.embed_snippet(site, own_origin()))
 
 
@@ -151,7 +155,8 @@ def save_site(key):
         sites.update_site(site, **site_form_values(request.form))
     except ChatError as error:
         db.session.rollback()
-        return render_template("admin/site.html", site=site, positions=POSITIONS, error=error.message,
+        return render_template("admin/site.html", site=site, positions=POSITIONS, routings=SITE_ROUTINGS,
+                               error=error.message,
                                draft=request.form, snippet=sites.embed_snippet(site, own_origin())), 400
     flash(f"{site.name} is saved.")
     return redirect(url_for("admin.edit_site", key=site.key))

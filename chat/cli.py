@@ -11,7 +11,7 @@ from .errors import ChatError
 from .canned import create as create_canned_reply
 from .extensions import db
 from .jobs import run_jobs
-from .models import AGENT_ROLES, SESSION_STATUSES, Agent, ChatSession, Site
+from .models import AGENT_ROLES, SESSION_STATUSES, SITE_ROUTINGS, Agent, ChatSession, Site
 from .realtime.disconnect import disconnect_agent_sockets
 
 bp = Blueprint("chat_cli", __name__, cli_group="chat")
@@ -159,13 +159,16 @@ def seed_canned_replies():
                    "(repeat for several; `self` is the app's own).")
 @click.option("--greeting", help="The first message a visitor sees.")
 @click.option("--color", metavar="#RRGGBB", help="The widget's colour.")
-def create_site(name, origin_texts, greeting, color):
+@click.option("--routing", type=click.Choice(SITE_ROUTINGS), default="manual", show_default=True,
+              help="manual: agents accept waiting chats; auto: each goes to the least busy online agent.")
+def create_site(name, origin_texts, greeting, color, routing):
     """Create a site with a new key and print the tag to put on its pages."""
     try:
-        site = sites.create_site(name, origin_texts, greeting=greeting, color=color)
+        site = sites.create_site(name, origin_texts, greeting=greeting, color=color, routing=routing)
     except ChatError as error:
         raise click.UsageError(error.message)
-    click.echo(f"Site {site.name!r} is ready; key {site.key}; allowed origins: {' '.join(site.origin_list)}")
+    click.echo(f"Site {site.name!r} is ready; key {site.key}; allowed origins: {' '.join(site.origin_list)}; "
+               f"routing {site.routing}")
     click.echo("Put this tag on each page that shows the widget:")
     click.echo(sites.embed_snippet(site, app_origin_for_snippets()))
 

@@ -33,6 +33,7 @@ STATUS_OF_CODE = {
     "session_closed": 409,
     "already_claimed": 409,
     "session_changed": 409,
+    "at_capacity": 409,
     "not_assigned": 403,
     "forbidden": 403,
     "invalid_target": 400,

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import sessions
+from . import queue, sessions
 from .realtime import presence
 from .extensions import db
 from .models import QUEUED_STATUSES, Agent, ChatSession, JobLease, utcnow
@@ -76,8 +76,14 @@ def requeue_chats_of_absent_agents(now):
     return sessions.return_to_queue(ChatSession.agent_id.in_(absent), "away")
 
 
+def offer_waiting_chats(now):
+    """The backstop of auto-assignment: whatever still waits on an "auto" site is offered
+    again (each event that frees an agent offers it at once; this catches what they missed)."""
+    return queue.offer_waiting()
+
+
 SWEEPS = (expire_overdue_sessions, abandon_silent_visitors, abandon_inactive_sessions,
-          requeue_chats_of_absent_agents)
+          requeue_chats_of_absent_agents, offer_waiting_chats)
 
 
 def take_lease(now, seconds):

@@ -15,6 +15,8 @@ EVERY_SITE_ROLES = ("supervisor", "admin")   # see every session of every site
 SESSION_STATUSES = ("bot", "waiting", "active", "ended", "abandoned")
 QUEUED_STATUSES = ("bot", "waiting")                 # no agent holds it yet
 OPEN_STATUSES = (*QUEUED_STATUSES, "active")         # not ended or abandoned
+SITE_ROUTINGS = ("manual", "auto")                   # who gives a waiting chat to an agent
+MAX_CHATS_LIMIT = 50                                 # the highest capacity an admin may set
 SENDER_TYPES = ("visitor", "agent", "bot", "system")
 CHANNELS = ("web", "whatsapp", "line")                # how a visitor reached us (chat_session.channel)
 PREVIEW_LENGTH = 200
@@ -146,6 +148,8 @@ class ChatSession(StatusGroups, db.Model):
         db.Index("ix_chat_session_status_activity", "status", "last_activity_at"),
         db.Index("ix_chat_session_started_from_status", "started_from", "status"),
         db.Index("ix_chat_session_started_at", "started_at"),          # reports: a date range
+        db.Index("ix_chat_session_site_status_queued", "site_id", "status", "queued_at"),
+        db.Index("ix_chat_session_site_claimed", "site_id", "claimed_at"),
     )
 
     id = db.Column(db.String(36), primary_key=True, default=lambda: str(uuid.uuid4()))

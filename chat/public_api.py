@@ -2,7 +2,7 @@
 the JSON body or the X-Session-Key header, never in a URL."""
 from flask import Blueprint, current_app, jsonify, request
 
-from . import messages, payloads, sessions, validation
+from . import messages, payloads, queue, sessions, validation
 from .errors import ChatError, json_error
 from .extensions import csrf, db, limiter
 from .models import Site
@@ -90,7 +90,7 @@ def status(session_id):
     count_read(chat_session)
     if chat_session.is_open:
         sessions.record_visitor_seen(chat_session.id, page_load=True)
-    return jsonify(payloads.status(chat_session))
+    return jsonify({**payloads.status(chat_session), "queue_position": queue.position_payload(chat_session)})
 
 
 def count_read(chat_session):
@@ -120,7 +120,7 @@ def read_messages(session_id):
     found, has_more, through_seq = messages.page_after(chat_session.id, after, for_visitor=True)
     return jsonify({"messages": [m.to_dict() for m in found], "has_more": has_more, "through_seq": through_seq,
                     "status": chat_session.status, "last_seq": chat_session.last_seq,
-                    **chat_session.status_flags()})
+                    "queue_position": queue.position_payload(chat_session), **chat_session.status_flags()})
 
 
 @bp.post("/messages")

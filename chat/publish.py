@@ -65,6 +65,11 @@ def message_posted(message, status=None, agent_id=None, site_id=None):
         socketio.emit("queue_update", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
 
 
+def queue_position(session_id, position):
+    """A waiting visitor's place in line and wait estimate (queue.position_payload)."""
+    socketio.emit("queue_position", position, to=session_room(session_id), namespace=VISITOR_NS)
+
+
 def read_state(agent_id, session_id, last_read_seq):
     """How far the agent has read a chat, to every tab of that agent."""
     socketio.emit("read_state", {"session_id": session_id, "last_read_seq": last_read_seq},
@@ -111,7 +116,10 @@ def close_agent_view(session_id):
 
 def queue_changed(chat_session):
     """Queue lists: the site's agents and the supervisors see unclaimed sessions; only the
-    assignee and supervisors see the content of a claimed one."""
+    assignee and supervisors see the content of a claimed one. The waiting visitors whose
+    place in line changed hear it (queue.queue_moved)."""
+    from . import queue             # queue publishes through this module
+    queue.queue_moved(chat_session)
     summary = payloads.summary(chat_session)
     site_agents = site_agents_room(chat_session.site_id)
     socketio.emit("queue_update", payloads.overview(chat_session), to=SUPERVISORS_ROOM, namespace=AGENT_NS)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from . import access, messages, publish
+from . import access, messages, publish, queue
 from .errors import ChatError, session_closed, session_not_found
 from .extensions import db
 from .models import OPEN_STATUSES, QUEUED_STATUSES, Agent, ChatSession, Visitor, hash_session_key, utcnow
@@ -73,6 +73,7 @@ def start_session(site, name=None, email=None, page_url=None, started_from=None,
     db.session.commit()
     log.info("session started session=%s site=%s", chat_session.id, site.key)
     publish.queue_changed(chat_session)
+    queue.offer_waiting([site.id])
     return chat_session, key
 
 
@@ -94,6 +95,7 @@ def claim_session(chat_session, agent):
     """Assign a queued chat to `agent`, who may claim it (access.require_claim); exactly one
     of racing agents wins."""
     access.require_claim(agent, chat_session)
+    queue.require_capacity(agent)
     now = utcnow()
     claimed = db.session.execute(
         update(ChatSession)
@@ -119,6 +121,12 @@ def transfer_session(chat_session, by_agent, to_agent=None, note=None):
     private note for the next person; `by_agent` holds it or supervises
     (access.require_transfer). Both sides read a system line saying what happened."""
     access.require_transfer(by_agent, chat_session, to_agent)
+    if to_agent is not None:
+        try:
+            queue.require_capacity(to_agent, taken_by=by_agent)
+        except ChatError:
+            db.session.rollback()
+            raise
     holder = chat_session.agent_id
     values = (dict(agent_id=to_agent.id, claimed_at=utcnow()) if to_agent is not None
               else dict(status="waiting", agent_id=None, claimed_at=None, queued_at=utcnow()))
@@ -142,6 +150,7 @@ def transfer_session(chat_session, by_agent, to_agent=None, note=None):
     if note_message is not None:
         messages.after_stored(note_message)
     announce_status_change(chat_session.id, message)
+    queue.offer_after([chat_session.id])       # a chat back in line, or a holder with room again
     return chat_session
 
 
@@ -178,9 +187,11 @@ def end_many(condition, reason, status="ended", ended_by=None, now=None):
     text = end_message(reason, ended_by)
     notices = [messages.add_system(session_id, text, require_open=False) for session_id in ended_ids]
     db.session.commit()
-    for session_id, message in zip(ended_ids, notices):
-        log.info("session ended session=%s reason=%s", session_id, reason)
-        announce_status_change(session_id, message)
+    with queue.line_changes_batched():
+        for session_id, message in zip(ended_ids, notices):
+            log.info("session ended session=%s reason=%s", session_id, reason)
+            announce_status_change(session_id, message)
+    queue.offer_after(ended_ids)
     return ended_ids
 
 
@@ -207,6 +218,7 @@ def return_to_queue(condition, why):
             log.info("session back in the queue session=%s agent=%s (%s)", session_id, agent_id, why)
             announce_status_change(session_id, message)
         returned += ids
+    queue.offer_after(returned)
     return returned
 
 

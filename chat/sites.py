@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 
 from markupsafe import escape
 
+from . import queue
 from .errors import ChatError
 from .extensions import db
-from .models import Agent, Site, agent_site
+from .models import SITE_ROUTINGS, Agent, Site, agent_site
 from .origins import forget_site_origins
 from .realtime.disconnect import disconnect_agent_sockets
 from .validation import invalid
@@ -94,7 +95,7 @@ def new_key():
             return key
 
 
-def checked_settings(name, origins, greeting, color, position):
+def checked_settings(name, origins, greeting, color, position, routing=None):
     """A site's settings, each checked (ChatError with a sentence on the first bad one)."""
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH:
@@ -107,19 +108,22 @@ def checked_settings(name, origins, greeting, color, position):
         raise invalid(f"{color} is not a colour: use #rrggbb, e.g. #2563eb.")
     if position is not None and position not in POSITIONS:
         raise invalid("The launcher sits bottom-right or bottom-left.")
+    if routing is not None and routing not in SITE_ROUTINGS:
+        raise invalid("Chats are routed manual (agents accept them) or auto (given to the least busy agent).")
     entries = unique(origin_entry(text) for text in origins if text.strip())
     if not entries:
         raise invalid("List at least one origin the chat may be embedded on, e.g. https://shop.example")
-    return name, entries, greeting, color and color.lower(), position
+    return name, entries, greeting, color and color.lower(), position, routing
 
 
-def create_site(name, origins, greeting=None, color=None, position=None):
+def create_site(name, origins, greeting=None, color=None, position=None, routing=None):
     """A new site with a fresh key, allowed on `origins` (each checked; nothing is written
     when one is refused). Every agent of the team answers it, as a new agent answers every
     site that exists (`flask chat create-agent --site` narrows an agent's sites)."""
-    name, entries, greeting, color, position = checked_settings(name, origins, greeting, color, position)
+    name, entries, greeting, color, position, routing = checked_settings(
+        name, origins, greeting, color, position, routing)
     site = Site(key=new_key(), name=name, allowed_origins=" ".join(entries))
-    apply_settings(site, greeting, color, position)
+    apply_settings(site, greeting, color, position, routing)
     db.session.add(site)
     db.session.flush()
     team = db.session.execute(db.select(Agent.id)).scalars().all()
@@ -134,24 +138,28 @@ def create_site(name, origins, greeting=None, color=None, position=None):
     return site
 
 
-def update_site(site, name, origins, greeting=None, color=None, position=None):
+def update_site(site, name, origins, greeting=None, color=None, position=None, routing=None):
     """New settings for a site; the list of origins replaces the old one. Nothing is written
-    when one setting is refused."""
-    name, entries, greeting, color, position = checked_settings(name, origins, greeting, color, position)
+    when one setting is refused. Turning auto-assignment on offers the waiting chats at once."""
+    name, entries, greeting, color, position, routing = checked_settings(
+        name, origins, greeting, color, position, routing)
     site.name, site.allowed_origins = name, " ".join(entries)
-    apply_settings(site, greeting, color, position)
+    apply_settings(site, greeting, color, position, routing)
     db.session.commit()
     forget_site_origins()
+    queue.offer_waiting([site.id])
     return site
 
 
-def apply_settings(site, greeting, color, position):
+def apply_settings(site, greeting, color, position, routing=None):
     if greeting:
         site.greeting = greeting
     if color:
         site.color = color
     if position:
         site.position = position
+    if routing:
+        site.routing = routing
 
 
 def change_origins(site, add=(), remove=()):

@@ -1,14 +1,14 @@
 """The team, as admins manage it: invite an agent, change its name or role, disable or enable
-it, reset its password. Every change that takes a right away ends the agent's logins at once
+it, reset its password, set its capacity. Every change that takes a right away ends the agent's logins at once
 (cookies refused, open dashboards closed) and a disabled agent's chats go back to the queue."""
 import secrets
 
 from sqlalchemy import select
 
-from . import access, sessions, validation
+from . import access, queue, sessions, validation
 from .errors import ChatError
 from .extensions import db
-from .models import AGENT_ROLES, Agent, ChatSession, Site
+from .models import AGENT_ROLES, MAX_CHATS_LIMIT, Agent, ChatSession, Site
 from .realtime.disconnect import disconnect_agent_sockets
 from .validation import MAX_NAME_LENGTH
 
@@ -31,6 +31,15 @@ def checked_role(role):
     return role
 
 
+def checked_capacity(text):
+    """Capacity as an admin types it: a whole number of chats from 1 to MAX_CHATS_LIMIT."""
+    text = str(text if text is not None else "").strip()
+    if not (len(text) <= 3 and text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_CHATS_LIMIT):
+        raise ChatError("invalid_payload",
+                        f"Please enter a number of chats from 1 to {MAX_CHATS_LIMIT} for the capacity.")
+    return int(text)
+
+
 def invite(email, name, role):
     """A new agent answering every site that exists now; returns (agent, temporary password)."""
     email = validation.visitor_email({"email": (email or "").strip().lower()})
@@ -47,18 +56,23 @@ def invite(email, name, role):
     return agent, password
 
 
-def change(agent, name, role, by):
-    """A new display name and role; a new role ends the agent's logins (its rights changed)."""
+def change(agent, name, role, by, max_chats=None):
+    """A new display name, role and capacity (None: unchanged); a new role ends the agent's
+    logins (its rights changed); a raised capacity offers the waiting chats again."""
     name, role = checked_name(name), checked_role(role)
+    max_chats = agent.max_chats if max_chats is None else checked_capacity(max_chats)
     if agent.id == by.id and role != agent.role:
         raise ChatError("invalid_payload", "You cannot change your own role; ask another admin.")
     role_changed = role != agent.role
-    agent.display_name, agent.role = name, role
+    capacity_raised = max_chats > agent.max_chats
+    agent.display_name, agent.role, agent.max_chats = name, role, max_chats
     if role_changed:
         agent.revoke_logins()
     db.session.commit()
     if role_changed:
         disconnect_agent_sockets(agent.id)
+    if capacity_raised:
+        queue.offer_waiting(agent.site_ids)
 
 
 def disable(agent, by):

@@ -225,3 +225,19 @@ def test_a_supervisor_joins_an_active_chat_with_a_line_and_takes_a_waiting_one(s
     with pytest.raises(ChatError) as refused:
         sessions.join_chat(held, alice)
     assert refused.value.code == "forbidden"
+
+
+def test_a_transfer_to_an_agent_at_capacity_is_refused_in_words_for_the_one_transferring(site, agents):
+    alice, bob, _ = agents
+    bob.max_chats = 1
+    db.session.commit()
+    held, _ = sessions.start_session(site)
+    sessions.claim_session(held, bob)
+    chat, _ = sessions.start_session(site)
+    sessions.claim_session(chat, alice)
+    with pytest.raises(ChatError) as refused:
+        sessions.transfer_session(chat, alice, bob)
+    assert refused.value.code == "at_capacity"
+    assert refused.value.message == "Bob already has 1 chat, their maximum; choose someone else."
+    db.session.refresh(chat)
+    assert chat.agent_id == alice.id

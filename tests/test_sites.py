@@ -164,3 +164,13 @@ def test_a_site_created_with_the_cli_opens_the_api_to_its_origin_only(own_server
     removed = flask_cli(server.env, "chat", "site-origins", key, "--remove", shop)
     assert removed.returncode == 0, removed.stderr
     assert start_from(server, shop, key).json()["error"]["code"] == "origin_not_allowed"
+
+
+def test_a_sites_routing_is_manual_or_auto(site):
+    assert site.routing == "manual"
+    sites.update_site(site, "Demo", ["self"], routing="auto")
+    assert site.routing == "auto"
+    with pytest.raises(ChatError) as refused:
+        sites.update_site(site, "Demo", ["self"], routing="round-robin")
+    assert refused.value.message == ("Chats are routed manual (agents accept them) or auto "
+                                     "(given to the least busy agent).")

@@ -39,6 +39,7 @@ def connect(auth=None):
     if first_socket:
         tell_visitors_agents_online(agent)
         publish.team_changed(agent, online=True)
+        queue.offer_waiting(agent.site_ids)       # came online: the waiting chats of auto sites
 
 
 @socketio.on("disconnect", namespace=NS)

@@ -6,7 +6,7 @@ on acts only on that one session.
 from flask import current_app, request
 from flask_socketio import emit, join_room
 
-from .. import access, messages, payloads, publish, sessions, validation
+from .. import access, messages, payloads, publish, queue, sessions, validation
 from ..errors import ChatError, session_not_found
 from ..extensions import socketio
 from ..origins import request_origin, site_allows_origin
@@ -48,6 +48,9 @@ def connect(auth=None):
     emit("presence", presence.agents_online_payload(chat_session.site_id))
     replay(page)
     emit("session_status", payloads.status(chat_session))
+    position = queue.position_payload(chat_session)
+    if position is not None:
+        emit("queue_position", position)
 
 
 @socketio.on("disconnect", namespace=NS)

@@ -40,6 +40,7 @@
   });
   var heartbeatTimer = null;
   var restoredAtLoad = false;   // this page load brought a chat back: said at its first connect only
+  var lastPosition = null;  // the latest queue_position, while the chat waits
 
   /* ---- storage (shared by every tab of this site) ---- */
 
@@ -83,13 +84,37 @@
     waiting.className = "welcome-waiting";
     waiting.textContent = "Someone from the team will be with you shortly.";
     waiting.hidden = !(chat && chat.is_queued !== false);
-    box.append(bubble, waiting);
+    var line = document.createElement("p");
+    line.id = "queuePosition";
+    line.className = "welcome-queue";
+    line.setAttribute("aria-live", "polite");
+    line.hidden = true;
+    box.append(bubble, waiting, line);
     return box;
   }
   function showQueued(isQueued) {
     if (chat) chat.is_queued = isQueued;
     var note = document.getElementById("waitingNote");
     if (note) note.hidden = !isQueued;
+    if (!isQueued) showPosition(null);
+  }
+
+  /* The visitor's place in line and the wait estimate, as the server sends them
+     (`queue_position {position, estimated_wait_seconds}`); nothing once an agent has the chat. */
+  function positionText(place) {
+    var text = place.position === 1 ? "You are next in line" : "You are number " + place.position + " in line";
+    if (typeof place.estimated_wait_seconds === "number") {
+      var minutes = Math.max(1, Math.round(place.estimated_wait_seconds / 60));
+      text += ", about " + minutes + (minutes === 1 ? " minute" : " minutes");
+    }
+    return text;
+  }
+  function showPosition(place) {
+    lastPosition = place && typeof place.position === "number" ? place : null;
+    var line = document.getElementById("queuePosition");
+    if (!line) return;
+    line.textContent = lastPosition ? positionText(lastPosition) : "";
+    line.hidden = !lastPosition || (chat && chat.is_queued === false);
   }
 
   /* Before a chat: whether the team is there (from the server); during one: the connection. */
@@ -111,6 +136,7 @@
     endButton.hidden = false;
     messagesBox.textContent = "";
     messagesBox.appendChild(welcome());
+    showPosition(lastPosition);
     log = new ChatUI.MessageLog(messagesBox, {
       mine: "visitor",
       requestSync: function (after) {
@@ -257,6 +283,7 @@
         agentsOnline.textContent = event.agents_online > 0 ? "· an agent is online" : "· we'll reply soon";
       }
     });
+    socket.on("queue_position", showPosition);
     socket.on("session_status", function (status) {
       // The replay on connect is one page: fetch whatever lies beyond it.
       if (log) log.catchUp(status.last_seq);
@@ -290,6 +317,7 @@
         ChatUI.showConnection(statusElement, "Live");
         log.acceptPage(data);                           // polls again at once while has_more
         showQueued(data.is_queued);
+        if (data.is_queued) showPosition(data.queue_position);
         if (!data.has_more) outbox.postAll();
         if (!data.is_open) { stopRestPolling(); showEnded(); }
       })
@@ -349,6 +377,7 @@
   newChatButton.addEventListener("click", function () {
     if (socket) socket.disconnect();
     chat = null;
+    lastPosition = null;
     showStart();
   });
   document.getElementById("closeButton").addEventListener("click", function () {

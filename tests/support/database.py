@@ -1,5 +1,6 @@
 """What the database holds: read inside a unit test's app, or written by a separate
 process straight into a live server's database."""
+import json
 import subprocess
 import sys
 import uuid
@@ -22,6 +23,22 @@ def add_site_and_agent(server, site_key, email, password):
             "    db.session.add(site)\n"
             "    save_agent(sys.argv[2], 'Agent of ' + sys.argv[1], 'agent', sys.argv[3], sites=[site])\n")
     subprocess.run([sys.executable, "-c", code, site_key, email, password],
+                   cwd=ROOT, env=server.env, check=True, timeout=60)
+
+
+def add_routed_site(server, site_key, routing, agents):
+    """A site with this routing ("manual" or "auto") and its own plain agents, each
+    `(email, password, max_chats)`, who answer only that site; in the server's database."""
+    code = ("import json, sys\nfrom chat import create_app\nfrom chat.cli import save_agent\n"
+            "from chat.extensions import db\nfrom chat.models import Site\n"
+            "with create_app().app_context():\n"
+            "    site = Site(key=sys.argv[1], name='Shop ' + sys.argv[1], routing=sys.argv[2], allowed_origins='self')\n"
+            "    db.session.add(site)\n"
+            "    for email, password, max_chats in json.loads(sys.argv[3]):\n"
+            "        agent = save_agent(email, email.split('@')[0].title(), 'agent', password, sites=[site])\n"
+            "        agent.max_chats = max_chats\n"
+            "    db.session.commit()\n")
+    subprocess.run([sys.executable, "-c", code, site_key, routing, json.dumps(agents)],
                    cwd=ROOT, env=server.env, check=True, timeout=60)
 
 

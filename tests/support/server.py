@@ -92,6 +92,13 @@ def wait_until(condition, timeout=WAIT_SECONDS, message="condition"):
         time.sleep(0.02)
 
 
+UNCAP_SEEDED_AGENTS = (
+    "from chat import create_app\nfrom chat.extensions import db\nfrom chat.models import Agent\n"
+    "with create_app().app_context():\n"
+    "    db.session.execute(db.update(Agent).values(max_chats=100000))\n"
+    "    db.session.commit()\n")
+
+
 class LiveServer:
     """`python wsgi.py` (eventlet) in a subprocess on a free local port."""
 
@@ -109,6 +116,8 @@ class LiveServer:
                       "--password", "second-password")):
             result = flask_cli(self.env, *args)
             assert result.returncode == 0, result.stderr + result.stdout
+        # Many tests share these agents and leave chats open: capacity is tested with agents of its own.
+        subprocess.run([sys.executable, "-c", UNCAP_SEEDED_AGENTS], cwd=ROOT, env=self.env, check=True, timeout=60)
 
     def start(self):
         env = dict(self.env, PORT=str(self.port), HOST="127.0.0.1")
