@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, or_, select, true
 
-from . import message_store
+from . import message_store, visitors
 from .errors import ChatError, session_not_found
 from .extensions import db
 from .models import EVERY_SITE_ROLES, ChatSession, Message, StatusGroups
@@ -214,9 +214,13 @@ def history_condition(agent):
 
 
 def may_read_transcript(agent, chat):
-    if supervises(agent) or holds(agent, chat):
+    """Supervisors any; an agent the chats it held or wrote in, and the other conversations of
+    a visitor it is talking to now (its side panel lists them)."""
+    if supervises(agent) or holds(agent, chat) or db.session.execute(select(_wrote_in(agent, chat.id))).scalar():
         return True
-    return db.session.execute(select(_wrote_in(agent, chat.id))).scalar()
+    talking_to_them_now = select(ChatSession.id).where(
+        ChatSession.agent_id == agent.id, ChatSession.status == "active", visitors.same_person(chat))
+    return db.session.execute(select(talking_to_them_now.exists())).scalar()
 
 
 def require_transcript(agent, chat):

@@ -25,3 +25,4 @@ def test_the_demo_site_gets_past_conversations_once_and_never_over_real_chats(si
     assert [chat.visitor.name for chat in earlier] == ["Maria Lopez"]       # her first visit, by email
     notes = [m.text for chat in chats for m in messages.after(chat.id) if m.private]
     assert len(notes) == 2
+
