@@ -9,18 +9,13 @@ import requests
 import socketio
 
 from tests.support import (
-    connect_agent, connect_visitor, flask_cli, login, logout, start_chat, submit_login, wait_until,
+    connect_agent, connect_visitor, create_agent, flask_cli, login, logout, start_chat, submit_login, wait_until,
 )
 from tests.test_multiprocess import start_two_servers
 from tests.test_resilience import redis_url
 
 THIRD = ("third@example.com", "Third Agent", "third-password")
 
-
-def create_agent(server, email, name, password, role="agent"):
-    result = flask_cli(server.env, "chat", "create-agent", "--email", email, "--name", name, "--role", role,
-                       "--password", password)
-    assert result.returncode == 0, result.stderr
 
 
 def joined(tab, chat):

@@ -244,7 +244,7 @@ def test_huge_numbers_are_refused_as_invalid_everywhere(server, clients, value):
         reply = agent.call(event_name, {"session_id": chat["session_id"], field: value})
         assert reply["error"]["code"] == "invalid_payload"
     assert visitor.call("sync", {"after_seq": 2**31 - 1}) == {
-        "ok": True, "messages": [], "has_more": False, "last_seq": 0}
+        "ok": True, "messages": [], "has_more": False, "through_seq": 2**31 - 1, "last_seq": 0}
 
 
 def test_a_refused_connect_leaves_no_trace(server, clients):

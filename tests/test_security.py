@@ -182,7 +182,8 @@ def fuzz_target(server):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(event=st.sampled_from(["send_message", "typing", "heartbeat", "sync", "end_session", "join_session",
-                              "claim_session", "leave_session", "no_such_event"]),
+                              "claim_session", "leave_session", "transfer_session", "join_chat", "mark_read",
+                              "no_such_event"]),
        payload=payloads, to_agent=st.booleans())
 def test_malformed_payloads_never_break_the_server_or_store_bad_rows(server, fuzz_target, event, payload, to_agent):
     chat, visitor, agent = fuzz_target
@@ -190,8 +191,8 @@ def test_malformed_payloads_never_break_the_server_or_store_bad_rows(server, fuz
         payload = payload if not isinstance(payload, dict) else {**payload, "session_id": ["not", "a", "str"]}
     client = agent if to_agent else visitor
     reply = client.call(event, payload)
-    assert set(reply) <= {"ok", "error", "message", "messages", "has_more", "last_seq", "session", "visitor_online",
-                          "status"}
+    assert set(reply) <= {"ok", "error", "message", "messages", "has_more", "through_seq", "last_seq", "session",
+                          "visitor_online", "viewers", "status", "last_read_seq"}
     if not reply["ok"]:
         assert set(reply["error"]) == {"code", "message"}
     assert visitor.call("heartbeat", {})["ok"]           # the server is still up and answering

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import requests
 
-from tests.support import connect_agent, connect_visitor, flask_cli, login, start_chat
+from tests.support import connect_agent, connect_visitor, create_agent, login, start_chat
 
 SUPERVISOR = ("supervisor@example.com", "demo-password")
 
@@ -28,11 +28,6 @@ def of_chat(chat, **fields):
     return lambda data: data.get("session_id") == chat["session_id"] and all(
         data.get(name) == value for name, value in fields.items())
 
-
-def create_agent(server, email, name, password, role="agent"):
-    result = flask_cli(server.env, "chat", "create-agent", "--email", email, "--name", name, "--role", role,
-                       "--password", password)
-    assert result.returncode == 0, result.stderr
 
 
 # ---- the first load ----

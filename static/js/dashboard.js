@@ -311,21 +311,31 @@
     if (socket.connected) current.outbox.emit(socket, item);
   }
 
+  /* An action's `session_status` comes before its ack (one socket keeps the order) and
+     redraws the chat; the ack redraws it only when none came, so the chat is drawn once and
+     nothing typed meanwhile goes to a box about to be replaced. */
+  var statusCount = 0;
+  var statusSeenAt = {};      // session id -> statusCount when its last session_status came
+  function redrawUnlessStatusCame(sessionId, mark) {
+    refreshList();
+    if (!(statusSeenAt[sessionId] > mark)) openChat(sessionId);
+  }
+
   function claim(sessionId, button) {
     button.disabled = true;
+    var mark = statusCount;
     socket.emit("claim_session", {session_id: sessionId}, function (reply) {
       if (!reply || !reply.ok) { showError(reply && reply.error); button.disabled = false; }
-      refreshList();
-      openChat(sessionId);
+      redrawUnlessStatusCame(sessionId, mark);
     });
   }
 
   function endChat(sessionId) {
     if (!window.confirm("End this chat?")) return;
+    var mark = statusCount;
     socket.emit("end_session", {session_id: sessionId}, function (reply) {
       if (!reply || !reply.ok) showError(reply && reply.error);
-      refreshList();
-      openChat(sessionId);
+      redrawUnlessStatusCame(sessionId, mark);
     });
   }
 
@@ -363,6 +373,7 @@
      can take this chat; the dialog transfers the chat it was opened for. */
   var transferDialog = document.getElementById("transferDialog");
   var transferSessionId = null;
+  var transferring = null;     // handed on by this tab: not "Accepted by" someone
   function bindTransfer(sessionId) {
     var button = document.getElementById("transferButton");
     if (!button) return;
@@ -385,10 +396,13 @@
     var submit = document.getElementById("transferSubmit");
     var error = document.getElementById("transferError");
     submit.disabled = true;
+    var mark = statusCount;
+    transferring = sessionId;
     socket.emit("transfer_session", {session_id: sessionId, to_agent_id: to ? Number(to) : null,
                                      note: document.getElementById("transferNote").value},
       function (reply) {
         submit.disabled = false;
+        transferring = null;
         if (!reply || !reply.ok) {         // the dialog stays, with what was typed
           error.textContent = (reply && reply.error && reply.error.message) || "The chat could not be transferred.";
           error.hidden = false;
@@ -396,18 +410,17 @@
         }
         transferSessionId = null;
         transferDialog.close();
-        refreshList();
-        openChat(sessionId);
+        redrawUnlessStatusCame(sessionId, mark);
       });
   });
 
   function joinAsParticipant(sessionId, button) {
     button.disabled = true;
+    var mark = statusCount;
     socket.emit("join_chat", {session_id: sessionId}, function (reply) {
       if (!reply || !reply.ok) { showError(reply && reply.error); button.disabled = false; return; }
       button.hidden = true;
-      refreshList();
-      openChat(sessionId);
+      redrawUnlessStatusCame(sessionId, mark);
     });
   }
 
@@ -521,9 +534,12 @@
   /* A status change closes the chat's room on the server: the re-fetch re-joins it with the
      last seq shown (nothing is lost), or answers 404 when this agent may no longer view it. */
   socket.on("session_status", function (status) {
+    statusSeenAt[status.session_id] = ++statusCount;
     if (current && status.session_id === current.sessionId) {
       if (!status.is_open) endedWhileOpen = status.session_id;
-      if (status.status === "active" && status.agent_name) acceptedBy[status.session_id] = status.agent_name;
+      if (status.status === "active" && status.agent_name && status.session_id !== transferring) {
+        acceptedBy[status.session_id] = status.agent_name;
+      }
       openChat(status.session_id);
     }
     refreshList();

@@ -12,7 +12,7 @@ def test_a_supervisor_sees_the_figures_of_the_fixture(server, new_page):
     page.get_by_role("link", name="Reports", exact=True).click()
     expect(page.get_by_role("heading", name="Reports", exact=True)).to_be_visible()
     page.get_by_label("From").fill(FIRST_DAY)
-    page.get_by_label("To").fill(LAST_DAY)
+    page.get_by_label("To", exact=True).fill(LAST_DAY)
     page.get_by_role("button", name="Show").click()
 
     expect(page.get_by_role("heading", name="2026-03-02 to 2026-03-03 (UTC)")).to_be_visible()
@@ -32,6 +32,6 @@ def test_a_supervisor_sees_the_figures_of_the_fixture(server, new_page):
         page.wait_for_function("id => Chart.getChart(id) && document.getElementById(id).width > 0", arg=chart)
 
     page.get_by_label("From").fill(LAST_DAY)
-    page.get_by_label("To").fill(FIRST_DAY)
+    page.get_by_label("To", exact=True).fill(FIRST_DAY)
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("alert")).to_have_text("The start date is after the end date.")

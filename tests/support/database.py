@@ -5,7 +5,7 @@ import subprocess
 import sys
 import uuid
 
-from tests.support.server import ROOT
+from tests.support.server import ROOT, flask_cli
 
 
 def stored_texts(chat):
@@ -68,3 +68,13 @@ def add_note(server, session_id, agent_email, text):
             "    db.session.commit()\n")
     subprocess.run([sys.executable, "-c", code, session_id, agent_email, text], cwd=ROOT, env=server.env,
                    check=True, timeout=60)
+
+
+def create_agent(server, email, name, password, role="agent", sites=("demo",)):
+    """Create (or reset) an agent with `flask chat create-agent`, as a maintainer would. A plain
+    agent answers the demo site only: an agent of every site would be offered the waiting chats
+    other tests left on their own sites (routing's auto sites)."""
+    site_options = [option for key in sites for option in ("--site", key)] if role == "agent" else []
+    result = flask_cli(server.env, "chat", "create-agent", "--email", email, "--name", name, "--role", role,
+                       "--password", password, *site_options)
+    assert result.returncode == 0, result.stderr

@@ -38,6 +38,9 @@ CHATS = {
 }
 
 
+NOT_SWEPT = datetime(2100, 1, 1)
+
+
 def session_id(name):
     return f"00000000-0000-4000-8000-{int(name[1:]):012d}"
 
@@ -55,7 +58,9 @@ def add_report_chats(site_id, agent_ids):
             status=status, key_hash=hash_session_key(name), started_at=started, queued_at=queued,
             claimed_at=claimed, first_response_at=replied, ended_at=ended, end_reason=reason,
             agent_id=agent_ids[agent - 1] if agent else None, restored_count=restored,
-            expires_at=started, last_activity_at=started, visitor_last_seen_at=started))
+            # Far ahead: a live server's sweeps (expiry, inactivity, a silent visitor) must not end
+            # the open ones while a test reads the figures (the reports do not read these).
+            expires_at=NOT_SWEPT, last_activity_at=NOT_SWEPT, visitor_last_seen_at=NOT_SWEPT))
     db.session.commit()
 
 
