@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Integer, column, func, or_, select, table, text
-from sqlalchemy.orm import aliased
 
 from . import access
 from .extensions import db
@@ -114,41 +113,49 @@ def tsquery(words):
 
 
 MATCH_CAP = 1_000               # a search lists and counts at most this many chats
-CHUNK = 2_000                   # matching messages read at a time, newest first
+WINDOW = 50_000                 # message ids searched at first, newest first; then 4 times more each time
+CHECKED_AT_ONCE = 500           # chats checked against the filters in one query
 
 
-def message_matches(words, conditions, before_id, limit):
-    """(message id, chat id) of the newest `limit` messages holding every word, in chats meeting
-    `conditions`, below message id `before_id` if given, newest first (ids grow with time).
-    FTS5 walks its matches by rowid downwards and stops at `limit`."""
-    found = aliased(Message, name="m")      # not `message`: the access rule's EXISTS reads that one
+def message_matches(words, low, high):
+    """(message id, chat id) of the messages with an id in (low, high] holding every word, newest
+    first (ids grow with time). The id range bounds the rows read however common the words:
+    FTS5 takes it as a rowid range, PostgreSQL as a bitmap of message_pkey ANDed with the GIN's."""
     if db.engine.dialect.name == "postgresql":
-        match = text("to_tsvector('simple', chat_unaccent(m.text)) @@ to_tsquery('simple', "
-                     "chat_unaccent(:words))").bindparams(words=tsquery(words))
-        key, query = found.id, select(found.id, found.session_id)
+        key, session_id = Message.id, Message.session_id
+        query = select(key, session_id).where(text(
+            "to_tsvector('simple', chat_unaccent(message.text)) @@ to_tsquery('simple', chat_unaccent(:words))"
+        ).bindparams(words=tsquery(words)))
     else:
         fts = table("message_fts", column("rowid", Integer))
-        match = text("message_fts MATCH :words").bindparams(words=fts5_query(words))
-        key = fts.c.rowid
-        query = select(key, found.session_id).select_from(fts).join(found, found.id == key)
-    query = query.join(ChatSession, ChatSession.id == found.session_id).where(match, *conditions)
-    if before_id is not None:
-        query = query.where(key < before_id)
-    return db.session.execute(query.order_by(key.desc()).limit(limit)).all()
+        key, session_id = fts.c.rowid, Message.session_id
+        query = (select(key, session_id).select_from(fts).join(Message, Message.id == key)
+                 .where(text("message_fts MATCH :words").bindparams(words=fts5_query(words))))
+    return db.session.execute(query.where(key > low, key <= high).order_by(key.desc())).all()
 
 
 def chats_with_words(words, conditions, cap):
     """The ids of up to `cap` chats meeting `conditions` one of whose messages holds every word:
-    those with the newest such messages. Reads the matches newest first, a chunk at a time, and
-    stops at `cap` chats, so a common word costs about what a rarer one does."""
-    chats, before_id, chunk = {}, None, CHUNK
-    while len(chats) < cap:
-        rows = message_matches(words, conditions, before_id, chunk)
-        chats.update(dict.fromkeys(chat_id for _message_id, chat_id in rows))
-        if len(rows) < chunk:
-            break
-        before_id, chunk = rows[-1][0], chunk * 4
-    return list(chats)[:cap]
+    those with the newest such messages. Reads the matches newest first, a window of ids at a
+    time, checks their chats against `conditions` by id, and stops at `cap` chats, so a
+    common word costs about what a rare one does."""
+    high = db.session.execute(select(func.max(Message.id))).scalar() or 0
+    chats, seen, window = [], set(), WINDOW
+    while high > 0 and len(chats) < cap:
+        low = max(0, high - window)
+        found = []
+        for _message_id, chat_id in message_matches(words, low, high):
+            if chat_id not in seen:
+                seen.add(chat_id)
+                found.append(chat_id)
+        for start in range(0, len(found), CHECKED_AT_ONCE):
+            part = found[start:start + CHECKED_AT_ONCE]
+            kept = set(db.session.scalars(select(ChatSession.id).where(ChatSession.id.in_(part), *conditions)))
+            chats += [chat_id for chat_id in part if chat_id in kept]
+            if len(chats) >= cap:
+                break
+        high, window = low, window * 4
+    return chats[:cap]
 
 
 def chats_of_visitors(search, conditions, cap):
