@@ -3,9 +3,11 @@ count and the first page of 25, what /history and the JSON endpoint run) for var
 
     bin/bench --history-search                      # SQLite and PostgreSQL, 1,000,000 messages
     python bench/history_search.py --messages 100000 --databases sqlite
+    python bench/history_search.py --databases sqlite --keep /tmp/hs   # keep the filled databases
+    python bench/history_search.py --databases sqlite --reuse sqlite:////tmp/hs/history.db
 
 A fresh database each (a SQLite file, a new PostgreSQL database on BENCH_POSTGRES_URL),
-migrated, then filled in bulk: 50,000 chats of 20 messages, words drawn from a 20,000-word
+migrated, then filled in bulk: 50,000 chats of 20 messages (stored oldest first: ids grow with time), words drawn from a 20,000-word
 vocabulary by a Zipf law (a few words are in most messages, most words are rare), some
 accented. Searches, as a supervisor (every chat) and as a plain agent (the access rule):
 words spread over the frequency ranks 10 to 20,000, pairs of words, and accented words typed
