@@ -3,9 +3,11 @@ count and the first page of 25, what /history and the JSON endpoint run) for var
 
     bin/bench --history-search                      # SQLite and PostgreSQL, 1,000,000 messages
     python bench/history_search.py --messages 100000 --databases sqlite
+    python bench/history_search.py --databases sqlite --keep /tmp/hs   # keep the filled databases
+    python bench/history_search.py --databases sqlite --reuse sqlite:////tmp/hs/history.db
 
 A fresh database each (a SQLite file, a new PostgreSQL database on BENCH_POSTGRES_URL),
-migrated, then filled in bulk: 50,000 chats of 20 messages, words drawn from a 20,000-word
+migrated, then filled in bulk: 50,000 chats of 20 messages (stored oldest first: ids grow with time), words drawn from a 20,000-word
 vocabulary by a Zipf law (a few words are in most messages, most words are rare), some
 accented. Searches, as a supervisor (every chat) and as a plain agent (the access rule):
 words spread over the frequency ranks 10 to 20,000, pairs of words, and accented words typed
@@ -109,8 +111,8 @@ def fill(app, count, rng, words):
             if postgres:
                 cursor.execute("SELECT setval('visitor_id_seq', (SELECT max(id) FROM visitor))")
             sessions = []
-            for n in range(chats):
-                started = now - timedelta(minutes=n * 10)
+            for n in range(chats):      # oldest first: ids grow with time, as in the product
+                started = now - timedelta(minutes=(chats - 1 - n) * 10)
                 sessions.append((str(uuid.UUID(int=rng.getrandbits(128))), site_id, first_visitor + n, "web",
                                  "ended", rng.choice(agent_ids), key, started, started + timedelta(minutes=12),
                                  "agent", started + timedelta(hours=22), started, started, False, MESSAGES_PER_CHAT,
@@ -149,11 +151,15 @@ def searches(rng, words, count):
     return chosen
 
 
-def like_instead_of_the_index(words):
-    """Before: the chats with a message containing every word, by LIKE over message.text."""
-    from chat.models import Message
-    conditions = [func.lower(Message.text).like(f"%{word}%") for word in words]
-    return select(Message.session_id).where(*conditions)
+def like_instead_of_the_index(words, conditions, before_id, limit):
+    """Before: `history_search.message_matches` by LIKE over message.text instead of the index."""
+    from chat.extensions import db
+    from chat.models import ChatSession, Message
+    query = (select(Message.id, Message.session_id).join(ChatSession, ChatSession.id == Message.session_id)
+             .where(*[func.lower(Message.text).like(f"%{word}%") for word in words], *conditions))
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    return db.session.execute(query.order_by(Message.id.desc()).limit(limit)).all()
 
 
 def time_searches(app, agent_id, chosen):
@@ -165,7 +171,7 @@ def time_searches(app, agent_id, chosen):
         agent = db.session.get(Agent, agent_id)
         for _kind, query in chosen:
             started, started_cpu = time.perf_counter(), time.process_time()
-            _rows, total = history_search.find_chats(agent, history_search.HistoryFilters(search=query), 1, 25)
+            total = history_search.find_chats(agent, history_search.HistoryFilters(search=query), 1, 25).total
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
             matched.append(total)
@@ -214,7 +220,17 @@ def drop_database(created):
             connection.execute(f'DROP DATABASE IF EXISTS "{created[1]}" WITH (FORCE)')
 
 
-def run(kind, count, search_count, before_count):
+def existing_people(app):
+    """The supervisor's and the first agent's ids in a database `fill` made."""
+    from chat.extensions import db
+    from chat.models import Agent
+    with app.app_context():
+        ids = dict(db.session.execute(select(Agent.email, Agent.id)).all())
+    return ids["boss@bench.example"], ids["agent0@bench.example"]
+
+
+def run(kind, count, search_count, before_count, keep=None, reuse=None):
+    """Fill a fresh database (or `reuse` the URL of one a `keep` run left) and time the searches."""
     from flask_migrate import upgrade
 
     from chat import create_app, history_search
@@ -222,39 +238,50 @@ def run(kind, count, search_count, before_count):
     rng = random.Random(13)
     words = vocabulary(rng)
     with tempfile.TemporaryDirectory() as workdir:
-        url, created = fresh_database(kind, workdir)
+        if reuse:
+            url, created = reuse, None
+        elif keep and kind == "sqlite":
+            url, created = f"sqlite:///{keep}/history.db", None
+        else:
+            url, created = fresh_database(kind, workdir)
         os.environ.update({"DATABASE_URL": url, "INSTANCE_PATH": workdir, "CHAT_ENV": "testing",
                            "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"})
         try:
             app = create_app()
-            with app.app_context():
-                upgrade()
-            if kind == "postgresql":          # built after the load, as the migration does on existing data
+            if reuse:
+                supervisor, agent = existing_people(app)
+                before_count = 0
+            else:
                 with app.app_context():
-                    db.session.execute(text("DROP INDEX ix_message_text_search"))
-                    db.session.commit()
-            started = time.perf_counter()
-            supervisor, agent = fill(app, count, rng, words)
-            print(f"{kind}: {count:,} messages stored in {time.perf_counter() - started:.0f} s", file=sys.stderr,
-                  flush=True)
-            analyze(app)
+                    upgrade()
+                if kind == "postgresql":          # built after the load, as the migration does on existing data
+                    with app.app_context():
+                        db.session.execute(text("DROP INDEX ix_message_text_search"))
+                        db.session.commit()
+                started = time.perf_counter()
+                supervisor, agent = fill(app, count, rng, words)
+                print(f"{kind}: {count:,} messages stored in {time.perf_counter() - started:.0f} s",
+                      file=sys.stderr, flush=True)
+                analyze(app)
             chosen = searches(random.Random(7), words, search_count)
             if before_count:
-                original = history_search.sessions_with_words
-                history_search.sessions_with_words = like_instead_of_the_index
+                original = history_search.message_matches
+                history_search.message_matches = like_instead_of_the_index
                 try:
                     sample = chosen[::max(1, len(chosen) // before_count)][:before_count]
                     times, cpu, matched = time_searches(app, supervisor, sample)
                     report(f"{kind}, {count:,} messages, before (LIKE, no index), supervisor", times, cpu, matched)
                 finally:
-                    history_search.sessions_with_words = original
-            if kind == "postgresql":
+                    history_search.message_matches = original
+            if kind == "postgresql" and not reuse:
                 started = time.perf_counter()
                 with app.app_context():
                     db.session.execute(text(MIGRATION.POSTGRES_UP[-1]))
                     db.session.commit()
                 print(f"GIN index built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
                 analyze(app)
+            if keep:
+                print(f"{kind}: kept at {url}", file=sys.stderr, flush=True)
             for who, agent_id in (("supervisor", supervisor), ("agent", agent)):
                 times, cpu, matched = time_searches(app, agent_id, chosen)
                 report(f"{kind}, {count:,} messages, after (full-text index), {who}", times, cpu, matched)
@@ -266,7 +293,8 @@ def run(kind, count, search_count, before_count):
                 db.session.remove()
                 db.engine.dispose()
         finally:
-            drop_database(created)
+            if not keep:
+                drop_database(created)
 
 
 def main():
@@ -275,13 +303,15 @@ def main():
     parser.add_argument("--searches", type=int, default=100)
     parser.add_argument("--before", type=int, default=20, help="searches timed with LIKE instead (0: none)")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--keep", metavar="DIR", help="keep the filled databases (SQLite's file in DIR)")
+    parser.add_argument("--reuse", metavar="URL", help="time the searches on a database a --keep run left")
     args = parser.parse_args()
     print(f"\nload average at the start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     print("\n| database, data, search, as | searches | p50 ms | p95 ms | max ms | this process's CPU ms p50 / p95 "
           "| chats found: median / max |")
     print("|---|---|---|---|---|---|---|")
     for kind in args.databases.split(","):
-        run(kind.strip(), args.messages, args.searches, args.before)
+        run(kind.strip(), args.messages, args.searches, args.before, args.keep, args.reuse)
 
 
 if __name__ == "__main__":

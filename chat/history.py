@@ -48,15 +48,15 @@ def index():
         page, per_page = history_search.page_from(request.args)
     except ChatError as error:
         return history_page(shown, error=error.message), 400
-    rows, total = history_search.find_chats(current_user, filters, page, per_page)
-    return history_page(shown, rows=rows, total=total, page=page, pages=max(1, math.ceil(total / per_page)))
+    found = history_search.find_chats(current_user, filters, page, per_page)
+    return history_page(shown, found=found, page=page, pages=found.pages(per_page))
 
 
-def history_page(shown, rows=(), total=0, page=1, pages=1, error=None):
+def history_page(shown, found=history_search.HistoryPage([], 0), page=1, pages=1, error=None):
     query = {name: value for name, value in shown.items() if value}
-    return render_template("history/index.html", shown=shown, query=query, rows=rows, total=total, page=page,
-                           pages=pages, error=error, statuses=SESSION_STATUSES, channels=CHANNELS,
-                           agents=history_search.agents_to_filter_by())
+    return render_template("history/index.html", shown=shown, query=query, rows=found.rows, total=found.total,
+                           more=found.total_is_lower_bound, page=page, pages=pages, error=error,
+                           statuses=SESSION_STATUSES, channels=CHANNELS, agents=history_search.agents_to_filter_by())
 
 
 @bp.get("/history/<session_id>")
@@ -87,7 +87,8 @@ def csv_cell(value):
 @bp.get("/history.csv")
 @login_required
 def export():
-    """The filtered list (every page, up to history_search.EXPORT_LIMIT chats) as CSV."""
+    """The filtered list (every page, up to history_search.EXPORT_LIMIT chats; for a search, the
+    MATCH_CAP chats it lists) as CSV."""
     try:
         filters = history_search.filters_from(request.args)
     except ChatError as error:
@@ -105,9 +106,11 @@ def export():
 @bp.get("/api/v1/agent/sessions/history")
 @api_login_required
 def api_history():
-    """JSON: {items, total, page, per_page, pages}; filters as the page. 400 invalid_payload."""
+    """JSON: {items, total, total_is_lower_bound, page, per_page, pages}; filters as the page.
+    400 invalid_payload."""
     filters = history_search.filters_from(request.args)
     page, per_page = history_search.page_from(request.args, default_per_page=50)
-    rows, total = history_search.find_chats(current_user, filters, page, per_page)
-    return jsonify({"items": [row_payload(row) for row in rows], "total": total, "page": page,
-                    "per_page": per_page, "pages": math.ceil(total / per_page)})
+    found = history_search.find_chats(current_user, filters, page, per_page)
+    return jsonify({"items": [row_payload(row) for row in found.rows], "total": found.total,
+                    "total_is_lower_bound": found.total_is_lower_bound, "page": page,
+                    "per_page": per_page, "pages": math.ceil(found.total / per_page)})

@@ -8,11 +8,12 @@ separators, so nothing typed can break the query. Accents do not matter ("cafe" 
 built: FTS5 on SQLite, a GIN index over to_tsvector('simple', chat_unaccent(text)) on
 PostgreSQL. Who sees which chat is `access.history_condition`.
 """
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, String, func, or_, select, text
+from sqlalchemy import Integer, column, func, or_, select, table, text
 
 from . import access
 from .extensions import db
@@ -111,22 +112,75 @@ def tsquery(words):
     return " & ".join("'" + word.replace("'", "''") + "'" for word in words)
 
 
-def sessions_with_words(words):
-    """A subquery: the ids of chats one of whose messages holds every word."""
+MATCH_CAP = 1_000               # a search lists and counts at most this many chats
+WINDOW = 50_000                 # message ids searched at first, newest first; then 4 times more each time
+CHECKED_AT_ONCE = 500           # chats checked against the filters in one query
+
+
+def message_matches(words, low, high):
+    """(message id, chat id) of the messages with an id in (low, high] holding every word, newest
+    first (ids grow with time). The id range bounds the rows read however common the words:
+    FTS5 takes it as a rowid range, PostgreSQL as a bitmap of message_pkey ANDed with the GIN's."""
     if db.engine.dialect.name == "postgresql":
-        sql = ("SELECT m.session_id FROM message m WHERE to_tsvector('simple', chat_unaccent(m.text)) "
-               "@@ to_tsquery('simple', chat_unaccent(:words))")
-        value = tsquery(words)
+        key, session_id = Message.id, Message.session_id
+        query = select(key, session_id).where(text(
+            "to_tsvector('simple', chat_unaccent(message.text)) @@ to_tsquery('simple', chat_unaccent(:words))"
+        ).bindparams(words=tsquery(words)))
     else:
-        sql = ("SELECT m.session_id FROM message_fts JOIN message m ON m.id = message_fts.rowid "
-               "WHERE message_fts MATCH :words")
-        value = fts5_query(words)
-    return text(sql).bindparams(words=value).columns(session_id=String)
+        fts = table("message_fts", column("rowid", Integer))
+        key, session_id = fts.c.rowid, Message.session_id
+        query = (select(key, session_id).select_from(fts).join(Message, Message.id == key)
+                 .where(text("message_fts MATCH :words").bindparams(words=fts5_query(words))))
+    return db.session.execute(query.where(key > low, key <= high).order_by(key.desc())).all()
+
+
+def chats_with_words(words, conditions, cap):
+    """The ids of up to `cap` chats meeting `conditions` one of whose messages holds every word:
+    those with the newest such messages. Reads the matches newest first, a window of ids at a
+    time, checks their chats against `conditions` by id, and stops at `cap` chats, so a
+    common word costs about what a rare one does."""
+    high = db.session.execute(select(func.max(Message.id))).scalar() or 0
+    chats, seen, window = [], set(), WINDOW
+    while high > 0 and len(chats) < cap:
+        low = max(0, high - window)
+        found = []
+        for _message_id, chat_id in message_matches(words, low, high):
+            if chat_id not in seen:
+                seen.add(chat_id)
+                found.append(chat_id)
+        for start in range(0, len(found), CHECKED_AT_ONCE):
+            part = found[start:start + CHECKED_AT_ONCE]
+            kept = set(db.session.scalars(select(ChatSession.id).where(ChatSession.id.in_(part), *conditions)))
+            chats += [chat_id for chat_id in part if chat_id in kept]
+            if len(chats) >= cap:
+                break
+        high, window = low, window * 4
+    return chats[:cap]
+
+
+def chats_of_visitors(search, conditions, cap):
+    """The ids of the newest `cap` chats meeting `conditions` whose visitor's name or email contains `search`."""
+    return db.session.scalars(
+        select(ChatSession.id).where(ChatSession.visitor_id.in_(visitors_containing(search)), *conditions)
+        .order_by(ChatSession.started_at.desc(), ChatSession.id.desc()).limit(cap)).all()
+
+
+def chats_matching(search, conditions):
+    """(ids, more): the chats meeting `conditions` that `search` finds (by the visitor's name or
+    email, or by one message holding every word); at most MATCH_CAP + 1 of each kind are read,
+    and `more` says there are more than MATCH_CAP. Only these ids are then sorted and paged."""
+    cap = MATCH_CAP
+    found = dict.fromkeys(chats_of_visitors(search, conditions, cap + 1))
+    words = search_words(search)
+    if words:
+        found.update(dict.fromkeys(chats_with_words(words, conditions, cap + 1)))
+    return list(found), len(found) > cap
 
 
 # ---- the list
 
-def _matching(agent, filters):
+def _conditions(agent, filters):
+    """The conditions on chat_session of every filter but the words."""
     conditions = [access.history_condition(agent)]
     if filters.agent_id is not None:
         conditions.append(ChatSession.agent_id == filters.agent_id)
@@ -139,17 +193,7 @@ def _matching(agent, filters):
     if filters.end_date:
         day_after = datetime.combine(filters.end_date + timedelta(days=1), datetime.min.time())
         conditions.append(ChatSession.started_at < day_after)
-    if filters.search:
-        conditions.append(ChatSession.id.in_(sessions_matching(filters.search)))
     return conditions
-
-
-def sessions_matching(search):
-    """A subquery: the ids of chats whose visitor's name or email contains `search`, or one of
-    whose messages holds all its words. The list is driven from these few ids, not from every chat."""
-    found = select(ChatSession.id).where(ChatSession.visitor_id.in_(visitors_containing(search)))
-    words = search_words(search)
-    return found.union(sessions_with_words(words)) if words else found
 
 
 def visitors_containing(search):
@@ -192,36 +236,60 @@ class HistoryRow:
         return int(((self.ended_at or utcnow()) - self.started_at).total_seconds())
 
 
-def _rows(agent, filters):
+def _rows(conditions):
     return (select(ChatSession.id, ChatSession.started_at, ChatSession.ended_at, ChatSession.status,
                    ChatSession.end_reason, ChatSession.channel, Site.name, Visitor.name, Visitor.email,
                    ChatSession.agent_id, Agent.display_name, ChatSession.last_seq)
             .join(Visitor, Visitor.id == ChatSession.visitor_id)
             .join(Site, Site.id == ChatSession.site_id)
             .outerjoin(Agent, Agent.id == ChatSession.agent_id)
-            .where(*_matching(agent, filters))
+            .where(*conditions)
             .order_by(ChatSession.started_at.desc(), ChatSession.id.desc()))
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of the list and the total. `total_is_lower_bound`: a search found more than
+    MATCH_CAP chats; `total` is then MATCH_CAP, and the pages end there."""
+    rows: list
+    total: int
+    total_is_lower_bound: bool = False
+
+    def pages(self, per_page):
+        return max(1, math.ceil(self.total / per_page))
+
+
 def find_chats(agent, filters, page=1, per_page=25):
-    """(rows of the page, total): the chats `agent` may read that match, newest first. The total
-    comes with the page (a window count: the matching runs once); a page past the end counts apart."""
-    rows = db.session.execute(_rows(agent, filters).add_columns(func.count().over())
+    """A HistoryPage of the chats `agent` may read that match, newest first. Without words the
+    total is exact (a window count over the page's query). A search reads at most MATCH_CAP + 1
+    matching chats (`chats_matching`), so its cost is bounded by the cap, not by how many chats
+    the words are in; those are sorted by start and paged."""
+    conditions = _conditions(agent, filters)
+    if filters.search:
+        ids, more = chats_matching(filters.search, conditions)
+        offset = (page - 1) * per_page
+        size = min(per_page, MATCH_CAP - offset)
+        rows = db.session.execute(_rows([ChatSession.id.in_(ids)]).limit(size).offset(offset)).all() \
+            if ids and size > 0 else []
+        return HistoryPage([HistoryRow(*row) for row in rows], min(len(ids), MATCH_CAP), more)
+    rows = db.session.execute(_rows(conditions).add_columns(func.count().over())
                               .limit(per_page).offset((page - 1) * per_page)).all()
     if rows:
         total = rows[0][-1]
     elif page == 1:
         total = 0
     else:
-        total = db.session.execute(
-            select(func.count()).select_from(ChatSession).join(Visitor, Visitor.id == ChatSession.visitor_id)
-            .where(*_matching(agent, filters))).scalar_one()
-    return [HistoryRow(*row[:-1]) for row in rows], total
+        total = db.session.execute(select(func.count()).select_from(ChatSession).where(*conditions)).scalar_one()
+    return HistoryPage([HistoryRow(*row[:-1]) for row in rows], total)
 
 
 def chats_to_export(agent, filters, limit=EXPORT_LIMIT):
-    """The first `limit` matching chats, for a CSV export."""
-    return [HistoryRow(*row) for row in db.session.execute(_rows(agent, filters).limit(limit)).all()]
+    """The first `limit` matching chats, for a CSV export (for a search, the MATCH_CAP it lists)."""
+    conditions = _conditions(agent, filters)
+    if filters.search:
+        conditions = [ChatSession.id.in_(chats_matching(filters.search, conditions)[0])]
+        limit = min(limit, MATCH_CAP)
+    return [HistoryRow(*row) for row in db.session.execute(_rows(conditions).limit(limit)).all()]
 
 
 def agents_to_filter_by():

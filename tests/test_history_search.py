@@ -10,6 +10,7 @@ from chat.extensions import db
 from chat.history import csv_cell
 from chat.history_search import HistoryFilters, find_chats
 from chat.models import ChatSession, Message, Visitor, hash_session_key
+from tests.support import csrf_token
 
 
 def make_chat(site, name, email=None, holder=None, lines=(), status="ended", channel="web", started=None):
@@ -32,9 +33,9 @@ def make_chat(site, name, email=None, holder=None, lines=(), status="ended", cha
 
 
 def found(agent, **filters):
-    rows, total = find_chats(agent, HistoryFilters(**filters), per_page=100)
-    assert total == len(rows)
-    return {row.visitor_name for row in rows}
+    found = find_chats(agent, HistoryFilters(**filters), per_page=100)
+    assert found.total == len(found.rows) and not found.total_is_lower_bound
+    return {row.visitor_name for row in found.rows}
 
 
 @pytest.fixture
@@ -127,8 +128,9 @@ def test_filters_by_status_channel_agent_and_dates(site, alice, agents, supervis
 def test_pages_newest_first_with_the_total(site, supervisor):
     for n in range(7):
         make_chat(site, f"V{n}", started=datetime(2026, 11, 1) + timedelta(hours=n))
-    rows, total = find_chats(supervisor, HistoryFilters(), page=2, per_page=3)
-    assert total == 7
+    found = find_chats(supervisor, HistoryFilters(), page=2, per_page=3)
+    rows = found.rows
+    assert found.total == 7
     assert [row.visitor_name for row in rows] == ["V3", "V2", "V1"]
     assert [row.message_count for row in rows] == [0, 0, 0]
     assert rows[0].duration_seconds == 300
@@ -200,3 +202,71 @@ def test_empty_filters_mean_none(app):
 ])
 def test_csv_cells_never_start_a_formula(value, cell):
     assert csv_cell(value) == cell
+
+
+# ---- a search counts and lists at most MATCH_CAP chats
+
+@pytest.fixture
+def cap_of_three(monkeypatch):
+    """MATCH_CAP 3, messages searched two ids at first and chats checked two at a time, so a
+    handful of chats passes the cap."""
+    monkeypatch.setattr(history_search, "MATCH_CAP", 3)
+    monkeypatch.setattr(history_search, "WINDOW", 2)
+    monkeypatch.setattr(history_search, "CHECKED_AT_ONCE", 2)
+
+
+def parcel_chats(site, count, holder=None):
+    """`count` chats an hour apart (V0 oldest), each with three messages saying "parcel"."""
+    for n in range(count):
+        make_chat(site, f"V{n}", holder=holder, started=datetime(2026, 11, 1) + timedelta(hours=n),
+                  lines=[("visitor", "my parcel"), ("agent", "your parcel"), ("visitor", "parcel again")])
+
+
+def test_a_search_past_the_cap_counts_the_cap_as_a_lower_bound_and_pages_end_there(site, supervisor, cap_of_three):
+    parcel_chats(site, 5)
+    first = find_chats(supervisor, HistoryFilters(search="parcel"), page=1, per_page=2)
+    assert (first.total, first.total_is_lower_bound, first.pages(2)) == (3, True, 2)
+    assert [row.visitor_name for row in first.rows] == ["V4", "V3"]
+    assert [row.visitor_name for row in find_chats(supervisor, HistoryFilters(search="parcel"), 2, 2).rows] == ["V2"]
+    assert find_chats(supervisor, HistoryFilters(search="parcel"), 3, 2).rows == []
+    assert find_chats(supervisor, HistoryFilters()).total == 5          # no words: exact, no cap
+
+
+def test_a_search_up_to_the_cap_is_counted_exactly(site, supervisor, cap_of_three):
+    parcel_chats(site, 3)
+    found_ = find_chats(supervisor, HistoryFilters(search="PARCEL"), per_page=2)
+    assert (found_.total, found_.total_is_lower_bound) == (3, False)
+    assert [row.visitor_name for row in found_.rows] == ["V2", "V1"]
+
+
+def test_the_cap_counts_only_chats_the_filters_and_the_access_rule_keep(site, alice, agents, supervisor, cap_of_three):
+    parcel_chats(site, 5, holder=agents[1])
+    make_chat(site, "Mine", holder=alice, started=datetime(2026, 10, 1), lines=[("visitor", "parcel")])
+    assert found(alice, search="parcel") == {"Mine"}
+    assert found(supervisor, search="parcel", agent_id=alice.id) == {"Mine"}
+    assert found(supervisor, search="parcel", end_date=datetime(2026, 10, 31).date()) == {"Mine"}
+
+
+def test_visitors_found_by_name_are_capped_too(site, supervisor, cap_of_three):
+    for n in range(5):
+        make_chat(site, f"Smith {n}", started=datetime(2026, 11, 1) + timedelta(hours=n))
+    found_ = find_chats(supervisor, HistoryFilters(search="smith"), per_page=10)
+    assert (found_.total, found_.total_is_lower_bound) == (3, True)
+    assert [row.visitor_name for row in found_.rows] == ["Smith 4", "Smith 3", "Smith 2"]
+
+
+def test_the_page_the_json_and_the_csv_say_more_than_the_cap(app, site, agents, cap_of_three):
+    parcel_chats(site, 5)
+    client = app.test_client()
+    token = csrf_token(client.get("/login").text)
+    assert client.post("/login", data={"email": "s@example.com", "password": "password-3",
+                                       "csrf_token": token}).status_code == 302
+    page = client.get("/history?search=parcel").text
+    assert "More than 3 chats: the 3 with the latest matching messages are listed" in page
+    answer = client.get("/api/v1/agent/sessions/history?search=parcel&per_page=2").get_json()
+    assert (answer["total"], answer["total_is_lower_bound"], answer["pages"]) == (3, True, 2)
+    assert [item["visitor_name"] for item in answer["items"]] == ["V4", "V3"]
+    exact = client.get("/api/v1/agent/sessions/history?search=V1").get_json()
+    assert (exact["total"], exact["total_is_lower_bound"]) == (1, False)
+    rows = client.get("/history.csv?search=parcel").text.splitlines()
+    assert len(rows) == 1 + 3
