@@ -69,40 +69,44 @@ def rank(percent, count):
     return f"(({count}) * {percent} + 99) / 100"
 
 
-def figures_sql(group):
-    """Counts and the median and p90 of every timed figure, per value of `group`: the chats'
-    values computed once (MATERIALIZED), then each timed figure ranked within its group."""
+def report_sql():
+    """The whole report in one statement, one row per (kind, group): 'all', each 'day' and
+    'agent' with counts, medians and p90s; each 'hour' and abandonment 'reason' with a count.
+    The chats of the range are read and their times computed once (a MATERIALIZED CTE) instead
+    of once per grouping; each timed figure is then ranked by one window over the three
+    groupings (UNION ALL), and the nearest ranks are picked with the groups' counts."""
     values = ", ".join(f"{expression} AS {name}" for name, expression in timed_columns().items())
+    flags = ("CASE WHEN c.claimed_at IS NOT NULL THEN 1 ELSE 0 END AS handled, "
+             "CASE WHEN c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') THEN 1 ELSE 0 END AS abandoned, "
+             "CASE WHEN c.restored_count > 0 THEN 1 ELSE 0 END AS restored")
+    columns = "handled, abandoned, restored, " + ", ".join(TIMES)
     ranked = ", ".join(
-        f"{name}_ranked AS (SELECT g, {name} AS v, ROW_NUMBER() OVER (PARTITION BY g ORDER BY {name}) AS rn "
-        f"FROM chats WHERE {name} IS NOT NULL)" for name in TIMES)
-    median, p90 = (rank(50, "k.{0}_n"), rank(90, "k.{0}_n"))
+        f"{name}_ranked AS (SELECT kind, g, {name} AS v, ROW_NUMBER() OVER (PARTITION BY kind, g ORDER BY {name}) AS rn "
+        f"FROM grouped WHERE {name} IS NOT NULL)" for name in TIMES)
+    median, p90 = rank(50, "k.{0}_n"), rank(90, "k.{0}_n")
     picked = ", ".join(
-        f"{name}_picked AS (SELECT r.g, MIN(CASE WHEN r.rn = {median.format(name)} THEN r.v END) AS median, "
-        f"MIN(CASE WHEN r.rn = {p90.format(name)} THEN r.v END) AS p90 FROM {name}_ranked r JOIN counts k ON k.g = r.g "
-        f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.g)" for name in TIMES)
+        f"{name}_picked AS (SELECT r.kind, r.g, MIN(CASE WHEN r.rn = {median.format(name)} THEN r.v END) AS median, "
+        f"MIN(CASE WHEN r.rn = {p90.format(name)} THEN r.v END) AS p90 FROM {name}_ranked r "
+        f"JOIN counts k ON k.kind = r.kind AND k.g = r.g "
+        f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.kind, r.g)" for name in TIMES)
+    no_times = ", ".join("NULL, NULL" for _ in TIMES)
     return (
-        f"WITH chats AS MATERIALIZED (SELECT {group} AS g, "
-        "CASE WHEN c.claimed_at IS NOT NULL THEN 1 ELSE 0 END AS handled, "
-        "CASE WHEN c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') THEN 1 ELSE 0 END AS abandoned, "
-        "CASE WHEN c.restored_count > 0 THEN 1 ELSE 0 END AS restored, "
-        f"{values} FROM chat_session c WHERE {IN_RANGE}), "
-        "counts AS MATERIALIZED (SELECT g, COUNT(*) AS started, SUM(handled) AS handled, SUM(abandoned) AS abandoned, "
-        "SUM(restored) AS restored, " + ", ".join(f"COUNT({name}) AS {name}_n" for name in TIMES)
-        + f" FROM chats GROUP BY g), {ranked}, {picked} "
-        "SELECT k.g, k.started, k.handled, k.abandoned, k.restored, "
+        f"WITH chats AS MATERIALIZED (SELECT {sql('day', 'c.started_at')} AS day, "
+        f"CAST(c.agent_id AS VARCHAR(20)) AS agent, {sql('hour', 'c.started_at')} AS hour, "
+        f"COALESCE(c.end_reason, 'unknown') AS reason, {flags}, {values} "
+        f"FROM chat_session c WHERE {IN_RANGE}), "
+        f"grouped AS (SELECT 'all' AS kind, '' AS g, {columns} FROM chats "
+        f"UNION ALL SELECT 'day', day, {columns} FROM chats "
+        f"UNION ALL SELECT 'agent', agent, {columns} FROM chats WHERE agent IS NOT NULL), "
+        "counts AS MATERIALIZED (SELECT kind, g, COUNT(*) AS started, SUM(handled) AS handled, "
+        "SUM(abandoned) AS abandoned, SUM(restored) AS restored, "
+        + ", ".join(f"COUNT({name}) AS {name}_n" for name in TIMES) + " FROM grouped GROUP BY kind, g), "
+        f"{ranked}, {picked} "
+        "SELECT k.kind, k.g, k.started, k.handled, k.abandoned, k.restored, "
         + ", ".join(f"{name}_picked.median, {name}_picked.p90" for name in TIMES) + " FROM counts k "
-        + " ".join(f"LEFT JOIN {name}_picked ON {name}_picked.g = k.g" for name in TIMES) + " ORDER BY k.g")
-
-
-ABANDONED_SQL = ("SELECT COALESCE(c.end_reason, 'unknown') AS reason, COUNT(*) AS chats FROM chat_session c "
-                 f"WHERE {IN_RANGE} AND c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') "
-                 "GROUP BY COALESCE(c.end_reason, 'unknown') ORDER BY chats DESC, reason")
-
-
-def hours_sql():
-    return (f"SELECT {sql('hour', 'c.started_at')} AS hour, COUNT(*) AS chats FROM chat_session c "
-            f"WHERE {IN_RANGE} GROUP BY {sql('hour', 'c.started_at')}")
+        + " ".join(f"LEFT JOIN {name}_picked ON {name}_picked.kind = k.kind AND {name}_picked.g = k.g" for name in TIMES)
+        + f" UNION ALL SELECT 'hour', CAST(hour AS VARCHAR(20)), COUNT(*), 0, 0, 0, {no_times} FROM chats GROUP BY hour"
+        f" UNION ALL SELECT 'reason', reason, COUNT(*), 0, 0, 0, {no_times} FROM chats WHERE abandoned = 1 GROUP BY reason")
 
 
 @dataclass
@@ -144,25 +148,30 @@ def run(statement, first_day, last_day):
     return db.session.execute(query, {"start": start, "end": end}).all()
 
 
-def figures(row, label):
-    _, *numbers = row
+def figures(numbers, label):
+    """The Figures of one row's numbers (started, handled, ..., duration p90); none: all zero."""
+    if numbers is None:
+        return Figures(label)
     return Figures(label, *(int(number) if number is not None else None for number in numbers))
 
 
 def report(first_day, last_day):
     """Every figure of the chats started from `first_day` to `last_day`, both included (UTC)."""
-    summary = [figures(row, "All") for row in run(figures_sql("'all'"), first_day, last_day)]
-    by_day = {row[0]: figures(row, row[0]) for row in run(figures_sql(sql("day", "c.started_at")), first_day, last_day)}
-    days = [by_day.get(day.isoformat(), Figures(day.isoformat()))
-            for day in (first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1))]
+    rows = {}
+    for row in run(report_sql(), first_day, last_day):
+        rows.setdefault(row[0], {})[row[1]] = row[2:]
+    summary = rows.get("all", {}).get("")
+    by_day = rows.get("day", {})
+    days = [figures(by_day.get(day), day) for day in
+            ((first_day + timedelta(days=n)).isoformat() for n in range((last_day - first_day).days + 1))]
     names = dict(db.session.execute(text("SELECT id, display_name FROM agent")).all())
-    agents = [figures(row, names.get(row[0], f"Agent {row[0]}"))
-              for row in run(figures_sql("c.agent_id"), first_day, last_day) if row[0] is not None]
+    agents = [figures(numbers, names.get(int(agent), f"Agent {agent}")) for agent, numbers in rows.get("agent", {}).items()]
     agents.sort(key=lambda row: (-row.handled, row.label))
-    hours = dict(run(hours_sql(), first_day, last_day))
-    return Report(first_day, last_day, summary[0] if summary else Figures("All"), days, agents,
-                  [(reason, int(chats)) for reason, chats in run(ABANDONED_SQL, first_day, last_day)],
-                  [int(hours.get(hour, 0)) for hour in range(24)])
+    abandoned = sorted(((reason, int(numbers[0])) for reason, numbers in rows.get("reason", {}).items()),
+                       key=lambda pair: (-pair[1], pair[0]))
+    hours = {int(hour): int(numbers[0]) for hour, numbers in rows.get("hour", {}).items()}
+    return Report(first_day, last_day, figures(summary, "All"), days, agents, abandoned,
+                  [hours.get(hour, 0) for hour in range(24)])
 
 
 def date_range(first, last, today):
