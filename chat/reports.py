@@ -32,38 +32,36 @@ EPOCH_DAY = date(1970, 1, 1)
 TIMES = ("waiting", "response", "duration")          # the timed figures, each with median and p90
 KINDS = {"all": 0, "day": 1, "agent": 2, "hour": 3, "reason": 4}   # the groupings of report_sql's rows
 
-# The three things SQLite and PostgreSQL spell differently: seconds since 1970, the day, the hour.
-DIALECT_SQL = {
-    "sqlite": {"seconds": "CAST(strftime('%s', {0}) AS INTEGER)",
-               "day": "strftime('%Y-%m-%d', {0})",
-               "hour": "CAST(strftime('%H', {0}) AS INTEGER)"},
-    "postgresql": {"seconds": "CAST(FLOOR(EXTRACT(EPOCH FROM {0})) AS BIGINT)",
-                   "day": "to_char({0}, 'YYYY-MM-DD')",
-                   "hour": "CAST(EXTRACT(HOUR FROM {0}) AS INTEGER)"},
-}
+# Seconds since 1970 of a timestamp, counted to its second, in each dialect. PostgreSQL's
+# date_part is float8 (EXTRACT's numeric is several times slower), exact to the microsecond here.
+SECONDS_SQL = {"sqlite": "CAST(strftime('%s', {0}) AS INTEGER)",
+               "postgresql": "CAST(FLOOR(date_part('epoch', {0})) AS BIGINT)"}
 
 
-def sql(kind, column):
-    return DIALECT_SQL[db.engine.dialect.name][kind].format(column)
-
-
-def seconds_between(start, end):
-    """Whole seconds from `start` to `end` (SQL expressions); NULL when either is."""
-    return f"({sql('seconds', end)} - {sql('seconds', start)})"
+def seconds(column):
+    return SECONDS_SQL[db.engine.dialect.name].format(column)
 
 
 IN_RANGE = "c.started_at >= :start AND c.started_at < :end"
 
 
-def timed_columns():
-    handled = "c.claimed_at IS NOT NULL"
-    return {
-        "waiting": f"CASE WHEN {handled} THEN {seconds_between('COALESCE(c.queued_at, c.started_at)', 'c.claimed_at')} END",
-        "response": f"CASE WHEN {handled} AND c.first_response_at >= c.claimed_at "
-                    f"THEN {seconds_between('c.claimed_at', 'c.first_response_at')} END",
-        "duration": f"CASE WHEN c.status IN ('ended', 'abandoned') AND c.ended_at IS NOT NULL "
-                    f"THEN {seconds_between('c.started_at', 'c.ended_at')} END",
-    }
+def stamps_sql():
+    """Each chat of the range once: its group keys, flags, and the seconds of the timestamps its
+    timed figures need (NULL where the figure does not apply)."""
+    return (
+        f"SELECT c.agent_id AS agent, COALESCE(c.end_reason, 'unknown') AS reason, "
+        "CASE WHEN c.claimed_at IS NOT NULL THEN 1 ELSE 0 END AS handled, "
+        "CASE WHEN c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') THEN 1 ELSE 0 END AS abandoned, "
+        "CASE WHEN c.restored_count > 0 THEN 1 ELSE 0 END AS restored, "
+        f"{seconds('c.started_at')} AS started, {seconds('COALESCE(c.queued_at, c.started_at)')} AS queued, "
+        f"{seconds('c.claimed_at')} AS claimed, "
+        f"CASE WHEN c.first_response_at >= c.claimed_at THEN {seconds('c.first_response_at')} END AS replied, "
+        f"CASE WHEN c.status IN ('ended', 'abandoned') THEN {seconds('c.ended_at')} END AS ended "
+        f"FROM chat_session c WHERE {IN_RANGE}")
+
+
+# The timed figures from a chat's stamps: NULL when a stamp is (not handled, no reply, not closed).
+TIMED = {"waiting": "claimed - queued", "response": "replied - claimed", "duration": "ended - started"}
 
 
 def rank(percent, count):
@@ -77,10 +75,7 @@ def report_sql():
     The chats of the range are read and their times computed once (a MATERIALIZED CTE) instead
     of once per grouping; each timed figure is then ranked by one window over the three
     groupings (UNION ALL), and the nearest ranks are picked with the groups' counts."""
-    values = ", ".join(f"{expression} AS {name}" for name, expression in timed_columns().items())
-    flags = ("CASE WHEN c.claimed_at IS NOT NULL THEN 1 ELSE 0 END AS handled, "
-             "CASE WHEN c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') THEN 1 ELSE 0 END AS abandoned, "
-             "CASE WHEN c.restored_count > 0 THEN 1 ELSE 0 END AS restored")
+    values = ", ".join(f"{expression} AS {name}" for name, expression in TIMED.items())
     columns = "handled, abandoned, restored, " + ", ".join(TIMES)
     ranked = ", ".join(
         f"{name}_ranked AS (SELECT kind, g, {name} AS v, ROW_NUMBER() OVER (PARTITION BY kind, g ORDER BY {name}) AS rn "
@@ -93,12 +88,11 @@ def report_sql():
         f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.kind, r.g)" for name in TIMES)
     no_times = ", ".join("NULL, NULL" for _ in TIMES)
     # Groups are integers (sorting text is slow, PostgreSQL's collations slower still): a day is
-    # its number since 1970-01-01 and an hour is taken from the same seconds, counted once.
-    started = sql("seconds", "c.started_at")
+    # its number since 1970-01-01, the hour comes from the same seconds.
     return (
-        f"WITH chats AS MATERIALIZED (SELECT {started} / 86400 AS day, c.agent_id AS agent, "
-        f"{started} % 86400 / 3600 AS hour, COALESCE(c.end_reason, 'unknown') AS reason, {flags}, {values} "
-        f"FROM chat_session c WHERE {IN_RANGE}), "
+        f"WITH stamps AS MATERIALIZED ({stamps_sql()}), "
+        "chats AS MATERIALIZED (SELECT started / 86400 AS day, started % 86400 / 3600 AS hour, agent, reason, "
+        f"handled, abandoned, restored, {values} FROM stamps), "
         f"grouped AS (SELECT {KINDS['all']} AS kind, 0 AS g, {columns} FROM chats "
         f"UNION ALL SELECT {KINDS['day']}, day, {columns} FROM chats "
         f"UNION ALL SELECT {KINDS['agent']}, agent, {columns} FROM chats WHERE agent IS NOT NULL), "
