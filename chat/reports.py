@@ -72,23 +72,14 @@ def rank(percent, count):
 def report_sql():
     """The whole report in one statement, one row per (kind, group): 'all', each 'day' and
     'agent' with counts, medians and p90s; each 'hour' and abandonment 'reason' with a count.
-    The chats of the range are read and their times computed once (a MATERIALIZED CTE) instead
-    of once per grouping; each timed figure is then ranked by one window over the three
-    groupings (UNION ALL), and the nearest ranks are picked with the groups' counts."""
+
+    The chats of the range are read and their timestamps turned to seconds once (MATERIALIZED
+    CTEs), then grouped three ways at once (UNION ALL). Groups are integers (sorting text is
+    slow, PostgreSQL's collations slower still): a day is its number since 1970-01-01."""
     values = ", ".join(f"{expression} AS {name}" for name, expression in TIMED.items())
     columns = "handled, abandoned, restored, " + ", ".join(TIMES)
-    ranked = ", ".join(
-        f"{name}_ranked AS (SELECT kind, g, {name} AS v, ROW_NUMBER() OVER (PARTITION BY kind, g ORDER BY {name}) AS rn "
-        f"FROM grouped WHERE {name} IS NOT NULL)" for name in TIMES)
-    median, p90 = rank(50, "k.{0}_n"), rank(90, "k.{0}_n")
-    picked = ", ".join(
-        f"{name}_picked AS (SELECT r.kind, r.g, MIN(CASE WHEN r.rn = {median.format(name)} THEN r.v END) AS median, "
-        f"MIN(CASE WHEN r.rn = {p90.format(name)} THEN r.v END) AS p90 FROM {name}_ranked r "
-        f"JOIN counts k ON k.kind = r.kind AND k.g = r.g "
-        f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.kind, r.g)" for name in TIMES)
+    percentiles, picked, joins = percentiles_sql()
     no_times = ", ".join("NULL, NULL" for _ in TIMES)
-    # Groups are integers (sorting text is slow, PostgreSQL's collations slower still): a day is
-    # its number since 1970-01-01, the hour comes from the same seconds.
     return (
         f"WITH stamps AS MATERIALIZED ({stamps_sql()}), "
         "chats AS MATERIALIZED (SELECT started / 86400 AS day, started % 86400 / 3600 AS hour, agent, reason, "
@@ -97,15 +88,36 @@ def report_sql():
         f"UNION ALL SELECT {KINDS['day']}, day, {columns} FROM chats "
         f"UNION ALL SELECT {KINDS['agent']}, agent, {columns} FROM chats WHERE agent IS NOT NULL), "
         "counts AS MATERIALIZED (SELECT kind, g, COUNT(*) AS started, SUM(handled) AS handled, "
-        "SUM(abandoned) AS abandoned, SUM(restored) AS restored, "
-        + ", ".join(f"COUNT({name}) AS {name}_n" for name in TIMES) + " FROM grouped GROUP BY kind, g), "
-        f"{ranked}, {picked} "
-        "SELECT k.kind, k.g, NULL AS reason, k.started, k.handled, k.abandoned, k.restored, "
-        + ", ".join(f"{name}_picked.median, {name}_picked.p90" for name in TIMES) + " FROM counts k "
-        + " ".join(f"LEFT JOIN {name}_picked ON {name}_picked.kind = k.kind AND {name}_picked.g = k.g" for name in TIMES)
-        + f" UNION ALL SELECT {KINDS['hour']}, hour, NULL, COUNT(*), 0, 0, 0, {no_times} FROM chats GROUP BY hour"
+        f"SUM(abandoned) AS abandoned, SUM(restored) AS restored, {percentiles} FROM grouped GROUP BY kind, g)"
+        f"{picked} SELECT k.kind, k.g, NULL AS reason, k.started, k.handled, k.abandoned, k.restored, "
+        + ", ".join(f"{name}_median, {name}_p90" for name in TIMES) + f" FROM counts k{joins}"
+        f" UNION ALL SELECT {KINDS['hour']}, hour, NULL, COUNT(*), 0, 0, 0, {no_times} FROM chats GROUP BY hour"
         f" UNION ALL SELECT {KINDS['reason']}, 0, reason, COUNT(*), 0, 0, 0, {no_times} FROM chats "
         "WHERE abandoned = 1 GROUP BY reason")
+
+
+def percentiles_sql():
+    """The nearest-rank median and p90 of each timed figure per group, as (columns of `counts`,
+    CTEs after it, joins to them giving `<figure>_median` and `<figure>_p90`).
+
+    PostgreSQL's percentile_disc(p) is the value at rank ceil(p x n): one small sort per group.
+    SQLite has none: each figure is ranked within its group by one window (ROW_NUMBER), and
+    the rows at the nearest ranks, from the group's count, are picked."""
+    if db.engine.dialect.name == "postgresql":
+        return ", ".join(f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {name}) AS {name}_median, "
+                         f"percentile_disc(0.9) WITHIN GROUP (ORDER BY {name}) AS {name}_p90"
+                         for name in TIMES), "", ""
+    median, p90 = rank(50, "k.{0}_n"), rank(90, "k.{0}_n")
+    ctes = "".join(
+        f", {name}_ranked AS (SELECT kind, g, {name} AS v, "
+        f"ROW_NUMBER() OVER (PARTITION BY kind, g ORDER BY {name}) AS rn FROM grouped WHERE {name} IS NOT NULL), "
+        f"{name}_picked AS (SELECT r.kind, r.g, MIN(CASE WHEN r.rn = {median.format(name)} THEN r.v END) AS {name}_median, "
+        f"MIN(CASE WHEN r.rn = {p90.format(name)} THEN r.v END) AS {name}_p90 FROM {name}_ranked r "
+        f"JOIN counts k ON k.kind = r.kind AND k.g = r.g "
+        f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.kind, r.g)" for name in TIMES)
+    joins = "".join(f" LEFT JOIN {name}_picked ON {name}_picked.kind = k.kind AND {name}_picked.g = k.g"
+                    for name in TIMES)
+    return ", ".join(f"COUNT({name}) AS {name}_n" for name in TIMES), ctes, joins
 
 
 @dataclass
