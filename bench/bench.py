@@ -711,7 +711,8 @@ def run_reports(database, quick):
                 page_ms, _ = timed_get(http, f"{servers[0].url}/reports?{query}")
                 page_cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / 5          # timed_get asks 5 times
                 csv_ms, _ = timed_get(http, f"{servers[0].url}/reports/days.csv?{query}")
-                row["ranges"].append((days, page_ms, page_cpu_ms, csv_ms))
+                report_ms, database_cpu_ms = report_cpu(servers[0], last - datetime.timedelta(days=days - 1), last)
+                row["ranges"].append((days, page_ms, page_cpu_ms, csv_ms, report_ms, database_cpu_ms))
             row["load"] = os.getloadavg()[0]
             return row
         finally:
@@ -719,14 +720,23 @@ def run_reports(database, quick):
             drop_created_databases()          # a 100,000-chat database is not kept
 
 
+def report_cpu(server, first_day, last_day):
+    """One report computed in-process (bench/report_cpu.py): its wall ms and the database's CPU ms."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "report_cpu.py"), str(first_day), str(last_day)],
+                         cwd=ROOT, env=server.env, capture_output=True, text=True, check=True)
+    return tuple(float(number) for number in out.stdout.split()[-2:])
+
+
 def print_reports_table(results, header=True):
     if header:
         print("\n| reports: database | chats in the table (over 365 days) | seed s | "
-              + " | ".join(f"last {days} days: page ms (server CPU ms) / days.csv ms" for days in REPORT_RANGES)
+              + " | ".join(f"last {days} days: page ms (server CPU ms) / days.csv ms / report ms (database CPU ms)"
+                           for days in REPORT_RANGES)
               + " | load average |")
         print("|---|---|---|" + "---|" * len(REPORT_RANGES) + "---|")
     for row in results:
-        ranges = " | ".join(f"{page_ms:.0f} ({cpu_ms:.0f}) / {csv_ms:.0f}" for _, page_ms, cpu_ms, csv_ms in row["ranges"])
+        ranges = " | ".join(f"{page_ms:.0f} ({cpu_ms:.0f}) / {csv_ms:.0f} / {report_ms:.0f} ({database_ms:.0f})"
+                            for _, page_ms, cpu_ms, csv_ms, report_ms, database_ms in row["ranges"])
         print(f"| {row['database']} | {row['chats']:,} | {row['seed_s']:.0f} | {ranges} | {row['load']:.1f} |")
 
 

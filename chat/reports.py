@@ -28,40 +28,40 @@ from .extensions import db
 MAX_DAYS = 366
 DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DEFAULT_DAYS = 7
+EPOCH_DAY = date(1970, 1, 1)
 TIMES = ("waiting", "response", "duration")          # the timed figures, each with median and p90
+KINDS = {"all": 0, "day": 1, "agent": 2, "hour": 3, "reason": 4}   # the groupings of report_sql's rows
 
-# The three things SQLite and PostgreSQL spell differently: seconds since 1970, the day, the hour.
-DIALECT_SQL = {
-    "sqlite": {"seconds": "CAST(strftime('%s', {0}) AS INTEGER)",
-               "day": "strftime('%Y-%m-%d', {0})",
-               "hour": "CAST(strftime('%H', {0}) AS INTEGER)"},
-    "postgresql": {"seconds": "CAST(FLOOR(EXTRACT(EPOCH FROM {0})) AS BIGINT)",
-                   "day": "to_char({0}, 'YYYY-MM-DD')",
-                   "hour": "CAST(EXTRACT(HOUR FROM {0}) AS INTEGER)"},
-}
+# Seconds since 1970 of a timestamp, counted to its second, in each dialect. PostgreSQL's
+# date_part is float8 (EXTRACT's numeric is several times slower), exact to the microsecond here.
+SECONDS_SQL = {"sqlite": "CAST(strftime('%s', {0}) AS INTEGER)",
+               "postgresql": "CAST(FLOOR(date_part('epoch', {0})) AS BIGINT)"}
 
 
-def sql(kind, column):
-    return DIALECT_SQL[db.engine.dialect.name][kind].format(column)
-
-
-def seconds_between(start, end):
-    """Whole seconds from `start` to `end` (SQL expressions); NULL when either is."""
-    return f"({sql('seconds', end)} - {sql('seconds', start)})"
+def seconds(column):
+    return SECONDS_SQL[db.engine.dialect.name].format(column)
 
 
 IN_RANGE = "c.started_at >= :start AND c.started_at < :end"
 
 
-def timed_columns():
-    handled = "c.claimed_at IS NOT NULL"
-    return {
-        "waiting": f"CASE WHEN {handled} THEN {seconds_between('COALESCE(c.queued_at, c.started_at)', 'c.claimed_at')} END",
-        "response": f"CASE WHEN {handled} AND c.first_response_at >= c.claimed_at "
-                    f"THEN {seconds_between('c.claimed_at', 'c.first_response_at')} END",
-        "duration": f"CASE WHEN c.status IN ('ended', 'abandoned') AND c.ended_at IS NOT NULL "
-                    f"THEN {seconds_between('c.started_at', 'c.ended_at')} END",
-    }
+def stamps_sql():
+    """Each chat of the range once: its group keys, flags, and the seconds of the timestamps its
+    timed figures need (NULL where the figure does not apply)."""
+    return (
+        f"SELECT c.agent_id AS agent, COALESCE(c.end_reason, 'unknown') AS reason, "
+        "CASE WHEN c.claimed_at IS NOT NULL THEN 1 ELSE 0 END AS handled, "
+        "CASE WHEN c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') THEN 1 ELSE 0 END AS abandoned, "
+        "CASE WHEN c.restored_count > 0 THEN 1 ELSE 0 END AS restored, "
+        f"{seconds('c.started_at')} AS started, {seconds('COALESCE(c.queued_at, c.started_at)')} AS queued, "
+        f"{seconds('c.claimed_at')} AS claimed, "
+        f"CASE WHEN c.first_response_at >= c.claimed_at THEN {seconds('c.first_response_at')} END AS replied, "
+        f"CASE WHEN c.status IN ('ended', 'abandoned') THEN {seconds('c.ended_at')} END AS ended "
+        f"FROM chat_session c WHERE {IN_RANGE}")
+
+
+# The timed figures from a chat's stamps: NULL when a stamp is (not handled, no reply, not closed).
+TIMED = {"waiting": "claimed - queued", "response": "replied - claimed", "duration": "ended - started"}
 
 
 def rank(percent, count):
@@ -69,40 +69,55 @@ def rank(percent, count):
     return f"(({count}) * {percent} + 99) / 100"
 
 
-def figures_sql(group):
-    """Counts and the median and p90 of every timed figure, per value of `group`: the chats'
-    values computed once (MATERIALIZED), then each timed figure ranked within its group."""
-    values = ", ".join(f"{expression} AS {name}" for name, expression in timed_columns().items())
-    ranked = ", ".join(
-        f"{name}_ranked AS (SELECT g, {name} AS v, ROW_NUMBER() OVER (PARTITION BY g ORDER BY {name}) AS rn "
-        f"FROM chats WHERE {name} IS NOT NULL)" for name in TIMES)
-    median, p90 = (rank(50, "k.{0}_n"), rank(90, "k.{0}_n"))
-    picked = ", ".join(
-        f"{name}_picked AS (SELECT r.g, MIN(CASE WHEN r.rn = {median.format(name)} THEN r.v END) AS median, "
-        f"MIN(CASE WHEN r.rn = {p90.format(name)} THEN r.v END) AS p90 FROM {name}_ranked r JOIN counts k ON k.g = r.g "
-        f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.g)" for name in TIMES)
+def report_sql():
+    """The whole report in one statement, one row per (kind, group): 'all', each 'day' and
+    'agent' with counts, medians and p90s; each 'hour' and abandonment 'reason' with a count.
+
+    The chats of the range are read and their timestamps turned to seconds once (MATERIALIZED
+    CTEs), then grouped three ways at once (UNION ALL). Groups are integers (sorting text is
+    slow, PostgreSQL's collations slower still): a day is its number since 1970-01-01."""
+    values = ", ".join(f"{expression} AS {name}" for name, expression in TIMED.items())
+    columns = "handled, abandoned, restored, " + ", ".join(TIMES)
+    percentiles, picked, joins = percentiles_sql()
+    no_times = ", ".join("NULL, NULL" for _ in TIMES)
     return (
-        f"WITH chats AS MATERIALIZED (SELECT {group} AS g, "
-        "CASE WHEN c.claimed_at IS NOT NULL THEN 1 ELSE 0 END AS handled, "
-        "CASE WHEN c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') THEN 1 ELSE 0 END AS abandoned, "
-        "CASE WHEN c.restored_count > 0 THEN 1 ELSE 0 END AS restored, "
-        f"{values} FROM chat_session c WHERE {IN_RANGE}), "
-        "counts AS MATERIALIZED (SELECT g, COUNT(*) AS started, SUM(handled) AS handled, SUM(abandoned) AS abandoned, "
-        "SUM(restored) AS restored, " + ", ".join(f"COUNT({name}) AS {name}_n" for name in TIMES)
-        + f" FROM chats GROUP BY g), {ranked}, {picked} "
-        "SELECT k.g, k.started, k.handled, k.abandoned, k.restored, "
-        + ", ".join(f"{name}_picked.median, {name}_picked.p90" for name in TIMES) + " FROM counts k "
-        + " ".join(f"LEFT JOIN {name}_picked ON {name}_picked.g = k.g" for name in TIMES) + " ORDER BY k.g")
+        f"WITH stamps AS MATERIALIZED ({stamps_sql()}), "
+        "chats AS MATERIALIZED (SELECT started / 86400 AS day, started % 86400 / 3600 AS hour, agent, reason, "
+        f"handled, abandoned, restored, {values} FROM stamps), "
+        f"grouped AS (SELECT {KINDS['all']} AS kind, 0 AS g, {columns} FROM chats "
+        f"UNION ALL SELECT {KINDS['day']}, day, {columns} FROM chats "
+        f"UNION ALL SELECT {KINDS['agent']}, agent, {columns} FROM chats WHERE agent IS NOT NULL), "
+        "counts AS MATERIALIZED (SELECT kind, g, COUNT(*) AS started, SUM(handled) AS handled, "
+        f"SUM(abandoned) AS abandoned, SUM(restored) AS restored, {percentiles} FROM grouped GROUP BY kind, g)"
+        f"{picked} SELECT k.kind, k.g, NULL AS reason, k.started, k.handled, k.abandoned, k.restored, "
+        + ", ".join(f"{name}_median, {name}_p90" for name in TIMES) + f" FROM counts k{joins}"
+        f" UNION ALL SELECT {KINDS['hour']}, hour, NULL, COUNT(*), 0, 0, 0, {no_times} FROM chats GROUP BY hour"
+        f" UNION ALL SELECT {KINDS['reason']}, 0, reason, COUNT(*), 0, 0, 0, {no_times} FROM chats "
+        "WHERE abandoned = 1 GROUP BY reason")
 
 
-ABANDONED_SQL = ("SELECT COALESCE(c.end_reason, 'unknown') AS reason, COUNT(*) AS chats FROM chat_session c "
-                 f"WHERE {IN_RANGE} AND c.claimed_at IS NULL AND c.status IN ('ended', 'abandoned') "
-                 "GROUP BY COALESCE(c.end_reason, 'unknown') ORDER BY chats DESC, reason")
+def percentiles_sql():
+    """The nearest-rank median and p90 of each timed figure per group, as (columns of `counts`,
+    CTEs after it, joins to them giving `<figure>_median` and `<figure>_p90`).
 
-
-def hours_sql():
-    return (f"SELECT {sql('hour', 'c.started_at')} AS hour, COUNT(*) AS chats FROM chat_session c "
-            f"WHERE {IN_RANGE} GROUP BY {sql('hour', 'c.started_at')}")
+    PostgreSQL's percentile_disc(p) is the value at rank ceil(p x n): one small sort per group.
+    SQLite has none: each figure is ranked within its group by one window (ROW_NUMBER), and
+    the rows at the nearest ranks, from the group's count, are picked."""
+    if db.engine.dialect.name == "postgresql":
+        return ", ".join(f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {name}) AS {name}_median, "
+                         f"percentile_disc(0.9) WITHIN GROUP (ORDER BY {name}) AS {name}_p90"
+                         for name in TIMES), "", ""
+    median, p90 = rank(50, "k.{0}_n"), rank(90, "k.{0}_n")
+    ctes = "".join(
+        f", {name}_ranked AS (SELECT kind, g, {name} AS v, "
+        f"ROW_NUMBER() OVER (PARTITION BY kind, g ORDER BY {name}) AS rn FROM grouped WHERE {name} IS NOT NULL), "
+        f"{name}_picked AS (SELECT r.kind, r.g, MIN(CASE WHEN r.rn = {median.format(name)} THEN r.v END) AS {name}_median, "
+        f"MIN(CASE WHEN r.rn = {p90.format(name)} THEN r.v END) AS {name}_p90 FROM {name}_ranked r "
+        f"JOIN counts k ON k.kind = r.kind AND k.g = r.g "
+        f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.kind, r.g)" for name in TIMES)
+    joins = "".join(f" LEFT JOIN {name}_picked ON {name}_picked.kind = k.kind AND {name}_picked.g = k.g"
+                    for name in TIMES)
+    return ", ".join(f"COUNT({name}) AS {name}_n" for name in TIMES), ctes, joins
 
 
 @dataclass
@@ -144,25 +159,29 @@ def run(statement, first_day, last_day):
     return db.session.execute(query, {"start": start, "end": end}).all()
 
 
-def figures(row, label):
-    _, *numbers = row
+def figures(numbers, label):
+    """The Figures of one row's numbers (started, handled, ..., duration p90); none: all zero."""
+    if numbers is None:
+        return Figures(label)
     return Figures(label, *(int(number) if number is not None else None for number in numbers))
 
 
 def report(first_day, last_day):
     """Every figure of the chats started from `first_day` to `last_day`, both included (UTC)."""
-    summary = [figures(row, "All") for row in run(figures_sql("'all'"), first_day, last_day)]
-    by_day = {row[0]: figures(row, row[0]) for row in run(figures_sql(sql("day", "c.started_at")), first_day, last_day)}
-    days = [by_day.get(day.isoformat(), Figures(day.isoformat()))
+    rows = {kind: {} for kind in KINDS.values()}
+    for kind, group, reason, *numbers in run(report_sql(), first_day, last_day):
+        rows[kind][reason if kind == KINDS["reason"] else int(group)] = numbers
+    by_day = {EPOCH_DAY + timedelta(days=day): numbers for day, numbers in rows[KINDS["day"]].items()}
+    days = [figures(by_day.get(day), day.isoformat())
             for day in (first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1))]
     names = dict(db.session.execute(text("SELECT id, display_name FROM agent")).all())
-    agents = [figures(row, names.get(row[0], f"Agent {row[0]}"))
-              for row in run(figures_sql("c.agent_id"), first_day, last_day) if row[0] is not None]
+    agents = [figures(numbers, names.get(agent, f"Agent {agent}")) for agent, numbers in rows[KINDS["agent"]].items()]
     agents.sort(key=lambda row: (-row.handled, row.label))
-    hours = dict(run(hours_sql(), first_day, last_day))
-    return Report(first_day, last_day, summary[0] if summary else Figures("All"), days, agents,
-                  [(reason, int(chats)) for reason, chats in run(ABANDONED_SQL, first_day, last_day)],
-                  [int(hours.get(hour, 0)) for hour in range(24)])
+    abandoned = sorted(((reason, int(numbers[0])) for reason, numbers in rows[KINDS["reason"]].items()),
+                       key=lambda pair: (-pair[1], pair[0]))
+    hours = {hour: int(numbers[0]) for hour, numbers in rows[KINDS["hour"]].items()}
+    return Report(first_day, last_day, figures(rows[KINDS["all"]].get(0), "All"), days, agents, abandoned,
+                  [hours.get(hour, 0) for hour in range(24)])
 
 
 def date_range(first, last, today):

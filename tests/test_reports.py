@@ -15,11 +15,14 @@ Chats in the range (S9 starts a second before it, S10 at the midnight after it):
   S8 03-03 11:00       -      abandoned (heartbeat_timeout)  lasted 300
 """
 from datetime import date
+from datetime import datetime, timedelta
 
 import pytest
 
 from chat import reports
 from chat.errors import ChatError
+from chat.extensions import db
+from chat.models import ChatSession, Visitor, hash_session_key
 
 from tests.support.report_fixture import add_report_chats
 
@@ -122,3 +125,19 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_the_csv(app, report, age
     answer = client.get("/reports/agents.csv?from=2026-03-02&to=2026-03-03")
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
     assert answer.text.splitlines()[1] == "\"'=HYPERLINK(\"\"https://evil.example\"\")\",2,1,60,120,30,60,660,1200"
+
+
+def test_ranks_that_fall_exactly_on_a_chat_pick_that_chat(site, agents):
+    # Ten chats on 2026-05-04 lasting 10, 20, ... 100 s, stored out of order: the median is rank
+    # ceil(0.5 x 10) = 5 -> 50 s and the p90 rank ceil(0.9 x 10) = 9 -> 90 s on both databases.
+    for n in (3, 10, 1, 7, 5, 2, 9, 4, 8, 6):
+        started = datetime(2026, 5, 4, 8, n)
+        db.session.add(ChatSession(
+            site_id=site.id, visitor=Visitor(site_id=site.id, name=f"Ten {n}"), status="abandoned",
+            key_hash=hash_session_key(f"ten{n}"), started_at=started, queued_at=started,
+            ended_at=started + timedelta(seconds=10 * n), end_reason="inactivity",
+            expires_at=started, last_activity_at=started, visitor_last_seen_at=started))
+    db.session.commit()
+    summary = reports.report(date(2026, 5, 4), date(2026, 5, 4)).summary
+    assert (summary.started, summary.abandoned, summary.duration_median, summary.duration_p90) == (10, 10, 50, 90)
+    assert (summary.waiting_median, summary.response_median) == (None, None)
