@@ -27,7 +27,8 @@ def test_a_visitor_without_a_login_is_sent_to_the_login_page(server):
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
 
 
-def test_each_table_of_the_fixture_downloads_as_csv(server):
+def test_each_table_of_the_fixture_downloads_as_csv(own_server):
+    server = own_server()          # figures to the second: no other test's chats or actions in its database
     add_report_chats_to_server(server)
     supervisor = login(server, "supervisor@example.com")
     assert 'href="/reports"' in supervisor.get(server.url + "/dashboard", timeout=5).text

@@ -537,8 +537,12 @@
     statusSeenAt[status.session_id] = ++statusCount;
     if (current && status.session_id === current.sessionId) {
       if (!status.is_open) endedWhileOpen = status.session_id;
-      if (status.status === "active" && status.agent_name && status.session_id !== transferring) {
+      // Someone else took the chat on screen (not this agent's own claim, nor its transfer).
+      if (status.status === "active" && status.agent_name && status.agent_name !== agentName
+          && status.session_id !== transferring) {
         acceptedBy[status.session_id] = status.agent_name;
+      } else {
+        delete acceptedBy[status.session_id];
       }
       openChat(status.session_id);
     }
