@@ -77,6 +77,14 @@ def take_screenshots(server, folder):
             admin.goto(server.url + "/admin/sites/demo")
             admin.screenshot(path=folder / "admin-site.png", full_page=True)
 
+            supervisor = new_page()             # every open chat, the team, the conversation in a pane
+            log_in(supervisor, server, "supervisor@example.com", "demo-password")
+            supervisor.goto(server.url + "/supervisor")
+            expect(supervisor.locator("#connectionStatus")).to_have_text("Live")
+            supervisor.locator("#chatRows tr").filter(has_text=VISITOR).get_by_role("button", name="Open").click()
+            expect(supervisor.locator("#panes .pane .message-text").filter(has_text="Done!")).to_be_visible()
+            supervisor.screenshot(path=folder / "supervisor.png")
+
             agent.locator("#messageInput").press_sequentially("/")     # the canned-reply picker
             expect(agent.get_by_role("listbox", name="Canned replies").get_by_role("option").first).to_be_visible()
             agent.screenshot(path=folder / "dashboard-canned.png")
@@ -90,14 +98,14 @@ def main(argv):
     os.environ.pop("TEST_DATABASE_URL", None)   # always a throwaway SQLite file
     with tempfile.TemporaryDirectory(prefix="chat-screenshots-") as workdir:
         server = LiveServer(workdir)
-        server.prepare_database()
+        server.prepare_database(uncapped=False)     # the team as a new install has it
         server.start()
         try:
             take_screenshots(server, folder)
         finally:
             server.stop()
     for name in ("demo-widget.png", "dashboard.png", "dashboard-phone-list.png", "dashboard-phone-chat.png",
-                 "login.png", "admin-site.png", "dashboard-canned.png"):
+                 "login.png", "admin-site.png", "dashboard-canned.png", "supervisor.png"):
         print(folder / name)
 
 

@@ -110,14 +110,15 @@ class LiveServer:
         self.process = None
         self.log_path = self.workdir / f"server-{self.port}.log"
 
-    def prepare_database(self):
+    def prepare_database(self, uncapped=True):
         for args in (("db", "upgrade"), ("chat", "seed-demo"),
                      ("chat", "create-agent", "--email", "second@example.com", "--name", "Second Agent",
                       "--password", "second-password")):
             result = flask_cli(self.env, *args)
             assert result.returncode == 0, result.stderr + result.stdout
         # Many tests share these agents and leave chats open: capacity is tested with agents of its own.
-        subprocess.run([sys.executable, "-c", UNCAP_SEEDED_AGENTS], cwd=ROOT, env=self.env, check=True, timeout=60)
+        if uncapped:
+            subprocess.run([sys.executable, "-c", UNCAP_SEEDED_AGENTS], cwd=ROOT, env=self.env, check=True, timeout=60)
 
     def start(self):
         env = dict(self.env, PORT=str(self.port), HOST="127.0.0.1")
