@@ -295,5 +295,7 @@ def test_an_agents_own_chats_are_the_chats_the_access_rule_lets_it_find(site, al
     make_chat(site, "Wrote", holder=bob, lines=[("agent", "noted", alice, True)])
     make_chat(site, "Other", holder=bob, lines=[("agent", "hi", bob, False)])
     by_rule = set(db.session.scalars(db.select(ChatSession.id).where(access.history_condition(alice))))
-    assert history_search.own_chats(alice) == by_rule and len(by_rule) == 2
+    own = set(db.session.scalars(access.history_chats(alice)))
+    assert own == by_rule and len(by_rule) == 2
+    assert history_search.own_chats(alice) in (own, None)        # None on PostgreSQL
     assert history_search.own_chats(supervisor) is None
