@@ -4,7 +4,7 @@ count and the first page of 25, what /history and the JSON endpoint run) for var
     bin/bench --history-search                      # SQLite and PostgreSQL, 1,000,000 messages
     python bench/history_search.py --messages 100000 --databases sqlite
     python bench/history_search.py --databases sqlite --keep /tmp/hs   # keep the filled databases
-    python bench/history_search.py --databases sqlite --reuse sqlite:////tmp/hs/history.db
+    python bench/history_search.py --databases sqlite --reuse sqlite:////tmp/hs/history.db   # migrated first
 
 A fresh database each (a SQLite file, a new PostgreSQL database on BENCH_POSTGRES_URL),
 migrated, then filled in bulk: 50,000 chats of 20 messages (stored oldest first: ids grow with time), words drawn from a 20,000-word
@@ -248,12 +248,12 @@ def run(kind, count, search_count, before_count, keep=None, reuse=None):
                            "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"})
         try:
             app = create_app()
+            with app.app_context():
+                upgrade()                         # a reused database gets the indexes added since
             if reuse:
                 supervisor, agent = existing_people(app)
                 before_count = 0
             else:
-                with app.app_context():
-                    upgrade()
                 if kind == "postgresql":          # built after the load, as the migration does on existing data
                     with app.app_context():
                         db.session.execute(text("DROP INDEX ix_message_text_search"))

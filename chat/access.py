@@ -7,7 +7,7 @@ in one query (`agent_and_chat`).
 """
 from dataclasses import dataclass
 
-from sqlalchemy import exists, or_, select, true
+from sqlalchemy import exists, or_, select, true, union
 
 from . import message_store, visitors
 from .errors import ChatError, session_not_found
@@ -211,6 +211,16 @@ def history_condition(agent):
     if supervises(agent):
         return true()
     return or_(ChatSession.agent_id == agent.id, _wrote_in(agent, ChatSession.id))
+
+
+def history_chats(agent):
+    """The same rule from the agent's side: a select of the ids of the chats it held or wrote in
+    (through ix_chat_session_agent_status and ix_message_sender); None for a supervisor (all)."""
+    if supervises(agent):
+        return None
+    return union(select(ChatSession.id).where(ChatSession.agent_id == agent.id),
+                 select(Message.session_id).where(Message.sender_type == "agent", Message.sender_id == agent.id)
+                 .group_by(Message.session_id))     # one per chat, in the index's order: a smaller union
 
 
 def may_read_transcript(agent, chat):

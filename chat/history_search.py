@@ -115,12 +115,14 @@ def tsquery(words):
 MATCH_CAP = 1_000               # a search lists and counts at most this many chats
 WINDOW = 50_000                 # message ids searched at first, newest first; then 4 times more each time
 CHECKED_AT_ONCE = 500           # chats checked against the filters in one query
+OWN_CHATS_READ = 20_000         # a plain agent's own chats read up to this many; more: checked by id
 
 
-def message_matches(words, low, high):
+def message_matches(words, low, high, among=None):
     """(message id, chat id) of the messages with an id in (low, high] holding every word, newest
-    first (ids grow with time). The id range bounds the rows read however common the words:
-    FTS5 takes it as a rowid range, PostgreSQL as a bitmap of message_pkey ANDed with the GIN's."""
+    first (ids grow with time), in the chats `among` if given. The id range bounds the rows read
+    however common the words: FTS5 takes it as a rowid range, PostgreSQL as a bitmap of
+    message_pkey ANDed with the GIN's."""
     if db.engine.dialect.name == "postgresql":
         key, session_id = Message.id, Message.session_id
         query = select(key, session_id).where(text(
@@ -131,20 +133,25 @@ def message_matches(words, low, high):
         key, session_id = fts.c.rowid, Message.session_id
         query = (select(key, session_id).select_from(fts).join(Message, Message.id == key)
                  .where(text("message_fts MATCH :words").bindparams(words=fts5_query(words))))
+    if among is not None:
+        query = query.where(session_id.in_(among))
     return db.session.execute(query.where(key > low, key <= high).order_by(key.desc())).all()
 
 
-def chats_with_words(words, conditions, cap):
+def chats_with_words(words, conditions, cap, agent):
     """The ids of up to `cap` chats meeting `conditions` one of whose messages holds every word:
     those with the newest such messages. Reads the matches newest first, a window of ids at a
     time, checks their chats against `conditions` by id, and stops at `cap` chats, so a
-    common word costs about what a rare one does."""
+    common word costs about what a rare one does. Once more than `cap` chats failed the check
+    (a plain agent's search for a common word), only the matches in the agent's own chats are
+    read from there on, if it has few enough (`own_chats`)."""
     high = db.session.execute(select(func.max(Message.id))).scalar() or 0
     chats, seen, window = [], set(), WINDOW
+    among, failed, switched = None, 0, False
     while high > 0 and len(chats) < cap:
         low = max(0, high - window)
         found = []
-        for _message_id, chat_id in message_matches(words, low, high):
+        for _message_id, chat_id in message_matches(words, low, high, among):
             if chat_id not in seen:
                 seen.add(chat_id)
                 found.append(chat_id)
@@ -152,10 +159,26 @@ def chats_with_words(words, conditions, cap):
             part = found[start:start + CHECKED_AT_ONCE]
             kept = set(db.session.scalars(select(ChatSession.id).where(ChatSession.id.in_(part), *conditions)))
             chats += [chat_id for chat_id in part if chat_id in kept]
+            failed += len(part) - len(kept)
             if len(chats) >= cap:
                 break
         high, window = low, window * 4
+        if failed > cap and not switched and high > 0 and len(chats) < cap:
+            among, switched = own_chats(agent), True
     return chats[:cap]
+
+
+def own_chats(agent):
+    """The ids of the chats a plain agent may find (`access.history_chats`), as a set, when there
+    are at most OWN_CHATS_READ of them; else None (a supervisor: None). With them, a search
+    skips the other chats' matches instead of checking each against the access rule. SQLite
+    only: on PostgreSQL the list cost more than the access rule's EXISTS it saves, once that
+    probes ix_message_sender (docs/benchmarks.md)."""
+    chats = access.history_chats(agent)
+    if chats is None or db.engine.dialect.name == "postgresql":
+        return None
+    ids = set(db.session.scalars(chats.limit(OWN_CHATS_READ + 1)))
+    return ids if len(ids) <= OWN_CHATS_READ else None
 
 
 def chats_of_visitors(search, conditions, cap):
@@ -165,7 +188,7 @@ def chats_of_visitors(search, conditions, cap):
         .order_by(ChatSession.started_at.desc(), ChatSession.id.desc()).limit(cap)).all()
 
 
-def chats_matching(search, conditions):
+def chats_matching(agent, search, conditions):
     """(ids, more): the chats meeting `conditions` that `search` finds (by the visitor's name or
     email, or by one message holding every word); at most MATCH_CAP + 1 of each kind are read,
     and `more` says there are more than MATCH_CAP. Only these ids are then sorted and paged."""
@@ -173,7 +196,7 @@ def chats_matching(search, conditions):
     found = dict.fromkeys(chats_of_visitors(search, conditions, cap + 1))
     words = search_words(search)
     if words:
-        found.update(dict.fromkeys(chats_with_words(words, conditions, cap + 1)))
+        found.update(dict.fromkeys(chats_with_words(words, conditions, cap + 1, agent)))
     return list(found), len(found) > cap
 
 
@@ -266,7 +289,7 @@ def find_chats(agent, filters, page=1, per_page=25):
     the words are in; those are sorted by start and paged."""
     conditions = _conditions(agent, filters)
     if filters.search:
-        ids, more = chats_matching(filters.search, conditions)
+        ids, more = chats_matching(agent, filters.search, conditions)
         offset = (page - 1) * per_page
         size = min(per_page, MATCH_CAP - offset)
         rows = db.session.execute(_rows([ChatSession.id.in_(ids)]).limit(size).offset(offset)).all() \
@@ -287,7 +310,7 @@ def chats_to_export(agent, filters, limit=EXPORT_LIMIT):
     """The first `limit` matching chats, for a CSV export (for a search, the MATCH_CAP it lists)."""
     conditions = _conditions(agent, filters)
     if filters.search:
-        conditions = [ChatSession.id.in_(chats_matching(filters.search, conditions)[0])]
+        conditions = [ChatSession.id.in_(chats_matching(agent, filters.search, conditions)[0])]
         limit = min(limit, MATCH_CAP)
     return [HistoryRow(*row) for row in db.session.execute(_rows(conditions).limit(limit)).all()]
 

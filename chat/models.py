@@ -200,6 +200,7 @@ class Message(db.Model):
     __table_args__ = (
         db.UniqueConstraint("session_id", "seq", name="uq_message_session_seq"),
         db.UniqueConstraint("session_id", "client_id", name="uq_message_session_client_id"),
+        db.Index("ix_message_sender", "sender_type", "sender_id", "session_id"),   # history: the chats an agent wrote in
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -270,3 +270,32 @@ def test_the_page_the_json_and_the_csv_say_more_than_the_cap(app, site, agents, 
     assert (exact["total"], exact["total_is_lower_bound"]) == (1, False)
     rows = client.get("/history.csv?search=parcel").text.splitlines()
     assert len(rows) == 1 + 3
+
+
+@pytest.mark.parametrize("own_chats_read", [history_search.OWN_CHATS_READ, 0])   # from its own chats; by id
+def test_an_agent_with_many_chats_among_many_matches_gets_exactly_its_own_newest(
+        site, alice, agents, cap_of_three, monkeypatch, own_chats_read):
+    monkeypatch.setattr(history_search, "OWN_CHATS_READ", own_chats_read)
+    bob = agents[1]
+    for n in range(12):             # an hour apart, oldest first; alice held or wrote in every third
+        mine, wrote = n % 3 == 0, n % 6 == 0
+        make_chat(site, f"{'A' if mine else 'B'}{n}", holder=bob if wrote or not mine else alice,
+                  started=datetime(2026, 11, 1) + timedelta(hours=n),
+                  lines=[("visitor", "my parcel"), ("agent", "your parcel", alice if wrote else bob, False)])
+    make_chat(site, "A-old", holder=alice, started=datetime(2026, 10, 1), lines=[("visitor", "no match")])
+    searched = find_chats(alice, HistoryFilters(search="parcel"), per_page=10)
+    assert (searched.total, searched.total_is_lower_bound) == (3, True)
+    assert [row.visitor_name for row in searched.rows] == ["A9", "A6", "A3"]
+    assert found(alice, search="parcel", agent_id=bob.id) == {"A0", "A6"}        # the filters still apply
+
+
+def test_an_agents_own_chats_are_the_chats_the_access_rule_lets_it_find(site, alice, agents, supervisor):
+    bob = agents[1]
+    make_chat(site, "Held", holder=alice)
+    make_chat(site, "Wrote", holder=bob, lines=[("agent", "noted", alice, True)])
+    make_chat(site, "Other", holder=bob, lines=[("agent", "hi", bob, False)])
+    by_rule = set(db.session.scalars(db.select(ChatSession.id).where(access.history_condition(alice))))
+    own = set(db.session.scalars(access.history_chats(alice)))
+    assert own == by_rule and len(by_rule) == 2
+    assert history_search.own_chats(alice) in (own, None)        # None on PostgreSQL
+    assert history_search.own_chats(supervisor) is None
