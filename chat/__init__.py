@@ -40,7 +40,7 @@ def create_app(test_config=None):
     queue_options = {"message_queue": queue_url}
     if queue_url and queue_url.startswith(("redis://", "rediss://")):
         queue_options["client_manager"] = PipelinedRedisManager(
-            queue_url, channel="flask-socketio", max_connections=app.config["REDIS_MAX_CONNECTIONS"])
+            queue_url, channel=app.config["SOCKETIO_CHANNEL"], max_connections=app.config["REDIS_MAX_CONNECTIONS"])
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],

@@ -86,6 +86,9 @@ def load_settings(instance_path):
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database,
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        # The Redis channel the processes of one deployment share; deployments sharing one
+        # Redis need a channel each, or each would deliver the other's events.
+        "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL") or "flask-socketio",
         "SOCKETIO_ASYNC_MODE": async_mode,
         # Connections each process may open to the message queue's Redis at once.
         "REDIS_MAX_CONNECTIONS": _int("REDIS_MAX_CONNECTIONS", 50),

@@ -120,10 +120,13 @@ def test_a_client_whose_websocket_is_refused_still_converses(server, agent_http,
 
 def test_the_scheduler_in_the_serving_process_expires_sessions_and_tells_everyone(own_server, clients):
     server = own_server(SESSION_LIFETIME_HOURS=0, JOBS_INTERVAL_SECONDS=1)
-    chat = start_chat(server, name="Expiring")
+    # The agent connects first: the chat can expire within a second of starting, and an agent
+    # connecting after that would find it already gone from the queue.
     agent = connect_agent(server, login(server))
+    clients.append(agent)
+    chat = start_chat(server, name="Expiring")
     visitor = connect_visitor(server, chat)
-    clients.extend([agent, visitor])
+    clients.append(visitor)
     status = visitor.wait_for("session_status", lambda s: s["status"] == "ended", timeout=15)
     assert status["end_reason"] == "expired"
     # The text names the lifetime that is set (0 hours here, so that it expires at once).

@@ -55,6 +55,9 @@ def server_environment(workdir, extra=None):
         "DATABASE_URL": fresh_database_url(workdir),
         "INSTANCE_PATH": str(workdir),
         "PYTHONUNBUFFERED": "1",
+        # bin/test runs the SQLite and PostgreSQL suites at once on one Redis: each run's
+        # servers talk on a channel of their own.
+        "SOCKETIO_CHANNEL": f"chat-tests-{os.getpid()}",
         # Many tests share one server and one IP: rate limits are tested on a server of their own.
         "LOGIN_LIMIT_PER_IP": "10000 per minute",
         "LOGIN_LIMIT_PER_ACCOUNT": "10000 per minute",
