@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from . import access, canned, sites, team
-from .errors import ChatError
+from .errors import ChatError, refused_page
 from .extensions import db
 from .models import AGENT_ROLES, MAX_CHATS_LIMIT, SITE_ROUTINGS, Agent, Site
 from .origins import own_origin
@@ -23,8 +23,7 @@ def admin_link():
 @login_required
 def admins_only():
     if not access.administers(current_user):
-        return render_template("refused.html", title="Admins only",
-                               message="Only an admin may manage the team, the sites and the shared replies."), 403
+        return refused_page("Admins only", "Only an admin may manage the team, the sites and the shared replies.")
     return None
 
 

@@ -18,6 +18,11 @@ class ChatError(Exception):
         return {"code": self.code, "message": self.message}
 
 
+def refused_page(title, message, status=403):
+    """The page that tells a person what was not done, and why."""
+    return render_template("refused.html", title=title, message=message), status
+
+
 def session_not_found():
     """The same answer for a chat that does not exist and one the caller may not see."""
     return ChatError("session_not_found", "This chat could not be found.")
@@ -67,16 +72,15 @@ def register_error_handlers(app):
     def csrf_error(error):
         if wants_json():
             return json_error("csrf_failed", error.description, 400)
-        return render_template("refused.html", title="The form expired",
-                               message="The form expired or came from another site; "
-                                       "please go back, reload it and try again."), 400
+        return refused_page("The form expired", "The form expired or came from another site; "
+                                                "please go back, reload it and try again.", 400)
 
     @app.errorhandler(429)
     def too_many_requests(error):
         message = "Too many attempts; please wait a minute and try again."
         if wants_json():
             return json_error("rate_limited", message, 429)
-        return render_template("refused.html", title="Too many attempts", message=message), 429
+        return refused_page("Too many attempts", message, 429)
 
     @app.errorhandler(HTTPException)
     def http_error(error):

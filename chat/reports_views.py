@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 
 from . import access, reports
-from .errors import ChatError
+from .errors import ChatError, refused_page
 from .models import utcnow
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -38,8 +38,7 @@ def seconds_in_words(value):
 @login_required
 def supervisors_only():
     if not access.reads_reports(current_user):
-        return render_template("refused.html", title="Supervisors only",
-                               message="Only a supervisor or an admin may read the reports."), 403
+        return refused_page("Supervisors only", "Only a supervisor or an admin may read the reports.")
     return None
 
 

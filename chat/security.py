@@ -1,5 +1,7 @@
 """Response headers and the same-origin rule for the dashboard's form posts."""
-from flask import render_template, request
+from flask import request
+
+from .errors import refused_page
 from .origins import own_origin, request_origin
 
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -27,8 +29,7 @@ def register_security(app):
             return None
         origin = request_origin()
         if origin is not None and origin != own_origin():
-            return render_template("refused.html", title="Refused",
-                                   message="This form was sent from another website, so it was not accepted."), 403
+            return refused_page("Refused", "This form was sent from another website, so it was not accepted.")
         return None
 
     @app.after_request

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from . import access, payloads
-from .errors import json_error
+from .errors import json_error, refused_page
 from .extensions import db, socketio
 from .models import (
     OPEN_STATUSES, Agent, ChatSession, Site, StatusGroups, Visitor, isoformat, utcnow, visitor_label,
@@ -35,7 +35,7 @@ def supervisors_only():
         return None
     if request.endpoint == "supervisor.overview":
         return json_error("forbidden", REFUSAL, 403)
-    return render_template("refused.html", title="Supervisors only", message=REFUSAL), 403
+    return refused_page("Supervisors only", REFUSAL)
 
 
 @bp.get("")

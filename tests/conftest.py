@@ -8,7 +8,7 @@ from chat.models import Site
 
 from tests.support import (
     LiveServer, connect_agent, connect_visitor, drop_created_databases, fresh_database_url, login,
-    server_environment, start_chat,
+    redis_url, server_environment, start_chat, start_two_servers,
 )
 
 
@@ -44,6 +44,15 @@ def own_server(tmp_path):
     yield start
     for live in servers:
         live.stop()
+
+
+@pytest.fixture
+def two_servers(tmp_path):
+    """Processes A and B on different ports, one database, one Redis message queue."""
+    servers = start_two_servers(tmp_path, redis_url())
+    yield servers
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ import requests
 import socketio
 
 from tests.support import (
-    connect_agent, connect_visitor, create_agent, flask_cli, login, logout, start_chat, submit_login, wait_until,
+    connect_agent, connect_visitor, create_agent, flask_cli, login, logout, redis_url, start_chat, start_two_servers,
+    submit_login, wait_until,
 )
-from tests.test_multiprocess import start_two_servers
-from tests.test_resilience import redis_url
 
 THIRD = ("third@example.com", "Third Agent", "third-password")
 

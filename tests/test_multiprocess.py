@@ -7,28 +7,11 @@ import pytest
 import requests
 
 from tests.support import (
-    ROOT, DelayingProxy, LiveServer, Participant, connect_agent, connect_visitor, flask_cli, login, server_environment,
-    start_chat, stored_messages, wait_until,
+    ROOT, DelayingProxy, Participant, connect_agent, connect_visitor, flask_cli, login, redis_url, start_chat,
+    start_two_servers, stored_messages, wait_until,
 )
-from tests.test_resilience import redis_url
 
 
-def start_two_servers(tmp_path, queue_url, **settings):
-    env = server_environment(tmp_path, {"SOCKETIO_MESSAGE_QUEUE": queue_url, "RATELIMIT_STORAGE_URI": redis_url(),
-                                        "JOBS_INTERVAL_SECONDS": "1", **settings})
-    first = LiveServer(tmp_path, env=env)
-    first.prepare_database()
-    second = LiveServer(tmp_path, env=env)
-    return [first.start(), second.start()]
-
-
-@pytest.fixture
-def two_servers(tmp_path):
-    """Processes A and B on different ports, one database, one Redis message queue."""
-    servers = start_two_servers(tmp_path, redis_url())
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture

@@ -18,10 +18,9 @@ from chat.config import load_settings
 from chat.extensions import db
 from chat.models import Site
 from tests.support import (
-    ROOT, LiveServer, RecordingClient, connect_visitor, free_port, fresh_database_url, login, server_environment,
-    start_chat, submit_login, wait_until,
+    ROOT, LiveServer, RecordingClient, connect_visitor, free_port, fresh_database_url, login, redis_url,
+    server_environment, start_chat, submit_login, wait_until,
 )
-from tests.test_resilience import redis_url
 
 # ---- the setting, in-process ----
 

@@ -1,6 +1,5 @@
 """Conversations that survive restarts, blocked WebSockets and the timers, on live servers."""
 import os
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -10,7 +9,7 @@ import pytest
 import requests
 
 from tests.support import (
-    Participant, connect_agent, connect_visitor, flask_cli, free_port, login, start_chat, stored_messages,
+    Participant, connect_agent, connect_visitor, flask_cli, free_port, login, redis_url, start_chat, stored_messages,
 )
 
 
@@ -142,17 +141,6 @@ def test_scheduler_enabled_0_turns_the_jobs_off(own_server):
     result = flask_cli(server.env, "chat", "run-jobs", "--once")    # proves the session was still open
     assert "expire_overdue_sessions: 1" in result.stdout, result.stderr
 
-
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set (CI sets it to the local Redis)")
-    host, port = url.split("//")[1].split("/")[0].split(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=1).close()
-    except OSError:
-        pytest.skip(f"Redis at {url} is not reachable")
-    return url
 
 
 def test_a_job_run_from_the_cli_updates_a_connected_agents_queue(own_server, clients):

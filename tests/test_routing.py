@@ -5,14 +5,11 @@ Each test has a site and agents of its own (the server's database is shared)."""
 import threading
 import uuid
 
-import pytest
 import requests
 
 from tests.support import (
     add_routed_site, connect_agent, connect_visitor, login, start_chat, stored_messages, wait_until,
 )
-from tests.test_multiprocess import start_two_servers
-from tests.test_resilience import redis_url
 
 
 def new_team(server, routing, capacities):
@@ -104,13 +101,6 @@ def test_a_manual_claim_over_capacity_is_refused(server, clients):
     assert agent.call("claim_session", {"session_id": other["session_id"]})["ok"]
     wait_until(lambda: holder(server, other), message="the second chat claimed")
 
-
-@pytest.fixture
-def two_servers(tmp_path):
-    servers = start_two_servers(tmp_path, redis_url())
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def test_two_processes_never_assign_a_chat_twice_nor_past_capacity(two_servers, clients):

@@ -9,15 +9,15 @@ from tests.support.http import (
 )
 from tests.support.proxies import DelayingProxy
 from tests.support.server import (
-    ROOT, WAIT_SECONDS, LiveServer, drop_created_databases, flask_cli, free_port, fresh_database_url,
-    server_environment, wait_until,
+    ROOT, WAIT_SECONDS, LiveServer, drop_created_databases, flask_cli, free_port, fresh_database_url, redis_url,
+    server_environment, start_two_servers, wait_until,
 )
 
 __all__ = [
     "ROOT", "WAIT_SECONDS", "DelayingProxy", "LiveServer", "Participant", "RecordingClient",
     "add_note", "add_routed_site", "add_site_and_agent", "create_agent", "connect_agent", "connect_visitor", "csrf_token",
     "drop_created_databases",
-    "flask_cli", "free_port", "fresh_database_url", "login", "logout", "message_pages",
-    "server_environment", "start_chat", "store_message_unannounced", "stored_messages", "stored_texts",
+    "flask_cli", "free_port", "fresh_database_url", "login", "logout", "message_pages", "redis_url",
+    "server_environment", "start_chat", "start_two_servers", "store_message_unannounced", "stored_messages", "stored_texts",
     "submit_login", "submit_logout", "wait_until",
 ]

@@ -8,6 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +160,25 @@ class LiveServer:
 
     def api(self, path):
         return f"{self.url}/api/v1/chat/public{path}"
+
+def redis_url():
+    """TEST_REDIS_URL, or the test is skipped saying why."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set (CI sets it to the local Redis)")
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except OSError:
+        pytest.skip(f"Redis at {url} is not reachable")
+    return url
+
+
+def start_two_servers(tmp_path, queue_url, **settings):
+    """Processes A and B on different ports, one database, `queue_url` as their message queue."""
+    env = server_environment(tmp_path, {"SOCKETIO_MESSAGE_QUEUE": queue_url, "RATELIMIT_STORAGE_URI": redis_url(),
+                                        "JOBS_INTERVAL_SECONDS": "1", **settings})
+    first = LiveServer(tmp_path, env=env)
+    first.prepare_database()
+    second = LiveServer(tmp_path, env=env)
+    return [first.start(), second.start()]
