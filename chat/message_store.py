@@ -25,8 +25,9 @@ NEXT_SEQ_SQL = (
     "last_message_preview = :preview, first_response_at = COALESCE(first_response_at, :first_response) WHERE id = :session_id{only_open} RETURNING last_seq, status, agent_id, site_id")
 ONLY_OPEN = " AND status IN ({})".format(", ".join(f"'{status}'" for status in OPEN_STATUSES))
 INSERT_SQL = (
-    "INSERT INTO message (session_id, seq, client_id, sender_type, sender_id, sender_name, text, private, created_at) "
-    "VALUES (:session_id, :seq, :client_id, :sender_type, :sender_id, :sender_name, :text, :private, :created_at) "
+    "INSERT INTO message (session_id, seq, client_id, sender_type, sender_id, sender_name, text, private, extras, "
+    "created_at) VALUES (:session_id, :seq, :client_id, :sender_type, :sender_id, :sender_name, :text, :private, "
+    ":extras, :created_at) "
     "ON CONFLICT (session_id, client_id) DO NOTHING RETURNING id")
 # A repeated client_id stored nothing: give back the seq it took (the row is still locked).
 UNDO_SEQ_SQL = "UPDATE chat_session SET last_seq = last_seq - 1 WHERE id = :session_id"
@@ -42,8 +43,8 @@ POSTGRES_APPEND_SQL = (
     "WHERE id = %(session_id)s" + ONLY_OPEN + " AND NOT EXISTS (SELECT 1 FROM existing) "
     "RETURNING last_seq, status, agent_id, site_id), "
     "stored AS (INSERT INTO message (session_id, seq, client_id, sender_type, sender_id, sender_name, text, "
-    "private, created_at) SELECT %(session_id)s, last_seq, %(client_id)s, %(sender_type)s, %(sender_id)s, "
-    "%(sender_name)s, %(text)s, %(private)s, %(now)s FROM next RETURNING id) "
+    "private, extras, created_at) SELECT %(session_id)s, last_seq, %(client_id)s, %(sender_type)s, %(sender_id)s, "
+    "%(sender_name)s, %(text)s, %(private)s, %(extras)s, %(now)s FROM next RETURNING id) "
     "SELECT (SELECT id FROM stored), next.last_seq, next.status, next.agent_id, next.site_id, EXISTS (SELECT 1 FROM existing) "
     "FROM (SELECT 1) AS one LEFT JOIN next ON true")
 
@@ -109,7 +110,7 @@ def is_first_response(sender_type, private):
 
 
 def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None, sender_name=None,
-           private=False, require_open=True):
+           private=False, require_open=True, extras=None):
     """Add a message with the next seq, in the cursor's transaction.
 
     The counter update comes first, so the row lock (or SQLite's write lock) serialises
@@ -128,7 +129,7 @@ def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None
         return None, "closed"
     seq, status, agent_id, site_id = row
     fields = dict(session_id=session_id, seq=seq, client_id=client_id, sender_type=sender_type,
-                  sender_id=sender_id, sender_name=sender_name, text=text, private=private)
+                  sender_id=sender_id, sender_name=sender_name, text=text, private=private, extras=extras)
     cursor.execute(sql.insert, dict(fields, created_at=stamp))
     inserted = cursor.fetchone()
     if inserted is None:
@@ -194,7 +195,8 @@ def _store_in_one_transaction(batch):
 def _append_in_one_round_trip(connection, batch):
     """PostgreSQL: every message of the batch in one pipeline; (pending, message, outcome) each."""
     now = utcnow()
-    fields = [{"client_id": None, "sender_id": None, "sender_name": None, "private": False, **pending.fields}
+    fields = [{"client_id": None, "sender_id": None, "sender_name": None, "private": False, "extras": None,
+               **pending.fields}
               for pending in batch]
     with connection.pipeline():
         cursors = [connection.execute(POSTGRES_APPEND_SQL, dict(

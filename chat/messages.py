@@ -4,6 +4,7 @@ the bot and the system post, and what happens after each is stored.
 Every message is committed before anyone hears of it; `after_stored` is the single hook
 that runs after the commit (the rooms today; channel delivery and the bot plug in here).
 """
+import json
 import logging
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 # A visitor message that is exactly one of these (ignoring case and surrounding spaces)
 # ends the chat, whatever the client: WhatsApp and LINE have no End button.
 END_WORDS = frozenset({"end chat", "end", "quit", "exit"})
+BOT_NAME = "Assistant"
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,10 @@ def add_note(session_id, agent, text):
                                   private=True)
 
 
-def post_bot(session_id, text, client_id=None, sender_name="Assistant"):
-    return _store(session_id, "bot", text, client_id, sender_name=sender_name)
+def post_bot(session_id, text, client_id=None, extras=None, sender_name=BOT_NAME):
+    """The bot's message; `extras` is what it offers beside the text (models.message_extras)."""
+    return _store(session_id, "bot", text, client_id, sender_name=sender_name,
+                  extras=json.dumps(extras, separators=(",", ":")) if extras else None)
 
 
 def post_system(session_id, text, client_id=None):
@@ -109,7 +113,7 @@ def start_writer(app):
     message_store.start_writer(app, _after_writer_stored)
 
 
-def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None, private=False):
+def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None, private=False, extras=None):
     """Store a message once per client_id, publish it, and return it."""
     # The writer takes its connection from the pool the events use: an event that read
     # something through the ORM first gives its connection back before it waits, or forty
@@ -119,7 +123,7 @@ def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name
         db.session.rollback()
     pending = message_store.store_one(dict(session_id=session_id, sender_type=sender_type, text=text,
                                            client_id=client_id, sender_id=sender_id, sender_name=sender_name,
-                                           private=private),
+                                           private=private, extras=extras),
                                       _after_writer_stored)
     if isinstance(pending.outcome, Exception):
         raise pending.outcome
