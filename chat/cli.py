@@ -127,7 +127,7 @@ def seed_demo():
     site = db.session.execute(select(Site).filter_by(key="demo")).scalar_one_or_none()
     new = site is None
     if new:
-        site = Site(key="demo", name="Demo site", allowed_origins="self")
+        site = Site(key="demo", name="Demo site", allowed_origins="self", bot_enabled=True)
         db.session.add(site)
     if "self" not in site.origin_list:
         site.allowed_origins = " ".join(["self", *site.origin_list])

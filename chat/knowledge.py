@@ -14,7 +14,6 @@ Files for import and export are Markdown with a small header:
 import re
 from pathlib import Path
 
-from flask import url_for
 from sqlalchemy import select
 
 from .errors import ChatError
@@ -75,8 +74,9 @@ def published_article(site, article_id):
 
 
 def public_url(article):
-    """Where visitors read the article (a path on this server)."""
-    return url_for("knowledge.article_page", site_key=article.site.key, article_id=article.id)
+    """Where visitors read the article: the path of `knowledge.article_page` (built here
+    without url_for, so the bot's background task needs no request)."""
+    return f"/help/{article.site.key}/{article.id}"
 
 
 # ---- files

@@ -33,6 +33,8 @@ class Inbound:
     client_id: str | None         # the client's (or the provider's) id: a retry stores nothing new
     sender_name: str | None = None
     channel: str = "web"
+    button_id: str | None = None  # the quick-reply button pressed (its title is the text)
+    offline_form: bool = False    # sent through the offline form: for the team, not the bot
 
 
 def is_end_word(text):
@@ -42,12 +44,27 @@ def is_end_word(text):
 def receive(inbound):
     """Store a visitor's message once; an end word then ends the chat. Returns the message."""
     message = _store(inbound.session_id, "visitor", inbound.text, inbound.client_id,
-                     sender_name=visitor_label(inbound.sender_name, inbound.session_id))
+                     sender_name=visitor_label(inbound.sender_name, inbound.session_id),
+                     extras=inbound_extras(inbound))
     if is_end_word(inbound.text):
         chat_session = sessions.find_session(inbound.session_id)
         if chat_session is not None:
             sessions.end_session(chat_session, "visitor")
     return message
+
+
+def inbound_extras(inbound):
+    extras = {"button": inbound.button_id} if inbound.button_id else {}
+    if inbound.offline_form:
+        extras["form"] = "offline"
+    return json.dumps(extras) if extras else None
+
+
+def for_the_bot(message, chat_status):
+    """A visitor's message the bot answers: in a chat that is `bot`, neither an end word nor
+    one sent through the offline form."""
+    return (chat_status == "bot" and message.sender_type == "visitor" and not is_end_word(message.text)
+            and "form" not in (json.loads(message.extras) if message.extras else {}))
 
 
 def post_agent(chat, agent, text, client_id):
@@ -101,6 +118,9 @@ def after_stored(message, chat_status=None, agent_id=None, site_id=None):
     status, holder and site) lets the lists that show the chat update its preview."""
     log.debug("message stored session=%s seq=%s", message.session_id, message.seq)
     publish.message_posted(message, chat_status, agent_id, site_id)
+    if for_the_bot(message, chat_status):
+        from . import bot           # the bot posts through this module
+        bot.on_visitor_message(message)
 
 
 def _after_writer_stored(pending):

@@ -15,6 +15,7 @@ AGENT_ROLES = ("agent", "supervisor", "admin")
 EVERY_SITE_ROLES = ("supervisor", "admin")   # see every session of every site
 SESSION_STATUSES = ("bot", "waiting", "active", "ended", "abandoned")
 QUEUED_STATUSES = ("bot", "waiting")                 # no agent holds it yet
+LINE_STATUSES = ("waiting",)                         # in the agents' Waiting list and the visitor's line
 OPEN_STATUSES = (*QUEUED_STATUSES, "active")         # not ended or abandoned
 SITE_ROUTINGS = ("manual", "auto")                   # who gives a waiting chat to an agent
 MAX_CHATS_LIMIT = 50                                 # the highest capacity an admin may set
@@ -139,9 +140,14 @@ class StatusGroups:
     def is_queued(self):
         return self.status in QUEUED_STATUSES
 
+    @property
+    def in_line(self):
+        """Waiting for an agent (a chat with the bot is not, until it hands off)."""
+        return self.status in LINE_STATUSES
+
     def status_flags(self):
         """What clients need to know of the status groups, so no script keeps its own list."""
-        return {"is_open": self.is_open, "is_queued": self.is_queued}
+        return {"is_open": self.is_open, "is_queued": self.is_queued, "in_line": self.in_line}
 
 
 class ChatSession(StatusGroups, db.Model):
@@ -250,12 +256,13 @@ def message_payload(message):
     }
 
 
-EXTRA_KEYS = ("buttons", "links", "form")
+EXTRA_KEYS = ("buttons", "links", "form", "button")
 
 
 def message_extras(extras):
     """What a message offers beside its text, from its `extras` JSON: `buttons` (quick replies,
-    each {id, title}), `links` ({title, url}), `form` ("offline"). Empty for most messages."""
+    each {id, title}), `links` ({title, url}), `form` ("offline"); a visitor's message sent
+    by pressing a button holds its id (`button`). Empty for most messages."""
     if not extras:
         return {}
     values = json.loads(extras)

@@ -89,6 +89,19 @@ def client_id(payload):
     return value
 
 
+BUTTON_ID_PATTERN = re.compile(r"^[A-Za-z0-9_:-]{1,256}$")
+
+
+def button_id(payload):
+    """The id of the quick-reply button the visitor pressed, or None for a typed message."""
+    value = payload.get("button_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not BUTTON_ID_PATTERN.match(value):
+        raise invalid("This button could not be sent (its id must be 1 to 256 letters, digits or _ : -).")
+    return value
+
+
 def session_id(payload, required=True):
     value = payload.get("session_id")
     if value is None and not required:

@@ -98,7 +98,7 @@ def main(argv):
     os.environ.pop("TEST_DATABASE_URL", None)   # always a throwaway SQLite file
     with tempfile.TemporaryDirectory(prefix="chat-screenshots-") as workdir:
         server = LiveServer(workdir)
-        server.prepare_database(uncapped=False)     # the team as a new install has it
+        server.prepare_database(as_seeded=True)     # the team and the bot as a new install has them
         server.start()
         try:
             take_screenshots(server, folder)

@@ -157,7 +157,7 @@
     document.title = count ? "(" + count + ") " + baseTitle : baseTitle;
   }
   function alertNewWaitingChat(update) {
-    if (!("visitor_name" in update) || !update.is_queued) return;
+    if (!("visitor_name" in update) || !update.in_line) return;
     var listed = sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(update.session_id) + '"]');
     if (!listed) ChatAlerts.alert("New chat waiting", update.visitor_name, update.session_id);
   }
