@@ -19,7 +19,7 @@ from sqlalchemy import select
 from .errors import ChatError
 from .extensions import db
 from .knowledge_search import index_fields
-from .models import Article, utcnow
+from .models import Article, Site, UnansweredQuestion, utcnow
 from .validation import invalid
 
 MAX_TITLE = 200
@@ -77,6 +77,13 @@ def public_url(article):
     """Where visitors read the article: the path of `knowledge.article_page` (built here
     without url_for, so the bot's background task needs no request)."""
     return f"/help/{article.site.key}/{article.id}"
+
+
+def unanswered_questions(limit=200):
+    """The newest questions the knowledge base had no answer for, with their site and chat."""
+    return db.session.execute(
+        select(UnansweredQuestion, Site.name).join(Site, Site.id == UnansweredQuestion.site_id)
+        .order_by(UnansweredQuestion.asked_at.desc(), UnansweredQuestion.id.desc()).limit(limit)).all()
 
 
 # ---- files
