@@ -90,6 +90,9 @@ def test_the_offline_form_is_checked_and_reaches_the_line(bot_server, clients):
     left = visitor.call("offline_message", {"email": "olga@example.com", "text": "Call me", "client_id": "f-1"})
     assert left["ok"] and left["message"]["text"] == "Call me" and left["message"]["form"] == "offline"
     visitor.wait_for("session_status", lambda s: s["status"] == "waiting")
+    waiting = login(bot_server).get(bot_server.url + "/dashboard/sessions", timeout=5).text
+    item = waiting[waiting.index(f'data-session-id="{chat["session_id"]}"'):]
+    assert "Olga" in item[:600] and "Left a message" in item[:600]
     again = visitor.call("offline_message", {"email": "olga@example.com", "text": "Again", "client_id": "f-2"})
     assert again["error"]["message"] == "The team has this chat already: write your message in the chat."
 
