@@ -192,9 +192,10 @@ class ChatSession(StatusGroups, db.Model):
     first_response_at = db.Column(db.DateTime)
     # How many times the visitor's widget restored this chat after a page reload (seed 002).
     restored_count = db.Column(db.Integer, nullable=False, default=0, server_default="0")
-    # The bot's part (chat/bot): why it handed the chat to a person (bot/rules.py HANDOFF_REASONS),
-    # its weak answers in a row, whether the visitor said an answer helped, and whether the
-    # visitor left a message through the offline form while nobody could answer.
+    # The bot's part (chat/bot): whether the chat started with the bot, why it handed the chat to
+    # a person (bot/rules.py HANDOFF_REASONS), its weak answers in a row, whether the visitor said
+    # an answer helped, and whether the visitor left a message through the offline form.
+    with_bot = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     handoff_reason = db.Column(db.String(20))
     bot_misses = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     bot_helped = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())

@@ -204,3 +204,39 @@ def parse_day(value, which):
         return date.fromisoformat(value)
     except ValueError:
         raise ChatError("invalid_payload", f"The {which} date must be a date like 2026-01-31.") from None
+
+
+# ---- the bot's figures (chats of sites with the bot on)
+
+@dataclass
+class BotFigures:
+    """The bot's part of the chats started in a range: how many it had, how many it resolved (the
+    visitor said an answer helped and the chat closed without a person), how many it handed to
+    the team (by reason, most first), and how many questions it had no answer for."""
+    chats: int = 0
+    resolved: int = 0
+    handed_off: int = 0
+    handoffs: list = None           # (reason, chats), most first
+    unanswered: int = 0
+
+
+BOT_SQL = (
+    "SELECT COALESCE(c.handoff_reason, ''), COUNT(*), "
+    "SUM(CASE WHEN c.handoff_reason IS NULL AND c.bot_helped AND c.status IN ('ended', 'abandoned') "
+    "THEN 1 ELSE 0 END) FROM chat_session c WHERE c.with_bot AND " + IN_RANGE + " GROUP BY c.handoff_reason")
+UNANSWERED_SQL = ("SELECT COUNT(*) FROM unanswered_question q JOIN chat_session c ON c.id = q.session_id "
+                  "WHERE " + IN_RANGE)
+
+
+def bot_figures(first_day, last_day):
+    """The bot's figures of the chats started from `first_day` to `last_day` (UTC), in SQL."""
+    figures = BotFigures(handoffs=[])
+    for reason, chats, resolved in run(BOT_SQL, first_day, last_day):
+        figures.chats += chats
+        figures.resolved += int(resolved or 0)
+        if reason:
+            figures.handed_off += chats
+            figures.handoffs.append((reason, chats))
+    figures.handoffs.sort(key=lambda pair: (-pair[1], pair[0]))
+    figures.unanswered = run(UNANSWERED_SQL, first_day, last_day)[0][0]
+    return figures
