@@ -245,3 +245,16 @@ def test_the_reports_count_what_the_bot_resolved_and_handed_off(bot_site, site, 
     assert (figures.chats, figures.resolved, figures.handed_off, figures.unanswered) == (5, 1, 3, 2)
     assert figures.handoffs == [("no_match", 2), ("words", 1)]
     assert reports.bot_figures(today - timedelta(days=3), today - timedelta(days=1)).chats == 0
+
+
+def test_with_every_model_slot_taken_the_answer_comes_from_the_passages(app, bot_site, model):
+    app.config["LLM_MAX_CONCURRENT"] = 1
+    taken = conversation.model_slot(app.config)
+    try:
+        chat = start(bot_site)
+        ask(chat, "how long does shipping take?")
+        assert said(chat)[-1] == ("bot", "Orders ship within one working day.") and model.requests == []
+    finally:
+        taken.release()
+    ask(chat, "how long does shipping take?")
+    assert said(chat)[-1] == ("bot", FakeModel.answer)
