@@ -1,13 +1,18 @@
-"""Past conversations for the demo site, so a new user sees History, Reports and a visitor's
-earlier conversations at once (`flask chat seed-demo`; written once, never over real chats)."""
+"""Past conversations and help articles for the demo site, so a new user sees History, Reports,
+a visitor's earlier conversations and the bot's answers at once (`flask chat seed-demo`;
+written once, never over real chats or articles)."""
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
-from . import sessions
+from . import knowledge, sessions
 from .extensions import db
-from .models import Agent, ChatSession, Message, Visitor, hash_session_key, utcnow
+from .models import Agent, Article, ChatSession, Message, Visitor, hash_session_key, utcnow
+
+# The demo shop's knowledge base: `.md` files in the format of `flask chat kb-import`.
+DEMO_ARTICLES = Path(__file__).resolve().parent / "demo_articles"
 
 # (days ago, hour, visitor, email, minutes waited, agent email or None, end reason, restored, lines)
 # Each line: (sender: "visitor" | "agent" | "note" | "system", text).
@@ -89,3 +94,12 @@ def seed_conversations(site):
         chat.last_message_at, chat.last_message_preview = moment, texts[-1][:200]
     db.session.commit()
     return len(CONVERSATIONS)
+
+
+def seed_articles(site):
+    """The demo shop's help articles (DEMO_ARTICLES, published), unless the site has any article
+    already: articles a team edited or deleted stay as it left them. Returns how many."""
+    if db.session.execute(select(Article.id).where(Article.site_id == site.id).limit(1)).first():
+        return 0
+    created, _updated = knowledge.import_folder(site, DEMO_ARTICLES)
+    return created
