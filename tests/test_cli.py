@@ -136,6 +136,9 @@ def test_kb_import_and_export_move_a_sites_articles_through_a_folder_of_markdown
     refused = flask_cli(env, "chat", "kb-import", str(folder), "--site", key)
     assert refused.returncode != 0
     assert "zz-broken.md: published must be true or false." in refused.stderr
+    (folder / "zz-broken.md").write_text("---\ntitle: Shipping\n---\nTwice.\n")
+    refused = flask_cli(env, "chat", "kb-import", str(folder), "--site", key)
+    assert "zz-broken.md: shipping.md has the same title; a title names one article." in refused.stderr
     (folder / "zz-broken.md").write_text("No header at all.\n")
     refused = flask_cli(env, "chat", "kb-import", str(folder), "--site", key)
     assert "zz-broken.md: it must start with a header between two '---' lines (title: ...)." in refused.stderr
