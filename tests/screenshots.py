@@ -3,6 +3,7 @@
 Run through `bin/screenshots [FOLDER]` (default docs/screenshots/).
 """
 import os
+import re
 import sys
 import tempfile
 import uuid
@@ -77,6 +78,18 @@ def take_screenshots(server, folder):
             admin.goto(server.url + "/admin/sites/demo")
             admin.screenshot(path=folder / "admin-site.png", full_page=True)
 
+            admin.goto(server.url + "/admin/articles")      # the knowledge base: the list, an article previewed
+            admin.screenshot(path=folder / "admin-articles.png", full_page=True)
+            admin.get_by_role("link", name="How long does shipping take?").click()
+            admin.get_by_role("button", name="Preview").click()
+            expect(admin.locator("#preview .article-body")).to_be_visible()
+            admin.screenshot(path=folder / "article-editor.png", full_page=True)
+            help_path = admin.get_by_role("link", name=re.compile(r"^/help/demo/")).get_attribute("href")
+            for name, options in (("help-article.png", CONTEXT_OPTIONS), ("help-article-phone.png", PHONE_OPTIONS)):
+                reader = new_page(options)      # what the bot links visitors to
+                reader.goto(server.url + help_path)
+                reader.screenshot(path=folder / name, full_page=True)
+
             supervisor = new_page()             # every open chat, the team, the conversation in a pane
             log_in(supervisor, server, "supervisor@example.com", "demo-password")
             supervisor.goto(server.url + "/supervisor")
@@ -105,7 +118,8 @@ def main(argv):
         finally:
             server.stop()
     for name in ("demo-widget.png", "dashboard.png", "dashboard-phone-list.png", "dashboard-phone-chat.png",
-                 "login.png", "admin-site.png", "dashboard-canned.png", "supervisor.png"):
+                 "login.png", "admin-site.png", "admin-articles.png", "article-editor.png", "help-article.png",
+                 "help-article-phone.png", "dashboard-canned.png", "supervisor.png"):
         print(folder / name)
 
 
