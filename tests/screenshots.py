@@ -3,7 +3,6 @@
 Run through `bin/screenshots [FOLDER]` (default docs/screenshots/).
 """
 import os
-import re
 import sys
 import tempfile
 import uuid
@@ -80,11 +79,13 @@ def take_screenshots(server, folder):
 
             admin.goto(server.url + "/admin/articles")      # the knowledge base: the list, an article previewed
             admin.screenshot(path=folder / "admin-articles.png", full_page=True)
-            admin.get_by_role("link", name="How long does shipping take?").click()
+            admin.get_by_role("link", name="How long does shipping take?", exact=True).click()
             admin.get_by_role("button", name="Preview").click()
             expect(admin.locator("#preview .article-body")).to_be_visible()
-            admin.screenshot(path=folder / "article-editor.png", full_page=True)
-            help_path = admin.get_by_role("link", name=re.compile(r"^/help/demo/")).get_attribute("href")
+            admin.set_viewport_size({"width": 1280, "height": 1700})     # the form and its preview
+            admin.evaluate("window.scrollTo(0, 0)")
+            admin.screenshot(path=folder / "article-editor.png")
+            help_path = admin.locator(".article-editor").get_by_role("link").filter(has_text="/help/demo/").get_attribute("href")
             for name, options in (("help-article.png", CONTEXT_OPTIONS), ("help-article-phone.png", PHONE_OPTIONS)):
                 reader = new_page(options)      # what the bot links visitors to
                 reader.goto(server.url + help_path)
