@@ -230,3 +230,6 @@ def delete_canned(reply_id):
     canned.delete(reply)
     flash(f"/{reply.shortcut} is deleted.")
     return redirect(url_for("admin.canned_list"))
+
+
+from . import admin_articles  # noqa: E402,F401  (the knowledge base's pages, on this blueprint)

@@ -77,6 +77,20 @@ def take_screenshots(server, folder):
             admin.goto(server.url + "/admin/sites/demo")
             admin.screenshot(path=folder / "admin-site.png", full_page=True)
 
+            admin.goto(server.url + "/admin/articles")      # the knowledge base: the list, an article previewed
+            admin.screenshot(path=folder / "admin-articles.png", full_page=True)
+            admin.get_by_role("link", name="How long does shipping take?", exact=True).click()
+            admin.get_by_role("button", name="Preview").click()
+            expect(admin.locator("#preview .article-body")).to_be_visible()
+            admin.set_viewport_size({"width": 1280, "height": 1700})     # the form and its preview
+            admin.evaluate("window.scrollTo(0, 0)")
+            admin.screenshot(path=folder / "article-editor.png")
+            help_path = admin.locator(".article-editor").get_by_role("link").filter(has_text="/help/demo/").get_attribute("href")
+            for name, options in (("help-article.png", CONTEXT_OPTIONS), ("help-article-phone.png", PHONE_OPTIONS)):
+                reader = new_page(options)      # what the bot links visitors to
+                reader.goto(server.url + help_path)
+                reader.screenshot(path=folder / name, full_page=True)
+
             supervisor = new_page()             # every open chat, the team, the conversation in a pane
             log_in(supervisor, server, "supervisor@example.com", "demo-password")
             supervisor.goto(server.url + "/supervisor")
@@ -105,7 +119,8 @@ def main(argv):
         finally:
             server.stop()
     for name in ("demo-widget.png", "dashboard.png", "dashboard-phone-list.png", "dashboard-phone-chat.png",
-                 "login.png", "admin-site.png", "dashboard-canned.png", "supervisor.png"):
+                 "login.png", "admin-site.png", "admin-articles.png", "article-editor.png", "help-article.png",
+                 "help-article-phone.png", "dashboard-canned.png", "supervisor.png"):
         print(folder / name)
 
 

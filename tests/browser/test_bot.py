@@ -8,7 +8,7 @@ from tests.browser.pages import (
     CHAT_MESSAGES, accept_chat, log_in, open_session, open_widget, send_message, start_widget_chat, unique_name,
     waiting_item,
 )
-from tests.support import LiveServer, add_article, server_environment
+from tests.support import LiveServer, server_environment
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,6 @@ def demo_server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
     live = LiveServer(workdir, env=server_environment(workdir))
     live.prepare_database(as_seeded=True)
-    add_article(live, "demo", "How long does shipping take?", "Orders ship within one working day; delivery takes 2-3 working days in France.\n\nTracking comes by email.", "shipping")  # TEMP until the demo articles land
     live.start()
     yield live
     live.stop()
