@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, column, func, or_, select, table, text
+from sqlalchemy import Integer, column, false, func, or_, select, table, text
 
 from . import access
 from .extensions import db
@@ -322,7 +322,9 @@ def agents_to_filter_by():
 
 # ---- one transcript
 
-def transcript(chat):
-    """Every message of a chat, system messages and private notes included, in order."""
-    return db.session.execute(
-        select(Message).where(Message.session_id == chat.id).order_by(Message.seq)).scalars().all()
+def transcript(chat, notes=True):
+    """Every message of a chat, system messages included, in order; the private notes too when `notes`."""
+    query = select(Message).where(Message.session_id == chat.id)
+    if not notes:
+        query = query.where(Message.private == false())
+    return db.session.execute(query.order_by(Message.seq)).scalars().all()
