@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Integer, column, false, func, or_, select, table, text
 
-from . import access
+from . import access, validation
 from .extensions import db
 from .models import CHANNELS, SESSION_STATUSES, Agent, ChatSession, Message, Site, Visitor, utcnow, visitor_label
 from .validation import invalid
@@ -85,14 +85,7 @@ def _choice(args, name, choices):
 
 def _date(args, name):
     value = _argument(args, name, 10)
-    if value is None:
-        return None
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise invalid(f"The {name.replace('_', ' ')} must be a date written YYYY-MM-DD.")
+    return None if value is None else validation.day(value, name.removesuffix("_date"))
 
 
 # ---- words

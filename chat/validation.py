@@ -1,6 +1,7 @@
 """Checks of the shape and size of what clients send, at the edge. Each refusal is a
 sentence a person can read (the widget shows it as is); the code stays `invalid_payload`."""
 import re
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
@@ -117,6 +118,25 @@ def seq_argument(args, name):
 
 def seq_refusal(name):
     return f"That is not a message position ({name} must be a whole number from 0 to {MAX_SEQ:,})."
+
+
+DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A day of a filter or a report: the day after it (the end of a range) and the week before it
+# (a report's default start) must be dates too, and no chat is older than 1970.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+
+
+def day(value, which):
+    """A UTC day written YYYY-MM-DD, in the years FIRST_YEAR to LAST_YEAR; `which` ("start",
+    "end") names it in the refusal. History's filters and the reports' range both read theirs here."""
+    if isinstance(value, str) and DAY_PATTERN.fullmatch(value):
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and FIRST_YEAR <= parsed.year <= LAST_YEAR:
+            return parsed
+    raise invalid(f"The {which} date must be a date like 2026-01-31, in the years {FIRST_YEAR} to {LAST_YEAR}.")
 
 
 def flag(payload, name):

@@ -164,3 +164,10 @@ def test_the_history_page_lists_only_the_agents_chats(server, chats, demo, word)
     assert chats["mine"]["session_id"] in page.text and chats["theirs"]["session_id"] not in page.text
     refused = demo.get(server.url + "/history", params={"end_date": "2026-02-30"}, timeout=5)
     assert refused.status_code == 400 and "must be a date" in refused.text
+
+
+def test_a_date_past_the_calendars_end_is_refused_with_a_sentence(server, demo):
+    sentence = "The end date must be a date like 2026-01-31, in the years 1970 to 9998."
+    for path in ("/history", "/history.csv", API):
+        refused = demo.get(server.url + path, params={"end_date": "9999-12-31"}, timeout=5)
+        assert refused.status_code == 400 and sentence in unescape(refused.text), path

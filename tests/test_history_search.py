@@ -176,6 +176,8 @@ def test_a_note_alone_is_no_part_in_a_chat(site, alice, agents):
 @pytest.mark.parametrize("args, refusal", [
     ({"start_date": "2026-13-01"}, "start date must be a date"),
     ({"end_date": "yesterday"}, "end date must be a date"),
+    ({"end_date": "9999-12-31"}, "The end date must be a date like 2026-01-31, in the years 1970 to 9998."),
+    ({"start_date": "0001-01-01"}, "The start date must be a date like 2026-01-31, in the years 1970 to 9998."),
     ({"start_date": "2026-11-02", "end_date": "2026-11-01"}, "end date comes before"),
     ({"status": "closed"}, "status must be one of"),
     ({"channel": "fax"}, "channel must be one of"),
