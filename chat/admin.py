@@ -62,7 +62,7 @@ def invite():
     return team_page(temporary=(agent, password))
 
 
-@bp.post("/team/<int:agent_id>")
+@bp.post("/team/<id:agent_id>")
 def change(agent_id):
     agent = agent_or_404(agent_id)
     try:
@@ -75,7 +75,7 @@ def change(agent_id):
     return redirect(url_for("admin.team_list"))
 
 
-@bp.post("/team/<int:agent_id>/disable")
+@bp.post("/team/<id:agent_id>/disable")
 def disable(agent_id):
     agent = agent_or_404(agent_id)
     try:
@@ -86,7 +86,7 @@ def disable(agent_id):
     return redirect(url_for("admin.team_list"))
 
 
-@bp.post("/team/<int:agent_id>/enable")
+@bp.post("/team/<id:agent_id>/enable")
 def enable(agent_id):
     agent = agent_or_404(agent_id)
     team.enable(agent)
@@ -94,7 +94,7 @@ def enable(agent_id):
     return redirect(url_for("admin.team_list"))
 
 
-@bp.post("/team/<int:agent_id>/password")
+@bp.post("/team/<id:agent_id>/password")
 def reset_password(agent_id):
     agent = agent_or_404(agent_id)
     return team_page(temporary=(agent, team.reset_password(agent)))
@@ -183,7 +183,7 @@ def add_canned():
     return redirect(url_for("admin.canned_list"))
 
 
-@bp.post("/canned/<int:reply_id>")
+@bp.post("/canned/<id:reply_id>")
 def save_canned(reply_id):
     reply = canned.manageable(current_user, reply_id, shared=True) or abort(404)
     try:
@@ -194,7 +194,7 @@ def save_canned(reply_id):
     return redirect(url_for("admin.canned_list"))
 
 
-@bp.post("/canned/<int:reply_id>/delete")
+@bp.post("/canned/<id:reply_id>/delete")
 def delete_canned(reply_id):
     reply = canned.manageable(current_user, reply_id, shared=True) or abort(404)
     canned.delete(reply)

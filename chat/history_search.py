@@ -47,7 +47,7 @@ def filters_from(args):
     start, end = _date(args, "start_date"), _date(args, "end_date")
     if start and end and end < start:
         raise invalid("The end date comes before the start date.")
-    return HistoryFilters(agent_id=_whole_number(args, "agent_id", 2**31 - 1),
+    return HistoryFilters(agent_id=_whole_number(args, "agent_id", validation.MAX_ROW_ID),
                           status=_choice(args, "status", SESSION_STATUSES),
                           channel=_choice(args, "channel", CHANNELS),
                           search=search, start_date=start, end_date=end)

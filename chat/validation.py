@@ -5,6 +5,7 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
+from werkzeug.routing import IntegerConverter
 
 from .errors import ChatError
 
@@ -13,6 +14,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,189}\.[A-Za-z]{2,}
 MAX_NAME_LENGTH = 80
 MAX_URL_LENGTH = 2000
 MAX_SEQ = 2**31 - 1          # the seq column is a 32-bit integer
+MAX_ROW_ID = 2**31 - 1       # and so are the ids of agents, canned replies and the like
 TIME_ZONE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")
 
 # How a refusal names a text field: (what to enter, the subject of its length limit);
@@ -27,6 +29,14 @@ FIELD_WORDS = {
     "page_url": ("the page address", "Page addresses"),
     "note": ("a note", "Notes"),
 }
+
+
+class RowId(IntegerConverter):
+    """`<id:name>` in a route: a row id from 1 to MAX_ROW_ID; any other number is no such page
+    (404), never one the database cannot take (on SQLite a 500). Registered by create_app."""
+
+    def __init__(self, map):
+        super().__init__(map, min=1, max=MAX_ROW_ID)
 
 
 def invalid(message):
@@ -77,7 +87,7 @@ def agent_id(payload, name):
     value = payload.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ROW_ID:
         raise invalid(f"This could not be done ({name} must be an agent's id or null).")
     return value
 
