@@ -185,8 +185,8 @@ def report(first_day, last_day):
 
 def date_range(first, last, today):
     """The range asked for (`from`, `to` as YYYY-MM-DD, either may be empty): by default the
-    last DEFAULT_DAYS days up to `today`. ChatError for a date that is not one, a start after
-    the end, or more than MAX_DAYS days."""
+    last DEFAULT_DAYS days up to `today`. ChatError for a date that is not one (validation.day),
+    a start after the end, or more than MAX_DAYS days."""
     last_day = validation.day(last, "end") if last else today
     first_day = validation.day(first, "start") if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
     if first_day > last_day:
