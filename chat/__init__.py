@@ -57,6 +57,8 @@ def create_app(test_config=None):
     guard_engineio(app, socketio)
     trust_proxies(app)
 
+    from .validation import RowId
+    app.url_map.converters["id"] = RowId          # before the blueprints' routes use it
     from . import account, admin, auth, cli, dashboard, health, knowledge_views, public_api, reports_views, supervisor
     from . import widget
     from . import realtime  # noqa: F401  (socket handlers)

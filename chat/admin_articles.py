@@ -76,19 +76,19 @@ def add_article():
     return save_or_preview(site_or_404(request.form.get("site")))
 
 
-@bp.get("/articles/<int(max=2147483647):article_id>")
+@bp.get("/articles/<id:article_id>")
 def edit_article(article_id):
     article = article_or_404(article_id)
     return editor(article.site, article)
 
 
-@bp.post("/articles/<int(max=2147483647):article_id>")
+@bp.post("/articles/<id:article_id>")
 def save_article(article_id):
     article = article_or_404(article_id)
     return save_or_preview(article.site, article)
 
 
-@bp.post("/articles/<int(max=2147483647):article_id>/delete")
+@bp.post("/articles/<id:article_id>/delete")
 def delete_article(article_id):
     article = article_or_404(article_id)
     title, site_key = article.title, article.site.key

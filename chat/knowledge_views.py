@@ -8,7 +8,7 @@ from .errors import ChatError
 bp = Blueprint("knowledge", __name__, url_prefix="/help")
 
 
-@bp.get("/<site_key>/<int(max=2147483647):article_id>")
+@bp.get("/<site_key>/<id:article_id>")
 def article_page(site_key, article_id):
     """One published article: title, tags and its sanitised body. See docs/protocol.md, HTTP: pages."""
     try:

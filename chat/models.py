@@ -220,7 +220,8 @@ class Message(db.Model):
     __table_args__ = (
         db.UniqueConstraint("session_id", "seq", name="uq_message_session_seq"),
         db.UniqueConstraint("session_id", "client_id", name="uq_message_session_client_id"),
-        db.Index("ix_message_sender", "sender_type", "sender_id", "session_id"),   # history: the chats an agent wrote in
+        # history: the chats an agent wrote in (public messages: access._wrote_in)
+        db.Index("ix_message_sender", "sender_type", "sender_id", "private", "session_id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
