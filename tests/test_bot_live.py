@@ -53,8 +53,11 @@ def test_the_bot_greets_answers_with_a_streamed_draft_and_hands_off_to_an_agent(
     drafts = visitor.received("bot_draft")
     assert drafts and all(d["client_id"] == answer["client_id"] for d in drafts)
     assert answer["text"].startswith(drafts[0]["text"])
-    # While the bot has it, the chat is not in the agents' line.
+    # While the bot has it, the chat is not in the agents' line; the supervisor view shows it.
     assert not [u for u in agent.received("queue_update") if u.get("session_id") == chat["session_id"]]
+    rows = login(bot_server, "supervisor@example.com", "demo-password").get(
+        bot_server.url + "/supervisor/overview", timeout=5).json()["chats"]
+    assert next(row for row in rows if row["session_id"] == chat["session_id"])["status"] == "bot"
 
     assert visitor.call("send_message", {"text": "Talk to an expert", "client_id": "q-2",
                                          "button_id": "bot:expert"})["ok"]
@@ -93,6 +96,11 @@ def test_the_offline_form_is_checked_and_reaches_the_line(bot_server, clients):
     waiting = login(bot_server).get(bot_server.url + "/dashboard/sessions", timeout=5).text
     item = waiting[waiting.index(f'data-session-id="{chat["session_id"]}"'):]
     assert "Olga" in item[:600] and "Left a message" in item[:600]
+    # The supervisor view lists it; no sweep will abandon it, so it shows no abandonment clock.
+    rows = login(bot_server, "supervisor@example.com", "demo-password").get(
+        bot_server.url + "/supervisor/overview", timeout=5).json()["chats"]
+    row = next(row for row in rows if row["session_id"] == chat["session_id"])
+    assert (row["status"], row["abandon_inactive_at"], row["abandon_silent_at"]) == ("waiting", None, None)
     again = visitor.call("offline_message", {"email": "olga@example.com", "text": "Again", "client_id": "f-2"})
     assert again["error"]["message"] == "The team has this chat already: write your message in the chat."
 
