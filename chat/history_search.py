@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, column, func, or_, select, table, text
+from sqlalchemy import Integer, and_, column, func, or_, select, table, text
 
 from . import access
 from .extensions import db
@@ -114,54 +114,57 @@ def tsquery(words):
 
 MATCH_CAP = 1_000               # a search lists and counts at most this many chats
 WINDOW = 50_000                 # message ids searched at first, newest first; then 4 times more each time
-CHECKED_AT_ONCE = 500           # chats checked against the filters in one query
 OWN_CHATS_READ = 20_000         # a plain agent's own chats read up to this many; more: checked by id
 
 
-def message_matches(words, low, high, among=None):
-    """(message id, chat id) of the messages with an id in (low, high] holding every word, newest
-    first (ids grow with time), in the chats `among` if given. The id range bounds the rows read
-    however common the words: FTS5 takes it as a rowid range, PostgreSQL as a bitmap of
-    message_pkey ANDed with the GIN's."""
+def matching_messages(words):
+    """(select, key): a select of the messages holding every word (the FTS5 table joined to
+    `message` on SQLite) and its message id column, to bound and order by."""
     if db.engine.dialect.name == "postgresql":
-        key, session_id = Message.id, Message.session_id
-        query = select(key, session_id).where(text(
+        return select(Message.id).where(text(
             "to_tsvector('simple', chat_unaccent(message.text)) @@ to_tsquery('simple', chat_unaccent(:words))"
-        ).bindparams(words=tsquery(words)))
-    else:
-        fts = table("message_fts", column("rowid", Integer))
-        key, session_id = fts.c.rowid, Message.session_id
-        query = (select(key, session_id).select_from(fts).join(Message, Message.id == key)
-                 .where(text("message_fts MATCH :words").bindparams(words=fts5_query(words))))
+        ).bindparams(words=tsquery(words))), Message.id
+    fts = table("message_fts", column("rowid", Integer))
+    return (select(fts.c.rowid).select_from(fts).join(Message, Message.id == fts.c.rowid)
+            .where(text("message_fts MATCH :words").bindparams(words=fts5_query(words)))), fts.c.rowid
+
+
+def chats_in_window(words, conditions, low, high, among=None):
+    """[(chat id, kept)]: the chats with a message holding every word whose id is in (low, high],
+    the newest such message first (ids grow with time), in the chats `among` if given; `kept`
+    says whether the chat meets `conditions`. One statement: the id range bounds the rows read
+    however common the words (FTS5 takes it as a rowid range, PostgreSQL as a bitmap of
+    message_pkey ANDed with the GIN's), and each chat of the window is checked once."""
+    matches, key = matching_messages(words)
+    matches = matches.where(key > low, key <= high)
     if among is not None:
-        query = query.where(session_id.in_(among))
-    return db.session.execute(query.where(key > low, key <= high).order_by(key.desc())).all()
+        matches = matches.where(Message.session_id.in_(among))
+    window = (matches.with_only_columns(Message.session_id.label("chat_id"), func.max(key).label("newest"))
+              .group_by(Message.session_id).subquery())
+    return db.session.execute(
+        select(window.c.chat_id, and_(*conditions)).join(ChatSession, ChatSession.id == window.c.chat_id)
+        .order_by(window.c.newest.desc())).all()
 
 
 def chats_with_words(words, conditions, cap, agent):
     """The ids of up to `cap` chats meeting `conditions` one of whose messages holds every word:
     those with the newest such messages. Reads the matches newest first, a window of ids at a
-    time, checks their chats against `conditions` by id, and stops at `cap` chats, so a
-    common word costs about what a rare one does. Once more than `cap` chats failed the check
-    (a plain agent's search for a common word), only the matches in the agent's own chats are
-    read from there on, if it has few enough (`own_chats`)."""
+    time (`chats_in_window`), and stops at `cap` chats, so a common word costs about what a
+    rare one does. Once more than `cap` chats failed `conditions` (a plain agent's search for a
+    common word), only the matches in the agent's own chats are read from there on, if it has
+    few enough (`own_chats`)."""
     high = db.session.execute(select(func.max(Message.id))).scalar() or 0
     chats, seen, window = [], set(), WINDOW
     among, failed, switched = None, 0, False
     while high > 0 and len(chats) < cap:
         low = max(0, high - window)
-        found = []
-        for _message_id, chat_id in message_matches(words, low, high, among):
+        for chat_id, kept in chats_in_window(words, conditions, low, high, among):
             if chat_id not in seen:
                 seen.add(chat_id)
-                found.append(chat_id)
-        for start in range(0, len(found), CHECKED_AT_ONCE):
-            part = found[start:start + CHECKED_AT_ONCE]
-            kept = set(db.session.scalars(select(ChatSession.id).where(ChatSession.id.in_(part), *conditions)))
-            chats += [chat_id for chat_id in part if chat_id in kept]
-            failed += len(part) - len(kept)
-            if len(chats) >= cap:
-                break
+                if kept:
+                    chats.append(chat_id)
+                else:
+                    failed += 1
         high, window = low, window * 4
         if failed > cap and not switched and high > 0 and len(chats) < cap:
             among, switched = own_chats(agent), True

@@ -208,11 +208,9 @@ def test_csv_cells_never_start_a_formula(value, cell):
 
 @pytest.fixture
 def cap_of_three(monkeypatch):
-    """MATCH_CAP 3, messages searched two ids at first and chats checked two at a time, so a
-    handful of chats passes the cap."""
+    """MATCH_CAP 3 and messages searched two ids at first, so a handful of chats passes the cap."""
     monkeypatch.setattr(history_search, "MATCH_CAP", 3)
     monkeypatch.setattr(history_search, "WINDOW", 2)
-    monkeypatch.setattr(history_search, "CHECKED_AT_ONCE", 2)
 
 
 def parcel_chats(site, count, holder=None):
