@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, and_, column, func, or_, select, table, text
+from sqlalchemy import Integer, and_, any_, column, func, or_, select, table, text, true
 
 from . import access
 from .extensions import db
@@ -138,26 +138,30 @@ def chats_in_window(words, conditions, low, high, among=None):
     matches, key = matching_messages(words)
     matches = matches.where(key > low, key <= high)
     if among is not None:
-        matches = matches.where(Message.session_id.in_(among))
+        matches = matches.where(one_of(Message.session_id, among))
     window = (matches.with_only_columns(Message.session_id.label("chat_id"), func.max(key).label("newest"))
               .group_by(Message.session_id).subquery())
-    return db.session.execute(
-        select(window.c.chat_id, and_(*conditions)).join(ChatSession, ChatSession.id == window.c.chat_id)
-        .order_by(window.c.newest.desc())).all()
+    chats = select(window.c.chat_id, and_(*conditions)).join(ChatSession, ChatSession.id == window.c.chat_id) \
+        if conditions else select(window.c.chat_id, true())
+    return db.session.execute(chats.order_by(window.c.newest.desc())).all()
 
 
 def chats_with_words(words, conditions, cap, agent):
     """The ids of up to `cap` chats meeting `conditions` one of whose messages holds every word:
     those with the newest such messages. Reads the matches newest first, a window of ids at a
     time (`chats_in_window`), and stops at `cap` chats, so a common word costs about what a
-    rare one does. Once more than `cap` chats failed `conditions` (a plain agent's search for a
-    common word), only the matches in the agent's own chats are read from there on, if it has
-    few enough (`own_chats`)."""
+    rare one does. A plain agent's search reads only the matches in its own chats
+    (`own_chats`) if it has few enough: on PostgreSQL from the start and in one statement
+    (their messages are a bitmap ANDed with the GIN's, so the list bounds the rows read); on
+    SQLite, where FTS5 still reads every match of a window, once more than `cap` chats failed
+    `conditions` (a common word)."""
+    postgres = db.engine.dialect.name == "postgresql"
     high = db.session.execute(select(func.max(Message.id))).scalar() or 0
     chats, seen, window = [], set(), WINDOW
-    among, failed, switched = None, 0, False
+    among = own_chats(agent) if postgres else None
+    failed, read_own = 0, postgres
     while high > 0 and len(chats) < cap:
-        low = max(0, high - window)
+        low = 0 if among is not None and postgres else max(0, high - window)
         for chat_id, kept in chats_in_window(words, conditions, low, high, among):
             if chat_id not in seen:
                 seen.add(chat_id)
@@ -166,22 +170,28 @@ def chats_with_words(words, conditions, cap, agent):
                 else:
                     failed += 1
         high, window = low, window * 4
-        if failed > cap and not switched and high > 0 and len(chats) < cap:
-            among, switched = own_chats(agent), True
+        if failed > cap and not read_own and high > 0 and len(chats) < cap:
+            among, read_own = own_chats(agent), True
     return chats[:cap]
 
 
 def own_chats(agent):
-    """The ids of the chats a plain agent may find (`access.history_chats`), as a set, when there
-    are at most OWN_CHATS_READ of them; else None (a supervisor: None). With them, a search
-    skips the other chats' matches instead of checking each against the access rule. SQLite
-    only: on PostgreSQL the list cost more than the access rule's EXISTS it saves, once that
-    probes ix_message_sender (docs/benchmarks.md)."""
+    """The ids of the chats a plain agent may find (`access.history_chats`), as a list, when
+    there are at most OWN_CHATS_READ of them; else None (a supervisor: None)."""
     chats = access.history_chats(agent)
-    if chats is None or db.engine.dialect.name == "postgresql":
+    if chats is None:
         return None
-    ids = set(db.session.scalars(chats.limit(OWN_CHATS_READ + 1)))
+    ids = db.session.scalars(chats.limit(OWN_CHATS_READ + 1)).all()
     return ids if len(ids) <= OWN_CHATS_READ else None
+
+
+def one_of(column, chat_ids):
+    """`column IN chat_ids`. On PostgreSQL `= ANY` of one parameter, the ids joined by commas
+    (a chat id is a UUID), which the planner reads as an array of known size and can turn into a
+    bitmap of the column's index; not one parameter an id, nor an array for the driver to quote."""
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(func.string_to_array(",".join(chat_ids), ","))
+    return column.in_(chat_ids)
 
 
 def chats_of_visitors(search, conditions, cap):
@@ -191,10 +201,22 @@ def chats_of_visitors(search, conditions, cap):
         .order_by(ChatSession.started_at.desc(), ChatSession.id.desc()).limit(cap)).all()
 
 
+def plan_each_statement():
+    """PostgreSQL, for the rest of the transaction: plan each statement for its values, and
+    compile none. A search's best plan depends on them (how common the words are, how many
+    chats an agent has); psycopg prepares a statement run 5 times on a connection, and
+    PostgreSQL then may keep one generic plan for every value. JIT compiling a large window
+    cost more than it saved (docs/benchmarks.md)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+                                "set_config('jit', 'off', true)"))
+
+
 def chats_matching(agent, search, conditions):
     """(ids, more): the chats meeting `conditions` that `search` finds (by the visitor's name or
     email, or by one message holding every word); at most MATCH_CAP + 1 of each kind are read,
     and `more` says there are more than MATCH_CAP. Only these ids are then sorted and paged."""
+    plan_each_statement()
     cap = MATCH_CAP
     found = dict.fromkeys(chats_of_visitors(search, conditions, cap + 1))
     words = search_words(search)
@@ -207,7 +229,8 @@ def chats_matching(agent, search, conditions):
 
 def _conditions(agent, filters):
     """The conditions on chat_session of every filter but the words."""
-    conditions = [access.history_condition(agent)]
+    rule = access.history_condition(agent)
+    conditions = [] if rule is true() else [rule]          # a supervisor: no condition, no join
     if filters.agent_id is not None:
         conditions.append(ChatSession.agent_id == filters.agent_id)
     if filters.status:
@@ -295,7 +318,7 @@ def find_chats(agent, filters, page=1, per_page=25):
         ids, more = chats_matching(agent, filters.search, conditions)
         offset = (page - 1) * per_page
         size = min(per_page, MATCH_CAP - offset)
-        rows = db.session.execute(_rows([ChatSession.id.in_(ids)]).limit(size).offset(offset)).all() \
+        rows = db.session.execute(_rows([one_of(ChatSession.id, ids)]).limit(size).offset(offset)).all() \
             if ids and size > 0 else []
         return HistoryPage([HistoryRow(*row) for row in rows], min(len(ids), MATCH_CAP), more)
     rows = db.session.execute(_rows(conditions).add_columns(func.count().over())
@@ -313,7 +336,7 @@ def chats_to_export(agent, filters, limit=EXPORT_LIMIT):
     """The first `limit` matching chats, for a CSV export (for a search, the MATCH_CAP it lists)."""
     conditions = _conditions(agent, filters)
     if filters.search:
-        conditions = [ChatSession.id.in_(chats_matching(agent, filters.search, conditions)[0])]
+        conditions = [one_of(ChatSession.id, chats_matching(agent, filters.search, conditions)[0])]
         limit = min(limit, MATCH_CAP)
     return [HistoryRow(*row) for row in db.session.execute(_rows(conditions).limit(limit)).all()]
 
