@@ -146,7 +146,7 @@ def chats_in_window(words, conditions, low, high, among=None):
     return db.session.execute(chats.order_by(window.c.newest.desc())).all()
 
 
-def chats_with_words(words, conditions, cap, agent):
+def chats_with_words(words, agent, filters, cap):
     """The ids of up to `cap` chats meeting `conditions` one of whose messages holds every word:
     those with the newest such messages. Reads the matches newest first, a window of ids at a
     time (`chats_in_window`), and stops at `cap` chats, so a common word costs about what a
@@ -154,15 +154,17 @@ def chats_with_words(words, conditions, cap, agent):
     (`own_chats`) if it has few enough: on PostgreSQL from the start and in one statement
     (their messages are a bitmap ANDed with the GIN's, so the list bounds the rows read); on
     SQLite, where FTS5 still reads every match of a window, once more than `cap` chats failed
-    `conditions` (a common word)."""
-    postgres = db.engine.dialect.name == "postgresql"
+    `conditions` (a common word). In its own chats only the filters are checked: the access
+    rule holds there."""
+    conditions, postgres = _conditions(agent, filters), db.engine.dialect.name == "postgresql"
     high = db.session.execute(select(func.max(Message.id))).scalar() or 0
     chats, seen, window = [], set(), WINDOW
     among = own_chats(agent) if postgres else None
     failed, read_own = 0, postgres
     while high > 0 and len(chats) < cap:
         low = 0 if among is not None and postgres else max(0, high - window)
-        for chat_id, kept in chats_in_window(words, conditions, low, high, among):
+        checked = conditions if among is None else _filter_conditions(filters)
+        for chat_id, kept in chats_in_window(words, checked, low, high, among):
             if chat_id not in seen:
                 seen.add(chat_id)
                 if kept:
@@ -212,25 +214,32 @@ def plan_each_statement():
                                 "set_config('jit', 'off', true)"))
 
 
-def chats_matching(agent, search, conditions):
-    """(ids, more): the chats meeting `conditions` that `search` finds (by the visitor's name or
-    email, or by one message holding every word); at most MATCH_CAP + 1 of each kind are read,
-    and `more` says there are more than MATCH_CAP. Only these ids are then sorted and paged."""
+def chats_matching(agent, filters):
+    """(ids, more): the chats `agent` may find, meeting the filters, that the search finds (by
+    the visitor's name or email, or by one message holding every word); at most MATCH_CAP + 1 of
+    each kind are read, and `more` says there are more than MATCH_CAP. Only these ids are then
+    sorted and paged."""
     plan_each_statement()
     cap = MATCH_CAP
-    found = dict.fromkeys(chats_of_visitors(search, conditions, cap + 1))
-    words = search_words(search)
+    found = dict.fromkeys(chats_of_visitors(filters.search, _conditions(agent, filters), cap + 1))
+    words = search_words(filters.search)
     if words:
-        found.update(dict.fromkeys(chats_with_words(words, conditions, cap + 1, agent)))
+        found.update(dict.fromkeys(chats_with_words(words, agent, filters, cap + 1)))
     return list(found), len(found) > cap
 
 
 # ---- the list
 
 def _conditions(agent, filters):
-    """The conditions on chat_session of every filter but the words."""
+    """The conditions on chat_session of the access rule (none for a supervisor) and of every
+    filter but the words."""
     rule = access.history_condition(agent)
-    conditions = [] if rule is true() else [rule]          # a supervisor: no condition, no join
+    return ([] if rule is true() else [rule]) + _filter_conditions(filters)
+
+
+def _filter_conditions(filters):
+    """The conditions on chat_session of every filter but the words."""
+    conditions = []
     if filters.agent_id is not None:
         conditions.append(ChatSession.agent_id == filters.agent_id)
     if filters.status:
@@ -313,14 +322,14 @@ def find_chats(agent, filters, page=1, per_page=25):
     total is exact (a window count over the page's query). A search reads at most MATCH_CAP + 1
     matching chats (`chats_matching`), so its cost is bounded by the cap, not by how many chats
     the words are in; those are sorted by start and paged."""
-    conditions = _conditions(agent, filters)
     if filters.search:
-        ids, more = chats_matching(agent, filters.search, conditions)
+        ids, more = chats_matching(agent, filters)
         offset = (page - 1) * per_page
         size = min(per_page, MATCH_CAP - offset)
         rows = db.session.execute(_rows([one_of(ChatSession.id, ids)]).limit(size).offset(offset)).all() \
             if ids and size > 0 else []
         return HistoryPage([HistoryRow(*row) for row in rows], min(len(ids), MATCH_CAP), more)
+    conditions = _conditions(agent, filters)
     rows = db.session.execute(_rows(conditions).add_columns(func.count().over())
                               .limit(per_page).offset((page - 1) * per_page)).all()
     if rows:
@@ -334,10 +343,11 @@ def find_chats(agent, filters, page=1, per_page=25):
 
 def chats_to_export(agent, filters, limit=EXPORT_LIMIT):
     """The first `limit` matching chats, for a CSV export (for a search, the MATCH_CAP it lists)."""
-    conditions = _conditions(agent, filters)
     if filters.search:
-        conditions = [one_of(ChatSession.id, chats_matching(agent, filters.search, conditions)[0])]
+        conditions = [one_of(ChatSession.id, chats_matching(agent, filters)[0])]
         limit = min(limit, MATCH_CAP)
+    else:
+        conditions = _conditions(agent, filters)
     return [HistoryRow(*row) for row in db.session.execute(_rows(conditions).limit(limit)).all()]
 
 
