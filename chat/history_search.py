@@ -204,14 +204,16 @@ def chats_of_visitors(search, conditions, cap):
 
 
 def plan_each_statement():
-    """PostgreSQL, for the rest of the transaction: plan each statement for its values, and
-    compile none. A search's best plan depends on them (how common the words are, how many
-    chats an agent has); psycopg prepares a statement run 5 times on a connection, and
-    PostgreSQL then may keep one generic plan for every value. JIT compiling a large window
-    cost more than it saved (docs/benchmarks.md)."""
+    """PostgreSQL, for the rest of the transaction: plan each statement for its values, with
+    neither JIT compilation nor parallel workers. A search's best plan depends on its values
+    (how common the words are, how many chats an agent has); psycopg prepares a statement run 5
+    times on a connection, and PostgreSQL then may keep one generic plan for every value. JIT
+    compiling a large window cost more than it saved, and so did starting workers: the bitmap,
+    most of the work, is built by one process anyway (docs/benchmarks.md)."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
-                                "set_config('jit', 'off', true)"))
+        db.session.execute(text(
+            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true)"))
 
 
 def chats_matching(agent, filters):
