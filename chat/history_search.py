@@ -147,15 +147,15 @@ def chats_in_window(words, conditions, low, high, among=None):
 
 
 def chats_with_words(words, agent, filters, cap):
-    """The ids of up to `cap` chats meeting `conditions` one of whose messages holds every word:
-    those with the newest such messages. Reads the matches newest first, a window of ids at a
-    time (`chats_in_window`), and stops at `cap` chats, so a common word costs about what a
-    rare one does. A plain agent's search reads only the matches in its own chats
+    """The ids of up to `cap` chats that `agent` may find, meeting `filters`, one of whose
+    messages holds every word: those with the newest such messages. Reads the matches newest
+    first, a window of ids at a time (`chats_in_window`), and stops at `cap` chats, so a common
+    word costs about what a rare one does. A plain agent's search reads only the matches in its own chats
     (`own_chats`) if it has few enough: on PostgreSQL from the start and in one statement
     (their messages are a bitmap ANDed with the GIN's, so the list bounds the rows read); on
     SQLite, where FTS5 still reads every match of a window, once more than `cap` chats failed
-    `conditions` (a common word). In its own chats only the filters are checked: the access
-    rule holds there."""
+    the access rule or the filters (a common word). In its own chats only the filters are
+    checked: the access rule holds there."""
     conditions, postgres = _conditions(agent, filters), db.engine.dialect.name == "postgresql"
     high = db.session.execute(select(func.max(Message.id))).scalar() or 0
     chats, seen, window = [], set(), WINDOW
