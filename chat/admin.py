@@ -3,11 +3,12 @@ translate; the rules are in `team`, `sites`, `canned` and `access`."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import access, canned, sites, team
+from . import access, canned, knowledge, sites, team
 from .errors import ChatError, refused_page
 from .extensions import db
 from .models import AGENT_ROLES, MAX_CHATS_LIMIT, SITE_ROUTINGS, Agent, Site
 from .origins import own_origin
+from .bot import hours as business_hours
 from .widget import POSITIONS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -62,7 +63,7 @@ def invite():
     return team_page(temporary=(agent, password))
 
 
-@bp.post("/team/<int:agent_id>")
+@bp.post("/team/<id:agent_id>")
 def change(agent_id):
     agent = agent_or_404(agent_id)
     try:
@@ -75,7 +76,7 @@ def change(agent_id):
     return redirect(url_for("admin.team_list"))
 
 
-@bp.post("/team/<int:agent_id>/disable")
+@bp.post("/team/<id:agent_id>/disable")
 def disable(agent_id):
     agent = agent_or_404(agent_id)
     try:
@@ -86,7 +87,7 @@ def disable(agent_id):
     return redirect(url_for("admin.team_list"))
 
 
-@bp.post("/team/<int:agent_id>/enable")
+@bp.post("/team/<id:agent_id>/enable")
 def enable(agent_id):
     agent = agent_or_404(agent_id)
     team.enable(agent)
@@ -94,7 +95,7 @@ def enable(agent_id):
     return redirect(url_for("admin.team_list"))
 
 
-@bp.post("/team/<int:agent_id>/password")
+@bp.post("/team/<id:agent_id>/password")
 def reset_password(agent_id):
     agent = agent_or_404(agent_id)
     return team_page(temporary=(agent, team.reset_password(agent)))
@@ -139,12 +140,17 @@ def add_site():
     return redirect(url_for("admin.edit_site", key=site.key))
 
 
+def site_page(site, status=200, **shown):
+    """One site's page: its embed tag, its settings and its bot (`shown`: an error and what was typed)."""
+    return render_template("admin/site.html", site=site, positions=POSITIONS, routings=SITE_ROUTINGS,
+                           snippet=sites.embed_snippet(site, own_origin()), days=business_hours.DAY_NAMES,
+                           hours=business_hours.hours_of(site), **shown), status
+
+
 @bp.get("/sites/<key>")
 def edit_site(key):
-    """One site: its embed tag with a copy button, and its settings."""
-    site = site_or_404(key)
-    return render_template("admin/site.html", site=site, positions=POSITIONS, routings=SITE_ROUTINGS,
-                           snippet=sites.embed_snippet(site, own_origin()))
+    """One site: its embed tag with a copy button, its settings and its bot."""
+    return site_page(site_or_404(key))
 
 
 @bp.post("/sites/<key>")
@@ -154,11 +160,35 @@ def save_site(key):
         sites.update_site(site, **site_form_values(request.form))
     except ChatError as error:
         db.session.rollback()
-        return render_template("admin/site.html", site=site, positions=POSITIONS, routings=SITE_ROUTINGS,
-                               error=error.message,
-                               draft=request.form, snippet=sites.embed_snippet(site, own_origin())), 400
+        return site_page(site, 400, error=error.message, draft=request.form)
     flash(f"{site.name} is saved.")
     return redirect(url_for("admin.edit_site", key=site.key))
+
+
+def bot_form_values(form):
+    always_open = form.get("always_open") == "1"
+    hours = None if always_open else dict(time_zone=form.get("time_zone"), days=form.getlist("days"),
+                                          opens=form.get("opens"), closes=form.get("closes"))
+    return dict(enabled=form.get("bot_enabled") == "1", menu_json=form.get("bot_menu"), hours=hours)
+
+
+@bp.post("/sites/<key>/bot")
+def save_bot(key):
+    """The site's bot: on or off, its menu and the business hours."""
+    site = site_or_404(key)
+    try:
+        sites.update_bot(site, **bot_form_values(request.form))
+    except ChatError as error:
+        db.session.rollback()
+        return site_page(site, 400, bot_error=error.message, bot_draft=request.form)
+    flash(f"{site.name}'s bot is {'on' if site.bot_enabled else 'off'} and saved.")
+    return redirect(url_for("admin.edit_site", key=site.key) + "#bot")
+
+
+@bp.get("/unanswered")
+def unanswered():
+    """The questions the knowledge base had no answer for, newest first: articles to write."""
+    return render_template("admin/unanswered.html", questions=knowledge.unanswered_questions())
 
 
 # ---- shared canned replies ----
@@ -183,7 +213,7 @@ def add_canned():
     return redirect(url_for("admin.canned_list"))
 
 
-@bp.post("/canned/<int:reply_id>")
+@bp.post("/canned/<id:reply_id>")
 def save_canned(reply_id):
     reply = canned.manageable(current_user, reply_id, shared=True) or abort(404)
     try:
@@ -194,9 +224,12 @@ def save_canned(reply_id):
     return redirect(url_for("admin.canned_list"))
 
 
-@bp.post("/canned/<int:reply_id>/delete")
+@bp.post("/canned/<id:reply_id>/delete")
 def delete_canned(reply_id):
     reply = canned.manageable(current_user, reply_id, shared=True) or abort(404)
     canned.delete(reply)
     flash(f"/{reply.shortcut} is deleted.")
     return redirect(url_for("admin.canned_list"))
+
+
+from . import admin_articles  # noqa: E402,F401  (the knowledge base's pages, on this blueprint)

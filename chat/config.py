@@ -112,6 +112,17 @@ def load_settings(instance_path):
         # not applied behind a trusted proxy, where the proxy is every client's address).
         "HEADER_TIMEOUT_SECONDS": _int_between("HEADER_TIMEOUT_SECONDS", 10, 1, 300),
         "MAX_CONNECTIONS_PER_ADDRESS": _int_between("MAX_CONNECTIONS_PER_ADDRESS", 100, 0, 1_000_000),
+        # Answers written by a model (chat/bot/llm.py), from any OpenAI-compatible server; unset:
+        # the bot answers with the best passage of the knowledge base. A model that sends nothing
+        # for LLM_STALL_SECONDS, or takes over LLM_TIMEOUT_SECONDS in all, is given up on.
+        "LLM_BASE_URL": os.environ.get("LLM_BASE_URL", "").strip(),
+        "LLM_MODEL": os.environ.get("LLM_MODEL", "").strip(),
+        "LLM_API_KEY": os.environ.get("LLM_API_KEY", "").strip(),
+        "LLM_STALL_SECONDS": _int_between("LLM_STALL_SECONDS", 10, 1, 300),
+        "LLM_TIMEOUT_SECONDS": _int_between("LLM_TIMEOUT_SECONDS", 60, 1, 600),
+        # Model answers one process writes at once; more answer from the articles (a flood of
+        # questions costs no more than this many model calls at a time).
+        "LLM_MAX_CONCURRENT": _int_between("LLM_MAX_CONCURRENT", 20, 1, 1000),
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 22),
         "INACTIVITY_MINUTES": _int("INACTIVITY_MINUTES", 30),
         "HEARTBEAT_TIMEOUT_MINUTES": _int("HEARTBEAT_TIMEOUT_MINUTES", 5),

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, and_, any_, column, func, or_, select, table, text, true
+from sqlalchemy import Integer, and_, any_, column, false, func, or_, select, table, text, true
 
-from . import access
+from . import access, validation
 from .extensions import db
 from .models import CHANNELS, SESSION_STATUSES, Agent, ChatSession, Message, Site, Visitor, utcnow, visitor_label
 from .validation import invalid
@@ -47,7 +47,7 @@ def filters_from(args):
     start, end = _date(args, "start_date"), _date(args, "end_date")
     if start and end and end < start:
         raise invalid("The end date comes before the start date.")
-    return HistoryFilters(agent_id=_whole_number(args, "agent_id", 2**31 - 1),
+    return HistoryFilters(agent_id=_whole_number(args, "agent_id", validation.MAX_ROW_ID),
                           status=_choice(args, "status", SESSION_STATUSES),
                           channel=_choice(args, "channel", CHANNELS),
                           search=search, start_date=start, end_date=end)
@@ -85,14 +85,7 @@ def _choice(args, name, choices):
 
 def _date(args, name):
     value = _argument(args, name, 10)
-    if value is None:
-        return None
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise invalid(f"The {name.replace('_', ' ')} must be a date written YYYY-MM-DD.")
+    return None if value is None else validation.day(value, name.removesuffix("_date"))
 
 
 # ---- words
@@ -360,7 +353,9 @@ def agents_to_filter_by():
 
 # ---- one transcript
 
-def transcript(chat):
-    """Every message of a chat, system messages and private notes included, in order."""
-    return db.session.execute(
-        select(Message).where(Message.session_id == chat.id).order_by(Message.seq)).scalars().all()
+def transcript(chat, notes=True):
+    """Every message of a chat, system messages included, in order; the private notes too when `notes`."""
+    query = select(Message).where(Message.session_id == chat.id)
+    if not notes:
+        query = query.where(Message.private == false())
+    return db.session.execute(query.order_by(Message.seq)).scalars().all()

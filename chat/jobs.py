@@ -38,8 +38,9 @@ def away_limit():
 def abandonment_deadlines(chat_session):
     """When the sweeps below would abandon this chat if nothing happened meanwhile, as
     (for inactivity, for a silent visitor); (None, None) for a chat no sweep abandons (an
-    agent holds it, or it is over). The silence one counts only while the visitor is offline."""
-    if not chat_session.is_queued:
+    agent holds it, it is over, or it holds a message left for the team while nobody could
+    answer). The silence one counts only while the visitor is offline."""
+    if not chat_session.is_queued or chat_session.offline:
         return None, None
     return (chat_session.last_activity_at + inactivity_limit(),
             chat_session.visitor_last_seen_at + silence_limit())
@@ -50,10 +51,15 @@ def expire_overdue_sessions(now):
     return sessions.end_many(ChatSession.expires_at <= now, "expired", now=now)
 
 
+# Unassigned chats a sweep may abandon: not one holding a message left through the offline
+# form (it waits for the team however long the visitor is gone, until it expires).
+_abandonable = and_(ChatSession.status.in_(QUEUED_STATUSES), ChatSession.offline.is_(False))
+
+
 def abandon_inactive_sessions(now):
     """Unassigned sessions with no message and no page load for 30 minutes."""
     cutoff = now - inactivity_limit()
-    return sessions.end_many(and_(ChatSession.status.in_(QUEUED_STATUSES), ChatSession.last_activity_at <= cutoff),
+    return sessions.end_many(and_(_abandonable, ChatSession.last_activity_at <= cutoff),
                              "inactivity", status="abandoned", now=now)
 
 
@@ -62,7 +68,7 @@ def abandon_silent_visitors(now):
     abandoned; an agent's open chat stays, and the agent sees the visitor as gone."""
     cutoff = now - silence_limit()
     silent = ChatSession.visitor_last_seen_at <= cutoff
-    abandoned = sessions.end_many(and_(ChatSession.status.in_(QUEUED_STATUSES), silent),
+    abandoned = sessions.end_many(and_(_abandonable, silent),
                                   "heartbeat_timeout", status="abandoned", now=now)
     return abandoned + sessions.mark_visitors_away(silent)
 

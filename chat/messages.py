@@ -4,6 +4,7 @@ the bot and the system post, and what happens after each is stored.
 Every message is committed before anyone hears of it; `after_stored` is the single hook
 that runs after the commit (the rooms today; channel delivery and the bot plug in here).
 """
+import json
 import logging
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 # A visitor message that is exactly one of these (ignoring case and surrounding spaces)
 # ends the chat, whatever the client: WhatsApp and LINE have no End button.
 END_WORDS = frozenset({"end chat", "end", "quit", "exit"})
+BOT_NAME = "Assistant"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Inbound:
     client_id: str | None         # the client's (or the provider's) id: a retry stores nothing new
     sender_name: str | None = None
     channel: str = "web"
+    button_id: str | None = None  # the quick-reply button pressed (its title is the text)
+    offline_form: bool = False    # sent through the offline form: for the team, not the bot
 
 
 def is_end_word(text):
@@ -40,12 +44,27 @@ def is_end_word(text):
 def receive(inbound):
     """Store a visitor's message once; an end word then ends the chat. Returns the message."""
     message = _store(inbound.session_id, "visitor", inbound.text, inbound.client_id,
-                     sender_name=visitor_label(inbound.sender_name, inbound.session_id))
+                     sender_name=visitor_label(inbound.sender_name, inbound.session_id),
+                     extras=inbound_extras(inbound))
     if is_end_word(inbound.text):
         chat_session = sessions.find_session(inbound.session_id)
         if chat_session is not None:
             sessions.end_session(chat_session, "visitor")
     return message
+
+
+def inbound_extras(inbound):
+    extras = {"button": inbound.button_id} if inbound.button_id else {}
+    if inbound.offline_form:
+        extras["form"] = "offline"
+    return json.dumps(extras) if extras else None
+
+
+def for_the_bot(message, chat_status):
+    """A visitor's message the bot answers: in a chat that is `bot`, neither an end word nor
+    one sent through the offline form."""
+    return (chat_status == "bot" and message.sender_type == "visitor" and not is_end_word(message.text)
+            and "form" not in (json.loads(message.extras) if message.extras else {}))
 
 
 def post_agent(chat, agent, text, client_id):
@@ -68,8 +87,10 @@ def add_note(session_id, agent, text):
                                   private=True)
 
 
-def post_bot(session_id, text, client_id=None, sender_name="Assistant"):
-    return _store(session_id, "bot", text, client_id, sender_name=sender_name)
+def post_bot(session_id, text, client_id=None, extras=None, sender_name=BOT_NAME):
+    """The bot's message; `extras` is what it offers beside the text (models.message_extras)."""
+    return _store(session_id, "bot", text, client_id, sender_name=sender_name,
+                  extras=json.dumps(extras, separators=(",", ":")) if extras else None)
 
 
 def post_system(session_id, text, client_id=None):
@@ -97,6 +118,9 @@ def after_stored(message, chat_status=None, agent_id=None, site_id=None):
     status, holder and site) lets the lists that show the chat update its preview."""
     log.debug("message stored session=%s seq=%s", message.session_id, message.seq)
     publish.message_posted(message, chat_status, agent_id, site_id)
+    if for_the_bot(message, chat_status):
+        from . import bot           # the bot posts through this module
+        bot.on_visitor_message(message)
 
 
 def _after_writer_stored(pending):
@@ -109,7 +133,7 @@ def start_writer(app):
     message_store.start_writer(app, _after_writer_stored)
 
 
-def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None, private=False):
+def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None, private=False, extras=None):
     """Store a message once per client_id, publish it, and return it."""
     # The writer takes its connection from the pool the events use: an event that read
     # something through the ORM first gives its connection back before it waits, or forty
@@ -119,7 +143,7 @@ def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name
         db.session.rollback()
     pending = message_store.store_one(dict(session_id=session_id, sender_type=sender_type, text=text,
                                            client_id=client_id, sender_id=sender_id, sender_name=sender_name,
-                                           private=private),
+                                           private=private, extras=extras),
                                       _after_writer_stored)
     if isinstance(pending.outcome, Exception):
         raise pending.outcome

@@ -1,6 +1,7 @@
 """Database models: agents, sites, visitors, chat sessions and their messages."""
 import hashlib
 import hmac
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ AGENT_ROLES = ("agent", "supervisor", "admin")
 EVERY_SITE_ROLES = ("supervisor", "admin")   # see every session of every site
 SESSION_STATUSES = ("bot", "waiting", "active", "ended", "abandoned")
 QUEUED_STATUSES = ("bot", "waiting")                 # no agent holds it yet
+LINE_STATUSES = ("waiting",)                         # in the agents' Waiting list and the visitor's line
 OPEN_STATUSES = (*QUEUED_STATUSES, "active")         # not ended or abandoned
 SITE_ROUTINGS = ("manual", "auto")                   # who gives a waiting chat to an agent
 MAX_CHATS_LIMIT = 50                                 # the highest capacity an admin may set
@@ -105,6 +107,11 @@ class Site(db.Model):
     position = db.Column(db.String(12), nullable=False, default="bottom-right", server_default="bottom-right")
     # "manual": agents accept chats from the queue; "auto": queue.assign gives each to an agent.
     routing = db.Column(db.String(10), nullable=False, default="manual", server_default="manual")
+    # The bot answers new chats first (chat/bot); its menu is seed 004's JSON (bot/menu.py), None
+    # for the default menu. Business hours: JSON (bot/hours.py), None for always open.
+    bot_enabled = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    bot_menu = db.Column(db.Text)
+    business_hours = db.Column(db.Text)
 
     @property
     def origin_list(self):
@@ -133,9 +140,14 @@ class StatusGroups:
     def is_queued(self):
         return self.status in QUEUED_STATUSES
 
+    @property
+    def in_line(self):
+        """Waiting for an agent (a chat with the bot is not, until it hands off)."""
+        return self.status in LINE_STATUSES
+
     def status_flags(self):
         """What clients need to know of the status groups, so no script keeps its own list."""
-        return {"is_open": self.is_open, "is_queued": self.is_queued}
+        return {"is_open": self.is_open, "is_queued": self.is_queued, "in_line": self.in_line}
 
 
 class ChatSession(StatusGroups, db.Model):
@@ -180,6 +192,14 @@ class ChatSession(StatusGroups, db.Model):
     first_response_at = db.Column(db.DateTime)
     # How many times the visitor's widget restored this chat after a page reload (seed 002).
     restored_count = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # The bot's part (chat/bot): whether the chat started with the bot, why it handed the chat to
+    # a person (bot/rules.py HANDOFF_REASONS), its weak answers in a row, whether the visitor said
+    # an answer helped, and whether the visitor left a message through the offline form.
+    with_bot = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    handoff_reason = db.Column(db.String(20))
+    bot_misses = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    bot_helped = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    offline = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
     site = db.relationship(Site, lazy="joined")
     visitor = db.relationship(Visitor, lazy="joined")
@@ -200,7 +220,8 @@ class Message(db.Model):
     __table_args__ = (
         db.UniqueConstraint("session_id", "seq", name="uq_message_session_seq"),
         db.UniqueConstraint("session_id", "client_id", name="uq_message_session_client_id"),
-        db.Index("ix_message_sender", "sender_type", "sender_id", "session_id"),   # history: the chats an agent wrote in
+        # history: the chats an agent wrote in (public messages: access._wrote_in)
+        db.Index("ix_message_sender", "sender_type", "sender_id", "private", "session_id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -214,6 +235,8 @@ class Message(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     # A private note: agents and supervisors only, never sent to the visitor or any channel.
     private = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # JSON of what a bot message offers beside its text: buttons, links, a form (message_extras).
+    extras = db.Column(db.Text)
 
     def to_dict(self):
         return message_payload(self)
@@ -231,7 +254,21 @@ def message_payload(message):
         "text": message.text,
         "created_at": isoformat(message.created_at),
         "private": message.private,
+        **message_extras(message.extras),
     }
+
+
+EXTRA_KEYS = ("buttons", "links", "form", "button")
+
+
+def message_extras(extras):
+    """What a message offers beside its text, from its `extras` JSON: `buttons` (quick replies,
+    each {id, title}), `links` ({title, url}), `form` ("offline"); a visitor's message sent
+    by pressing a button holds its id (`button`). Empty for most messages."""
+    if not extras:
+        return {}
+    values = json.loads(extras)
+    return {key: values[key] for key in EXTRA_KEYS if key in values}
 
 
 @dataclass(slots=True)
@@ -248,6 +285,7 @@ class StoredMessage:
     text: str
     created_at: datetime
     private: bool = False
+    extras: str | None = None
     payload: dict | None = None
 
     def to_dict(self):
@@ -284,3 +322,40 @@ class JobLease(db.Model):
     name = db.Column(db.String(40), primary_key=True)
     holder = db.Column(db.String(80), nullable=False)
     expires_at = db.Column(db.DateTime, nullable=False)
+
+
+class Article(db.Model):
+    """A knowledge-base article of a site: Markdown, searched by the bot (knowledge_search.py)."""
+    __table_args__ = (db.Index("ix_article_site_published", "site_id", "published"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    site_id = db.Column(db.Integer, db.ForeignKey("site.id", ondelete="CASCADE"), nullable=False)
+    title = db.Column(db.String(200), nullable=False)
+    body = db.Column(db.Text, nullable=False)
+    tags = db.Column(db.String(500), nullable=False, default="", server_default="")
+    published = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # What the full-text index holds: the stems of the title and tags, and of the body
+    # (knowledge_search.index_fields), and the weighted number of stems.
+    search_title = db.Column(db.Text, nullable=False, default="", server_default="")
+    search_body = db.Column(db.Text, nullable=False, default="", server_default="")
+    search_length = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+
+    site = db.relationship(Site)
+
+    @property
+    def tag_list(self):
+        return [tag for tag in (part.strip() for part in self.tags.split(",")) if tag]
+
+
+class UnansweredQuestion(db.Model):
+    """A visitor's question the knowledge base had no answer for: for admins to write one."""
+    __tablename__ = "unanswered_question"
+    __table_args__ = (db.Index("ix_unanswered_question_site_asked", "site_id", "asked_at"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    site_id = db.Column(db.Integer, db.ForeignKey("site.id", ondelete="CASCADE"), nullable=False)
+    session_id = db.Column(db.String(36), db.ForeignKey("chat_session.id", ondelete="CASCADE"), nullable=False)
+    text = db.Column(db.Text, nullable=False)
+    asked_at = db.Column(db.DateTime, nullable=False, default=utcnow)

@@ -56,6 +56,7 @@ def started(chat_session, key):
         "created_at": isoformat(chat_session.started_at),
         "expires_at": isoformat(chat_session.expires_at),
         "visitor_name": chat_session.visitor_label,
+        **chat_session.status_flags(),
     }
 
 

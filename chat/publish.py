@@ -5,7 +5,7 @@ handler, an HTTP view, a job or a CLI command (through the message queue).
 """
 from . import payloads
 from .extensions import socketio
-from .models import QUEUED_STATUSES, isoformat, utcnow
+from .models import LINE_STATUSES, QUEUED_STATUSES, isoformat, utcnow
 
 VISITOR_NS = "/visitor"
 AGENT_NS = "/agent"
@@ -61,8 +61,17 @@ def message_posted(message, status=None, agent_id=None, site_id=None):
     elif status in QUEUED_STATUSES and site_id is not None:
         from . import jobs          # jobs imports sessions, which imports this module
         preview["abandon_inactive_at"] = isoformat(message.created_at + jobs.inactivity_limit())
-        socketio.emit("queue_update", preview, to=site_agents_room(site_id), namespace=AGENT_NS)
-        socketio.emit("queue_update", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
+        if status in LINE_STATUSES:
+            socketio.emit("queue_update", preview, to=site_agents_room(site_id), namespace=AGENT_NS)
+            socketio.emit("queue_update", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
+        else:                       # with the bot: only the supervisor view shows it
+            socketio.emit("chat_activity", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
+
+
+def bot_draft(session_id, client_id, text):
+    """The bot's answer so far, while it is written: the stored message with this client_id
+    replaces it (docs/protocol.md, `bot_draft`)."""
+    to_session("bot_draft", {"session_id": session_id, "client_id": client_id, "text": text}, session_id)
 
 
 def queue_position(session_id, position):
@@ -123,8 +132,10 @@ def queue_changed(chat_session):
     summary = payloads.summary(chat_session)
     site_agents = site_agents_room(chat_session.site_id)
     socketio.emit("queue_update", payloads.overview(chat_session), to=SUPERVISORS_ROOM, namespace=AGENT_NS)
-    if chat_session.is_queued:
+    if chat_session.in_line:
         socketio.emit("queue_update", summary, to=site_agents, namespace=AGENT_NS)
+        return
+    if chat_session.status == "bot":          # the bot's until it hands off: not in the agents' lists
         return
     socketio.emit("queue_update", payloads.brief(chat_session), to=site_agents, namespace=AGENT_NS)
     if chat_session.agent_id:

@@ -14,17 +14,21 @@ from . import access, publish
 from .errors import ChatError
 from .extensions import db
 from .models import (
-    EVERY_SITE_ROLES, QUEUED_STATUSES, Agent, ChatRead, ChatSession, Message, Site, agent_site, utcnow,
+    EVERY_SITE_ROLES, Agent, ChatRead, ChatSession, Message, Site, agent_site, utcnow,
 )
 from .realtime import presence
 
 log = logging.getLogger(__name__)
 
 
+# The line: chats waiting for an agent (LINE_STATUSES; an equality walks the index in order).
+_in_line = ChatSession.status == "waiting"
+
+
 def waiting_sessions(agent, limit=100):
     """The queue of the sites `agent` serves, oldest first, and how many wait in all
     (the list shows the first `limit`)."""
-    queued = ChatSession.status.in_(QUEUED_STATUSES)
+    queued = _in_line
     if not access.supervises(agent):
         queued = queued & ChatSession.site_id.in_(agent.site_ids)
     rows = db.session.execute(
@@ -109,14 +113,13 @@ POSITIONS_TOLD = 50           # on each change of a site's queue, the first 50 i
 WAIT_SAMPLE_CLAIMS = 20       # the wait estimate: the median wait of the site's last 20 claims...
 WAIT_SAMPLE_MINUTES = 60      # ...within the last hour (none in that hour: no estimate)
 
-_in_line = ChatSession.status.in_(QUEUED_STATUSES)
 _line_order = (ChatSession.queued_at, ChatSession.id)
 
 
 def queue_position(chat):
     """1-based place of a queued chat among its site's queued chats, by when each joined the
     queue (then by id); None when the chat is not queued."""
-    if not chat.is_queued:
+    if not chat.in_line:
         return None
     queued_at = chat.queued_at or chat.started_at
     of_site = (ChatSession.site_id == chat.site_id, _in_line)
@@ -129,16 +132,13 @@ def queue_position(chat):
 
 
 def first_in_line(site_id, limit):
-    """(id, queued_at) of the first `limit` queued chats of the site, in line order. One query per
-    queued status, each walking the index in order, merged here: a single query over both
-    statuses sorted the whole line."""
-    rows = []
-    for status in QUEUED_STATUSES:
-        rows += db.session.execute(
-            select(ChatSession.id, ChatSession.queued_at)
-            .where(ChatSession.site_id == site_id, ChatSession.status == status)
-            .order_by(*_line_order).limit(limit)).all()
-    return sorted(rows, key=lambda row: (row.queued_at, row.id))[:limit]
+    """(id, queued_at) of the first `limit` chats in the site's line, in line order (the query
+    walks the index in order)."""
+    rows = db.session.execute(
+        select(ChatSession.id, ChatSession.queued_at)
+        .where(ChatSession.site_id == site_id, _in_line)
+        .order_by(*_line_order).limit(limit)).all()
+    return rows
 
 
 def estimated_wait(site_id, now=None):
@@ -199,9 +199,9 @@ def queue_moved(chat):
     """After a status change of `chat` is committed: the waiting visitors of its site whose
     place changed hear it. A chat that joined the queue is last in line (only it is told); one that
     left it (claimed, or ended while it waited) moves everyone behind it up."""
-    if chat.is_queued:
+    if chat.in_line:
         publish.queue_position(chat.id, position_payload(chat))
-    elif chat.status == "active" or chat.claimed_at is None:
+    elif chat.status != "bot" and (chat.status == "active" or chat.claimed_at is None):
         batched = getattr(_batch, "sites", None)
         if batched is not None:
             batched.add(chat.site_id)

@@ -16,17 +16,16 @@ PostgreSQL. Every figure is about the chats *started* in the date range (UTC day
 Times are whole seconds (each timestamp counted to its second); median and 90th percentile
 are nearest-rank: the value at rank ceil(p x n) of the n values in ascending order.
 """
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import DateTime, bindparam, text
 
+from . import validation
 from .errors import ChatError
 from .extensions import db
 
 MAX_DAYS = 366
-DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DEFAULT_DAYS = 7
 EPOCH_DAY = date(1970, 1, 1)
 TIMES = ("waiting", "response", "duration")          # the timed figures, each with median and p90
@@ -186,10 +185,10 @@ def report(first_day, last_day):
 
 def date_range(first, last, today):
     """The range asked for (`from`, `to` as YYYY-MM-DD, either may be empty): by default the
-    last DEFAULT_DAYS days up to `today`. ChatError for a date that is not one, a start after
-    the end, or more than MAX_DAYS days."""
-    last_day = parse_day(last, "end") if last else today
-    first_day = parse_day(first, "start") if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
+    last DEFAULT_DAYS days up to `today`. ChatError for a date that is not one (validation.day),
+    a start after the end, or more than MAX_DAYS days."""
+    last_day = validation.day(last, "end") if last else today
+    first_day = validation.day(first, "start") if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
     if first_day > last_day:
         raise ChatError("invalid_payload", "The start date is after the end date.")
     if (last_day - first_day).days + 1 > MAX_DAYS:
@@ -197,10 +196,37 @@ def date_range(first, last, today):
     return first_day, last_day
 
 
-def parse_day(value, which):
-    if not isinstance(value, str) or not DAY_PATTERN.fullmatch(value):
-        raise ChatError("invalid_payload", f"The {which} date must be a date like 2026-01-31.")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ChatError("invalid_payload", f"The {which} date must be a date like 2026-01-31.") from None
+# ---- the bot's figures (chats of sites with the bot on)
+
+@dataclass
+class BotFigures:
+    """The bot's part of the chats started in a range: how many it had, how many it resolved (the
+    visitor said an answer helped and the chat closed without a person), how many it handed to
+    the team (by reason, most first), and how many questions it had no answer for."""
+    chats: int = 0
+    resolved: int = 0
+    handed_off: int = 0
+    handoffs: list = None           # (reason, chats), most first
+    unanswered: int = 0
+
+
+BOT_SQL = (
+    "SELECT COALESCE(c.handoff_reason, ''), COUNT(*), "
+    "SUM(CASE WHEN c.handoff_reason IS NULL AND c.bot_helped AND c.status IN ('ended', 'abandoned') "
+    "THEN 1 ELSE 0 END) FROM chat_session c WHERE c.with_bot AND " + IN_RANGE + " GROUP BY c.handoff_reason")
+UNANSWERED_SQL = ("SELECT COUNT(*) FROM unanswered_question q JOIN chat_session c ON c.id = q.session_id "
+                  "WHERE " + IN_RANGE)
+
+
+def bot_figures(first_day, last_day):
+    """The bot's figures of the chats started from `first_day` to `last_day` (UTC), in SQL."""
+    figures = BotFigures(handoffs=[])
+    for reason, chats, resolved in run(BOT_SQL, first_day, last_day):
+        figures.chats += chats
+        figures.resolved += int(resolved or 0)
+        if reason:
+            figures.handed_off += chats
+            figures.handoffs.append((reason, chats))
+    figures.handoffs.sort(key=lambda pair: (-pair[1], pair[0]))
+    figures.unanswered = run(UNANSWERED_SQL, first_day, last_day)[0][0]
+    return figures

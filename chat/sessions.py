@@ -59,22 +59,54 @@ def refuse_too_many_open_sessions(fingerprint):
 
 
 def start_session(site, name=None, email=None, page_url=None, started_from=None, time_zone=None):
-    """Open a chat for a visitor of `site`; returns (session, session_key)."""
+    """Open a chat for a visitor of `site`: with the site's bot on, the bot greets it (status
+    `bot`); otherwise it joins the line (`waiting`). Returns (session, session_key)."""
     now = utcnow()
     key = secrets.token_urlsafe(32)
     visitor = Visitor(site_id=site.id, name=name or None, email=email or None, time_zone=time_zone)
     lifetime = timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
+    with_bot = site.bot_enabled
     chat_session = ChatSession(
-        site=site, visitor=visitor, status="waiting", key_hash=hash_session_key(key),
-        page_url=page_url or None, started_at=now, queued_at=now, expires_at=now + lifetime,
-        last_activity_at=now, visitor_last_seen_at=now, started_from=started_from,
+        site=site, visitor=visitor, status="bot" if with_bot else "waiting", key_hash=hash_session_key(key),
+        page_url=page_url or None, started_at=now, queued_at=None if with_bot else now,
+        expires_at=now + lifetime, last_activity_at=now, visitor_last_seen_at=now, started_from=started_from,
+        with_bot=with_bot,
     )
     db.session.add(chat_session)
     db.session.commit()
-    log.info("session started session=%s site=%s", chat_session.id, site.key)
+    log.info("session started session=%s site=%s bot=%s", chat_session.id, site.key, with_bot)
     publish.queue_changed(chat_session)
-    queue.offer_waiting([site.id])
+    if with_bot:
+        from . import bot           # the bot posts through messages, which imports this module
+        bot.greet(chat_session)
+    else:
+        queue.offer_waiting([site.id])
     return chat_session, key
+
+
+HANDOFF_TEXT = "Connecting you to an agent…"
+OFFLINE_TEXT = "Your message is with the team; they will answer here or by email as soon as they can."
+
+
+def hand_off(chat_session, reason, offline=False):
+    """The bot gives the chat to a person: from `bot` to the line (`waiting`), with the reason
+    (bot/rules.py HANDOFF_REASONS) kept for the reports and a system line everyone reads.
+    `offline`: the visitor left a message through the offline form; the chat waits for the
+    team however long the visitor is gone. Returns False when the chat had left `bot` already."""
+    moved = db.session.execute(
+        update(ChatSession).where(ChatSession.id == chat_session.id, ChatSession.status == "bot")
+        .values(status="waiting", queued_at=utcnow(), handoff_reason=reason, offline=offline)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        db.session.rollback()
+        return False
+    message = messages.add_system(chat_session.id, OFFLINE_TEXT if offline else HANDOFF_TEXT)
+    db.session.commit()
+    log.info("session handed off session=%s reason=%s", chat_session.id, reason)
+    announce_status_change(chat_session.id, message)
+    queue.offer_waiting([chat_session.site_id])
+    return True
 
 
 def find_session(session_id):

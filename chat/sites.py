@@ -6,13 +6,16 @@ lower case, an international host in its ASCII (punycode) form, the default port
 443 for https) left out because browsers never send it. The word `self` stands for the app's
 own origin, wherever it is served."""
 import ipaddress
+import json
 import re
 import secrets
 from urllib.parse import urlsplit
 
 from markupsafe import escape
 
-from . import queue
+from . import knowledge, queue
+from .bot import hours as business_hours
+from .bot import menu
 from .errors import ChatError
 from .extensions import db
 from .models import SITE_ROUTINGS, Agent, Site, agent_site
@@ -160,6 +163,22 @@ def apply_settings(site, greeting, color, position, routing=None):
         site.position = position
     if routing:
         site.routing = routing
+
+
+def update_bot(site, enabled, menu_json, hours):
+    """The site's bot: on or off, its menu (JSON, checked against the site's articles; empty
+    for the default menu) and its business hours (bot/hours.checked's fields, or None for
+    always open). Nothing is written when one is refused."""
+    menu_json = (menu_json or "").strip()
+    if menu_json:
+        parsed = menu.parse(menu_json, [article.title for article in knowledge.articles_of(site.id)])
+        menu_json = json.dumps(parsed, ensure_ascii=False, indent=2)
+    checked_hours = business_hours.checked(**hours) if hours is not None else None
+    site.bot_enabled = bool(enabled)
+    site.bot_menu = menu_json or None
+    site.business_hours = json.dumps(checked_hours) if checked_hours else None
+    db.session.commit()
+    return site
 
 
 def change_origins(site, add=(), remove=()):

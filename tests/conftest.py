@@ -36,9 +36,9 @@ def own_server(tmp_path):
     """A live server of this test's own, which the test may kill and restart."""
     servers = []
 
-    def start(**settings):
+    def start(as_seeded=False, **settings):
         live = LiveServer(tmp_path, env=server_environment(tmp_path, {k: str(v) for k, v in settings.items()}))
-        live.prepare_database()
+        live.prepare_database(as_seeded=as_seeded)
         servers.append(live.start())
         return live
     yield start

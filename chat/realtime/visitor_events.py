@@ -6,7 +6,7 @@ on acts only on that one session.
 from flask import current_app, request
 from flask_socketio import emit, join_room
 
-from .. import access, messages, payloads, publish, queue, sessions, validation
+from .. import access, bot, messages, payloads, publish, queue, sessions, validation
 from ..errors import ChatError, session_not_found
 from ..extensions import socketio
 from ..origins import request_origin, site_allows_origin
@@ -81,14 +81,37 @@ def own_session(state, payload):
 @socketio.on("send_message", namespace=NS)
 @acknowledged(NS)
 def send_message(state, payload):
-    """Visitor sends `{text, client_id}`; acked with the stored message after commit.
+    """Visitor sends `{text, client_id, button_id?}`; acked with the stored message after commit.
     See docs/protocol.md, `send_message` (/visitor)."""
     text = validation.message_text(payload)
     client_id = validation.client_id(payload)
+    button_id = validation.button_id(payload)
     session_id = own_session_id(state, payload)
     limits.check("MESSAGE_LIMIT_PER_SOCKET", (request.sid, "message"))
     limits.check("MESSAGE_LIMIT_PER_SESSION", ("session", session_id))
-    message = messages.receive(messages.Inbound(session_id, text, client_id, sender_name=state["visitor_name"]))
+    message = messages.receive(messages.Inbound(session_id, text, client_id, sender_name=state["visitor_name"],
+                                                button_id=button_id))
+    return {"message": message.to_dict()}
+
+
+@socketio.on("offline_message", namespace=NS)
+@acknowledged(NS)
+def offline_message(state, payload):
+    """The offline form, `{email, text, client_id}`: while nobody can answer, the visitor's
+    message and email reach the team as an offline chat. See docs/protocol.md, `offline_message`."""
+    text = validation.message_text(payload)
+    client_id = validation.client_id(payload)
+    email = validation.visitor_email(payload)
+    if email is None:
+        raise validation.invalid("Please enter your email address, so the team can answer you.")
+    limits.check("MESSAGE_LIMIT_PER_SOCKET", (request.sid, "message"))
+    limits.check("MESSAGE_LIMIT_PER_SESSION", ("session", own_session_id(state, payload)))
+    chat_session = own_session(state, payload)
+    if chat_session.status != "bot":
+        raise validation.invalid("The team has this chat already: write your message in the chat.")
+    message = bot.leave_offline_message(
+        chat_session, messages.Inbound(chat_session.id, text, client_id, sender_name=state["visitor_name"],
+                                       offline_form=True), email)
     return {"message": message.to_dict()}
 
 

@@ -11,6 +11,7 @@
   function MessageLog(list, options) {
     this.list = list;
     this.mine = options.mine;               // sender_type drawn on the right
+    this.interactive = Boolean(options.interactive);   // the bot's buttons and form can be used (the widget)
     this.requestSync = options.requestSync || function () {};
     this.onShown = options.onShown || function () {};
     this.lastSeq = 0;
@@ -28,7 +29,7 @@
       var messages = JSON.parse(pages[i].dataset.messages);
       for (var j = 0; j < messages.length; j++) {
         var element = document.createElement("div");
-        fillMessage(element, messages[j], this.mine);
+        fillMessage(element, messages[j], this.mine, this.interactive);
         this.list.insertBefore(element, pages[i]);
         this.lastSeq = Math.max(this.lastSeq, messages[j].seq);
       }
@@ -99,10 +100,30 @@
   MessageLog.prototype.show = function (message) {
     this.lastSeq = message.seq;
     var element = this.pendingElement(message.client_id) || document.createElement("div");
-    fillMessage(element, message, this.mine);
+    fillMessage(element, message, this.mine, this.interactive);
     // Stored messages stay in seq order above the ones still being sent (null: at the end).
     this.list.insertBefore(element, this.list.querySelector(".message.pending:not(.failed)"));
     this.onShown(message);
+  };
+
+  /* The bot's answer so far (`bot_draft`), at the end of the list until the stored message
+     with the same client_id takes its place. */
+  MessageLog.prototype.showDraft = function (clientId, text, senderName) {
+    var element = this.pendingElement(clientId);
+    if (!element) {
+      element = document.createElement("div");
+      this.list.appendChild(element);
+    }
+    fillMessage(element, {client_id: clientId, sender_type: "bot", sender_name: senderName, text: text,
+                          created_at: null}, this.mine, false);
+    element.classList.add("pending", "draft");
+    element.querySelector(".message-time").textContent = "Writing…";
+  };
+
+  /* Drafts whose message will not come (an agent took the chat meanwhile). */
+  MessageLog.prototype.dropDrafts = function () {
+    var drafts = this.list.querySelectorAll(".message.draft");
+    for (var i = 0; i < drafts.length; i++) drafts[i].remove();
   };
 
   MessageLog.prototype.addPending = function (clientId, text, senderName, isPrivate) {
@@ -145,7 +166,7 @@
     }
   };
 
-  function fillMessage(element, message, mine) {
+  function fillMessage(element, message, mine, interactive) {
     element.className = "message message-" + message.sender_type +
       (message.sender_type === mine ? " mine" : "") + (message.private ? " note" : "");
     if (message.seq) element.dataset.seq = message.seq;
@@ -167,10 +188,87 @@
     text.className = "message-text";
     appendLinkedText(text, message.text || "");
     element.appendChild(text);
+    if (message.links && message.links.length) element.appendChild(linkList(message.links));
+    if (message.buttons && message.buttons.length) element.appendChild(quickReplies(message.buttons, interactive));
+    if (message.form === "offline") element.appendChild(interactive ? offlineForm() : formNote());
     var time = document.createElement("div");
     time.className = "message-time";
     time.textContent = message.created_at ? formatTime(message.created_at) : "Sending…";
     element.appendChild(time);
+  }
+
+  /* The articles an answer came from: a path on this server or an http(s) URL, each a link
+     whose text is the title (as text). */
+  function linkList(links) {
+    var list = document.createElement("ul");
+    list.className = "message-links";
+    for (var i = 0; i < links.length; i++) {
+      var url = String(links[i].url || "");
+      if (!/^(\/[^\/\\]|https?:\/\/)/i.test(url)) continue;
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.setAttribute("href", url);
+      link.setAttribute("target", "_blank");
+      link.setAttribute("rel", "noopener noreferrer");
+      link.textContent = links[i].title || url;
+      item.appendChild(link);
+      list.appendChild(item);
+    }
+    return list;
+  }
+
+  /* The bot's quick replies; only the widget's can be pressed (the team sees what was offered). */
+  function quickReplies(buttons, interactive) {
+    var box = document.createElement("div");
+    box.className = "quick-replies";
+    for (var i = 0; i < buttons.length; i++) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "quick-reply";
+      button.dataset.buttonId = String(buttons[i].id);
+      button.textContent = buttons[i].title;
+      button.disabled = !interactive;
+      box.appendChild(button);
+    }
+    return box;
+  }
+
+  /* The offline form: while nobody can answer, an email and a message for the team. */
+  function offlineForm() {
+    var form = document.createElement("form");
+    form.className = "offline-form";
+    form.noValidate = true;
+    var email = document.createElement("input");
+    email.type = "email";
+    email.name = "email";
+    email.maxLength = 254;
+    email.required = true;
+    email.placeholder = "Your email";
+    email.setAttribute("aria-label", "Your email");
+    email.autocomplete = "email";
+    var text = document.createElement("textarea");
+    text.name = "text";
+    text.rows = 3;
+    text.required = true;
+    text.placeholder = "Your message";
+    text.setAttribute("aria-label", "Your message");
+    var error = document.createElement("p");
+    error.className = "form-error";
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    var send = document.createElement("button");
+    send.type = "submit";
+    send.className = "primary";
+    send.textContent = "Send to the team";
+    form.append(email, text, error, send);
+    return form;
+  }
+
+  function formNote() {
+    var note = document.createElement("div");
+    note.className = "message-form-note";
+    note.textContent = "Offered the form to leave a message";
+    return note;
   }
 
   /* Text as text nodes, with each http(s) URL in it an <a> whose href is exactly that URL

@@ -27,11 +27,12 @@
   }
 
   /* A new item and its pending copy; null when the outbox is full. `isPrivate`: a private
-     note of the team (the dashboard's Note mode). */
-  Outbox.prototype.add = function (text, isPrivate) {
+     note of the team (the dashboard's Note mode); `buttonId`: the bot's button pressed. */
+  Outbox.prototype.add = function (text, isPrivate, buttonId) {
     if (this.items.length >= this.limit) return null;
     var item = {client_id: newClientId(), text: text};
     if (isPrivate) item.private = true;
+    if (buttonId) item.button_id = buttonId;          // a quick reply of the bot, pressed
     this.items.push(item);
     this.onChange();
     this.log.addPending(item.client_id, text, this.senderName, item.private);
@@ -109,6 +110,7 @@
   function payload(item, fields) {
     var body = {text: item.text, client_id: item.client_id};
     if (item.private) body.private = true;
+    if (item.button_id) body.button_id = item.button_id;
     for (var name in fields) body[name] = fields[name];
     return body;
   }

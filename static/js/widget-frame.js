@@ -65,11 +65,13 @@
 
   /* ---- views ---- */
 
-  /* The top of every conversation: the site's greeting, as the first message, and while no
-     agent has the chat yet, that someone will come. Not stored: it is the site speaking. */
+  /* The top of every conversation: the site's greeting, as the first message, and while the
+     chat waits in line, that someone will come. Not stored: it is the site speaking. A chat
+     that starts with the bot has the bot's greeting instead. */
   function welcome() {
     var box = document.createElement("div");
     box.className = "welcome";
+    if (chat && chat.with_bot) box.classList.add("with-bot");
     var bubble = document.createElement("div");
     bubble.className = "welcome-greeting";
     var sender = document.createElement("div");
@@ -83,7 +85,7 @@
     waiting.id = "waitingNote";
     waiting.className = "welcome-waiting";
     waiting.textContent = "Someone from the team will be with you shortly.";
-    waiting.hidden = !(chat && chat.is_queued !== false);
+    waiting.hidden = !(chat && chat.in_line !== false);
     var line = document.createElement("p");
     line.id = "queuePosition";
     line.className = "welcome-queue";
@@ -92,11 +94,56 @@
     box.append(bubble, waiting, line);
     return box;
   }
-  function showQueued(isQueued) {
-    if (chat) chat.is_queued = isQueued;
+  /* Where the chat stands: in line (someone will come), with the bot (its buttons and form
+     can be used), or with an agent. */
+  function showStatus(status) {
+    if (chat) { chat.in_line = status.in_line; chat.status = status.status; }
     var note = document.getElementById("waitingNote");
-    if (note) note.hidden = !isQueued;
-    if (!isQueued) showPosition(null);
+    if (note) note.hidden = !status.in_line;
+    if (!status.in_line) showPosition(null);
+    if (status.status !== "bot" && log) log.dropDrafts();
+    refreshBotControls();
+  }
+
+  /* Only the latest message's quick replies and form can be used, and only while the bot has
+     the chat; older ones are hidden. */
+  function refreshBotControls() {
+    var messages = messagesBox.querySelectorAll(".message:not(.pending)");
+    var latest = messages.length ? messages[messages.length - 1] : null;
+    var withBot = chat && chat.status === "bot";
+    var controls = messagesBox.querySelectorAll(".quick-replies, .offline-form");
+    for (var i = 0; i < controls.length; i++) {
+      controls[i].hidden = !withBot || controls[i].parentElement !== latest;
+    }
+  }
+
+  function pressQuickReply(button) {
+    if (!chat || chat.status !== "bot") return;
+    var item = outbox.add(button.textContent, false, button.dataset.buttonId);
+    if (!item) { note("Too many unsent messages; wait for the connection."); return; }
+    button.parentElement.hidden = true;
+    deliver(item);
+  }
+
+  /* The offline form: `offline_message {email, text, client_id}`; the answer is the stored message. */
+  function sendOfflineForm(form) {
+    var error = form.querySelector(".form-error");
+    var button = form.querySelector("button");
+    var body = {email: form.elements.email.value.trim(), text: form.elements.text.value.trim(),
+                client_id: form.dataset.clientId || (form.dataset.clientId = "offline-" + Date.now().toString(36))};
+    error.hidden = true;
+    if (!socket || !socket.connected) {
+      error.textContent = "Not connected; try again in a moment.";
+      error.hidden = false;
+      return;
+    }
+    button.disabled = true;
+    socket.timeout(10000).emit("offline_message", body, function (timedOut, reply) {
+      button.disabled = false;
+      if (!timedOut && reply && reply.ok) { log.accept(reply.message); return; }
+      error.textContent = timedOut ? "No answer from the server; try again." : (reply && reply.error ? reply.error.message : "Not sent");
+      error.hidden = false;
+    });
   }
 
   /* The visitor's place in line and the wait estimate, as the server sends them
@@ -114,7 +161,7 @@
     var line = document.getElementById("queuePosition");
     if (!line) return;
     line.textContent = lastPosition ? positionText(lastPosition) : "";
-    line.hidden = !lastPosition || (chat && chat.is_queued === false);
+    line.hidden = !lastPosition || (chat && chat.in_line === false);
   }
 
   /* Before a chat: whether the team is there (from the server); during one: the connection. */
@@ -139,6 +186,7 @@
     showPosition(lastPosition);
     log = new ChatUI.MessageLog(messagesBox, {
       mine: "visitor",
+      interactive: true,
       requestSync: function (after) {
         if (socket && socket.connected) {
           socket.emit("sync", {after_seq: after}, function (reply) { if (reply && reply.ok) log.acceptPage(reply); });
@@ -154,6 +202,7 @@
         }
         outbox.forget(message.client_id);
         save();
+        refreshBotControls();
         messagesBox.scrollTop = messagesBox.scrollHeight;
       }
     });
@@ -205,7 +254,8 @@
         if (!result.ok) throw new Error(result.data.error ? result.data.error.message : "Could not start the chat.");
         restoredAtLoad = false;
         chat = {session_id: result.data.session_id, session_key: result.data.session_key,
-                visitor_name: result.data.visitor_name || "You", messages: [], outbox: []};
+                visitor_name: result.data.visitor_name || "You", messages: [], outbox: [],
+                status: result.data.status, in_line: result.data.in_line, with_bot: result.data.status === "bot"};
         save();
         showChat();
         connect();
@@ -228,6 +278,8 @@
           return;
         }
         chat = stored;
+        chat.status = status.status;
+        chat.in_line = status.in_line;
         restoredAtLoad = !!atLoad;
         showChat();
         chat.messages.slice().sort(function (a, b) { return a.seq - b.seq; }).forEach(function (m) { log.accept(m); });
@@ -277,6 +329,12 @@
       if (socketFailures >= SOCKET_FAILURES_BEFORE_REST) startRestPolling();
     });
     socket.on("message", function (message) { log.accept(message); });
+    socket.on("bot_draft", function (draft) {
+      if (chat && chat.status === "bot") {
+        log.showDraft(draft.client_id, draft.text, "Assistant");
+        messagesBox.scrollTop = messagesBox.scrollHeight;
+      }
+    });
     socket.on("typing", function (event) { typing.update(event.sender_name, event.is_typing); });
     socket.on("presence", function (event) {
       if (typeof event.agents_online === "number") {
@@ -287,7 +345,7 @@
     socket.on("session_status", function (status) {
       // The replay on connect is one page: fetch whatever lies beyond it.
       if (log) log.catchUp(status.last_seq);
-      showQueued(status.is_queued);
+      showStatus(status);
       if (!status.is_open) showEnded();
     });
   }
@@ -316,8 +374,8 @@
         if (!restTimer) return;
         ChatUI.showConnection(statusElement, "Live");
         log.acceptPage(data);                           // polls again at once while has_more
-        showQueued(data.is_queued);
-        if (data.is_queued) showPosition(data.queue_position);
+        showStatus(data);
+        if (data.in_line) showPosition(data.queue_position);
         if (!data.has_more) outbox.postAll();
         if (!data.is_open) { stopRestPolling(); showEnded(); }
       })
@@ -373,6 +431,15 @@
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); send(); }
   });
   input.addEventListener("input", function () { notifier.keystroke(); });
+  messagesBox.addEventListener("click", function (event) {
+    var button = event.target.closest(".quick-reply");
+    if (button && !button.disabled) pressQuickReply(button);
+  });
+  messagesBox.addEventListener("submit", function (event) {
+    if (!event.target.classList.contains("offline-form")) return;
+    event.preventDefault();
+    sendOfflineForm(event.target);
+  });
   endButton.addEventListener("click", endChat);
   newChatButton.addEventListener("click", function () {
     if (socket) socket.disconnect();

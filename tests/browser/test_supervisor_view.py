@@ -169,3 +169,28 @@ def test_on_a_phone_the_list_the_team_and_a_pane_stack(server, browser, clients)
         expect(shown.get_by_role("button", name="Join", exact=True)).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_note_written_in_a_pane_is_never_announced_to_the_visitor(server, new_page, clients):
+    name = unique_name("Noted")
+    chat = start_chat(server, name=name)
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    page = open_supervisor_view(new_page(), server)
+    shown = open_pane(page, name)
+    shown.get_by_role("button", name="Join", exact=True).click()
+    box = shown.locator(".pane-input")
+    expect(box).to_be_enabled()
+    box.press_sequentially("Let me see")
+    visitor.wait_for("typing", lambda event: event["is_typing"])            # a reply is announced
+    shown.locator(".pane-note").check()
+    visitor.wait_for("typing", lambda event: not event["is_typing"])
+    heard = len(visitor.received("typing"))
+
+    box.fill("")
+    box.press_sequentially("Card ending 4242 was declined")
+    box.press("Enter")
+    expect(shown.locator(".message.note .message-text")).to_have_text(["Card ending 4242 was declined"])
+    shown.get_by_role("button", name="End chat", exact=True).click()
+    visitor.wait_for("session_status", lambda status: status["status"] == "ended")
+    assert visitor.received("typing")[heard:] == []                          # the note never was

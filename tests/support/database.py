@@ -78,3 +78,14 @@ def create_agent(server, email, name, password, role="agent", sites=("demo",)):
     result = flask_cli(server.env, "chat", "create-agent", "--email", email, "--name", name, "--role", role,
                        "--password", password, *site_options)
     assert result.returncode == 0, result.stderr
+
+
+def add_article(server, site_key, title, body, tags=""):
+    """A published knowledge-base article of the site, in the server's database."""
+    code = ("import sys\nfrom chat import create_app, knowledge\nfrom chat.extensions import db\n"
+            "from chat.models import Site\n"
+            "with create_app().app_context():\n"
+            "    site = db.session.execute(db.select(Site).filter_by(key=sys.argv[1])).scalar_one()\n"
+            "    knowledge.save(site, sys.argv[2], sys.argv[3], sys.argv[4], published=True)\n")
+    subprocess.run([sys.executable, "-c", code, site_key, title, body, tags],
+                   cwd=ROOT, env=server.env, check=True, timeout=60)

@@ -96,10 +96,11 @@ def wait_until(condition, timeout=WAIT_SECONDS, message="condition"):
         time.sleep(0.02)
 
 
-UNCAP_SEEDED_AGENTS = (
-    "from chat import create_app\nfrom chat.extensions import db\nfrom chat.models import Agent\n"
+FOR_SHARED_TESTS = (
+    "from chat import create_app\nfrom chat.extensions import db\nfrom chat.models import Agent, Site\n"
     "with create_app().app_context():\n"
     "    db.session.execute(db.update(Agent).values(max_chats=100000))\n"
+    "    db.session.execute(db.update(Site).values(bot_enabled=False))\n"
     "    db.session.commit()\n")
 
 
@@ -114,15 +115,16 @@ class LiveServer:
         self.process = None
         self.log_path = self.workdir / f"server-{self.port}.log"
 
-    def prepare_database(self, uncapped=True):
+    def prepare_database(self, as_seeded=False):
         for args in (("db", "upgrade"), ("chat", "seed-demo"),
                      ("chat", "create-agent", "--email", "second@example.com", "--name", "Second Agent",
                       "--password", "second-password")):
             result = flask_cli(self.env, *args)
             assert result.returncode == 0, result.stderr + result.stdout
-        # Many tests share these agents and leave chats open: capacity is tested with agents of its own.
-        if uncapped:
-            subprocess.run([sys.executable, "-c", UNCAP_SEEDED_AGENTS], cwd=ROOT, env=self.env, check=True, timeout=60)
+        # Many tests share these agents and leave chats open: capacity is tested with agents of its
+        # own. Their chats wait for agents: the bot is tested on a server with the demo as seeded.
+        if not as_seeded:
+            subprocess.run([sys.executable, "-c", FOR_SHARED_TESTS], cwd=ROOT, env=self.env, check=True, timeout=60)
 
     def start(self):
         env = dict(self.env, PORT=str(self.port), HOST="127.0.0.1")

@@ -1,0 +1,164 @@
+"""Searching the knowledge base: `search(site_id, query, k)` finds the published articles of a
+site that best answer a question, the same way on SQLite and PostgreSQL.
+
+Words are folded (lower case, accents removed: "café" is "cafe"), English stop words are
+dropped and the rest stemmed (Snowball: "shipping" and "ships" are "ship"), in Python, for the
+articles when they are saved (`Article.search_title`, `search_body`) and for the question.
+The database's full-text index then only has to find articles holding any of the stems
+(FTS5 over those columns; a GIN index over to_tsvector('simple', ...) on PostgreSQL), and the
+candidates are ranked here by BM25 over the same stems, so both databases rank alike.
+"""
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+import snowballstemmer
+from sqlalchemy import select, text
+
+from .extensions import db
+from .markdown import blocks
+from .models import Article
+
+WORD = re.compile(r"[^\W_]+")
+MAX_QUERY_TERMS = 12
+CANDIDATES = 50            # articles the index hands over for ranking
+TITLE_WEIGHT = 3           # a word of the title or the tags counts this many times one of the body
+K1, B = 1.2, 0.75          # BM25's usual constants
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further had has have having he her
+here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+now of off on once only or other our ours ourselves out over own same she should so some such than that the
+their theirs them themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves
+hi hello please thanks thank tell know get got want need can't don't i'm
+""".split())
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+def fold(value):
+    """Lower case without accents: the form every word is compared in."""
+    decomposed = unicodedata.normalize("NFKD", value or "")
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def stems(value):
+    """The stems of the words that carry meaning, in order (repeats kept)."""
+    words = [word for word in WORD.findall(fold(value)) if word not in STOP_WORDS]
+    return _stemmer.stemWords(words)
+
+
+def query_terms(question):
+    """The distinct stems of a question, at most MAX_QUERY_TERMS, in order."""
+    return list(dict.fromkeys(stem[:100] for stem in stems(question)))[:MAX_QUERY_TERMS]
+
+
+def index_fields(title, tags, body):
+    """(search_title, search_body, search_length) for an article: what the index holds."""
+    title_stems, body_stems = stems(f"{title} {tags}"), stems(body)
+    return " ".join(title_stems), " ".join(body_stems), TITLE_WEIGHT * len(title_stems) + len(body_stems)
+
+
+@dataclass
+class Hit:
+    article: Article
+    score: float
+    matched: int          # how many of the question's terms the article holds
+    terms: int            # how many terms the question had
+    passage: str          # the block of the body that holds most of them
+
+    @property
+    def coverage(self):
+        return self.matched / self.terms if self.terms else 0.0
+
+
+def search(site_id, question, k=3):
+    """The `k` published articles of the site that best match any word of the question, best
+    first, each with its best passage. Nothing typed is read as query syntax."""
+    terms = query_terms(question)
+    if not terms:
+        return []
+    ids = candidates(site_id, terms)
+    if not ids:
+        return []
+    articles = db.session.scalars(select(Article).where(Article.id.in_(ids))).all()
+    total, average_length, frequencies = corpus_statistics(terms)
+    scored = []
+    for article in articles:
+        counts = Counter(article.search_title.split())
+        title_counts = {term: counts[term] for term in terms}
+        body_counts = Counter(word for word in article.search_body.split() if word in title_counts)
+        score, matched = 0.0, 0
+        for term in terms:
+            weighted = TITLE_WEIGHT * title_counts[term] + body_counts[term]
+            if not weighted:
+                continue
+            matched += 1
+            idf = math.log(1 + (total - frequencies[term] + 0.5) / (frequencies[term] + 0.5))
+            norm = K1 * (1 - B + B * article.search_length / (average_length or 1))
+            score += idf * weighted * (K1 + 1) / (weighted + norm)
+        if matched:
+            scored.append((score, article, matched))
+    scored.sort(key=lambda entry: (-entry[0], entry[1].id))
+    return [Hit(article, round(score, 6), matched, len(terms), best_passage(article, terms))
+            for score, article, matched in scored[:k]]
+
+
+def best_passage(article, terms):
+    """The block of the article that holds most of the terms (the first such); else its first."""
+    wanted = set(terms)
+    parts = blocks(article.body)
+    if not parts:
+        return article.title
+    return max(parts, key=lambda part: (len(wanted & set(stems(part))), -parts.index(part)))
+
+
+def candidates(site_id, terms):
+    """Ids of up to CANDIDATES published articles of the site holding any term, by the index."""
+    if db.engine.dialect.name == "postgresql":
+        statement = text(
+            "SELECT id FROM article WHERE site_id = :site AND published "
+            f"AND {PG_VECTOR} @@ to_tsquery('simple', :query) "
+            f"ORDER BY ts_rank({PG_VECTOR}, to_tsquery('simple', :query)) DESC, id LIMIT :limit")
+        query = " | ".join(pg_lexeme(term) for term in terms)
+    else:
+        statement = text(
+            "SELECT a.id FROM article_fts JOIN article a ON a.id = article_fts.rowid "
+            "WHERE article_fts MATCH :query AND a.site_id = :site AND a.published "
+            f"ORDER BY bm25(article_fts, {TITLE_WEIGHT}.0, 1.0), a.id LIMIT :limit")
+        query = " OR ".join(fts5_string(term) for term in terms)
+    return db.session.scalars(statement, {"site": site_id, "query": query, "limit": CANDIDATES}).all()
+
+
+def corpus_statistics(terms):
+    """(articles, their average length, {term: articles holding it}) over every article: the
+    figures BM25 weighs a word by (a word in most articles says little)."""
+    total, average = db.session.execute(text("SELECT COUNT(*), AVG(search_length) FROM article")).one()
+    if db.engine.dialect.name == "postgresql":
+        columns = ", ".join(f"COUNT(*) FILTER (WHERE {PG_VECTOR} @@ to_tsquery('simple', :t{n}))"
+                            for n in range(len(terms)))
+        any_term = " | ".join(pg_lexeme(term) for term in terms)
+        row = db.session.execute(
+            text(f"SELECT {columns} FROM article WHERE {PG_VECTOR} @@ to_tsquery('simple', :any)"),
+            {"any": any_term, **{f"t{n}": pg_lexeme(term) for n, term in enumerate(terms)}}).one()
+    else:
+        columns = ", ".join(f"(SELECT COUNT(*) FROM article_fts WHERE article_fts MATCH :t{n})"
+                            for n in range(len(terms)))
+        row = db.session.execute(text(f"SELECT {columns}"),
+                                 {f"t{n}": fts5_string(term) for n, term in enumerate(terms)}).one()
+    return total or 0, float(average or 0), dict(zip(terms, row))
+
+
+# The indexed text on PostgreSQL; the GIN index of migration f3b9d1c7a5e2 is on this expression.
+PG_VECTOR = "to_tsvector('simple', search_title || ' ' || search_body)"
+
+
+def fts5_string(term):
+    return '"' + term.replace('"', '""') + '"'
+
+
+def pg_lexeme(term):
+    return "'" + term.replace("'", "''").replace("\\", "\\\\") + "'"
