@@ -595,12 +595,23 @@ LOAD_STEPS = ("document", "scripts", "dom_content_loaded", "overview_sent", "ove
               "rows_in_page", "rows_drawn")
 
 
+# The page's main thread, from Chromium's own counters (CDP Performance.getMetrics, in thread
+# CPU time): seconds spent running script, laying out, computing styles, and in all tasks.
+PAGE_CPU_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration")
+
+
+def page_cpu(cdp):
+    return {metric["name"]: metric["value"] for metric in cdp.send("Performance.getMetrics")["metrics"]
+            if metric["name"] in PAGE_CPU_METRICS}
+
+
 def browser_loads(servers, http, count, runs=5):
     """The supervisor view in Chromium (when Playwright is installed), `runs` times, each from
     navigation until the first frame showing every row is rendered: the medians of each step
-    (ms from navigation), and the server's loop stalls and CPU in a LOAD_WINDOW_SECONDS window
-    around each load against as long a window just before it with no page open (the baseline:
-    the same machine, moments apart). None without Playwright."""
+    (ms from navigation) and of the page's main-thread CPU; and the server's loop stalls and CPU
+    in a window around each load (at least LOAD_WINDOW_SECONDS) against a window as long with
+    no page open just after it (the baseline: the same machine, moments apart). None without
+    Playwright."""
     try:
         from playwright.sync_api import sync_playwright
 
@@ -608,16 +619,17 @@ def browser_loads(servers, http, count, runs=5):
     except ImportError:
         return None
     pid = servers[0].process.pid
-    steps, windows = [], {"baseline": [0, 0, 0.0], "load": [0, 0, 0.0]}     # stalls, worst, CPU s
+    steps, cpus, windows = [], [], {"baseline": [0, 0, 0.0], "load": [0, 0, 0.0]}     # stalls, worst, CPU s
 
-    def window(name, started, action=None):
-        offsets, cpu = log_offsets(servers), cpu_seconds(pid)
-        result = action() if action else None
-        time.sleep(max(0.0, started + LOAD_WINDOW_SECONDS - time.perf_counter()))
+    def window(name, seconds, action=lambda: None):
+        started, offsets, cpu = time.perf_counter(), log_offsets(servers), cpu_seconds(pid)
+        result = action()
+        time.sleep(max(0.0, started + seconds - time.perf_counter()))
+        time.sleep(0.1)                       # the loop watch logs a stall once it wakes
         stalls, worst = loop_stalls(servers, offsets)
         total = windows[name]
         total[0], total[1], total[2] = total[0] + stalls, max(total[1], worst), total[2] + cpu_seconds(pid) - cpu
-        return result
+        return result, time.perf_counter() - started
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -628,22 +640,27 @@ def browser_loads(servers, http, count, runs=5):
                                      for name, value in http.cookies.items()])
                 context.add_init_script(ROWS_DRAWN_SCRIPT % count)
                 page = context.new_page()
-                page.goto("about:blank")
-                window("baseline", time.perf_counter())
+                cdp = context.new_cdp_session(page)
+                cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+                before = page_cpu(cdp)
 
                 def load():
-                    page.goto(servers[0].url + "/supervisor", wait_until="commit")
+                    page.goto(servers[0].url + "/supervisor", wait_until="domcontentloaded")
                     page.wait_for_function("() => window.benchRowsDrawnAt", polling=50, timeout=60_000)
-                    return page.evaluate(LOAD_TIMES_SCRIPT)
-                steps.append(window("load", time.perf_counter(), load))
+                    return page.evaluate(LOAD_TIMES_SCRIPT), page_cpu(cdp)
+                (timings, after), seconds = window("load", LOAD_WINDOW_SECONDS, load)
+                steps.append(timings)
+                cpus.append({name: (after[name] - before[name]) * 1000 for name in PAGE_CPU_METRICS})
                 context.close()
                 time.sleep(1)                 # its disconnect, outside both windows
+                window("baseline", seconds)
         finally:
             browser.close()
     medians = {step: statistics.median(run[step] for run in steps if run[step] is not None)
                if any(run[step] is not None for run in steps) else None for step in LOAD_STEPS}
     medians["overviews"] = max(run["overviews"] for run in steps)
     medians["drawn_range"] = (min(run["rows_drawn"] for run in steps), max(run["rows_drawn"] for run in steps))
+    medians["cpu"] = {name: statistics.median(run[name] for run in cpus) for name in PAGE_CPU_METRICS}
     medians["runs"] = runs
     medians["windows"] = windows
     return medians
@@ -756,11 +773,14 @@ def print_supervisor_load(row):
     print(f"| {ms('document')} | {ms('scripts')} | {ms('dom_content_loaded')} | {ms('overview_sent')} / "
           f"{ms('overview_received')} | {ms('connected')} | {ms('rows_in_page')} | {ms('rows_drawn')} "
           f"({low:.0f}-{high:.0f}) | {shown['overviews']} |")
-    print(f"\nServer loop stalls >= 20 ms and server CPU, {shown['runs']} windows of {LOAD_WINDOW_SECONDS:.0f} s "
-          "each: with no page open (baseline, just before each load) / around each load:\n")
+    cpu = shown["cpu"]
+    print(f"\nThe page's main thread (thread CPU ms, medians): script {cpu['ScriptDuration']:.0f}, layout "
+          f"{cpu['LayoutDuration']:.0f}, style {cpu['RecalcStyleDuration']:.0f}, all tasks {cpu['TaskDuration']:.0f}")
+    print(f"\nServer loop stalls >= 20 ms and server CPU, {shown['runs']} windows of at least "
+          f"{LOAD_WINDOW_SECONDS:.0f} s: around each load / as long just after it with no page open (baseline):\n")
     print("| | stalls | worst ms | server CPU ms per window |")
     print("|---|---|---|---|")
-    for name in ("baseline", "load"):
+    for name in ("load", "baseline"):
         stalls, worst, cpu = shown["windows"][name]
         print(f"| {name} | {stalls} | {worst} | {cpu * 1000 / shown['runs']:.0f} |")
     sys.stdout.flush()
