@@ -123,7 +123,7 @@
   function upsertRow(data) {
     var row = rows[data.session_id];
     if (row && typeof data.last_seq === "number" && data.last_seq < row.data.last_seq) return;   // older news
-    if (closed[data.session_id]) return;
+    if (closed[data.session_id]) { if (!data.is_open) paneUpdate(data); return; }   // an older read's row: ignored
     if (!data.is_open) { closed[data.session_id] = true; removeRow(data.session_id); paneUpdate(data); return; }
     if (!row) {
       row = rows[data.session_id] = newRowElement(data.session_id);
