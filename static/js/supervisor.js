@@ -262,7 +262,7 @@
     var status = statusFilter.value;
     var agent = agentFilter.value;
     var data = row.data;
-    var shown = (!status || (status === "queued" ? data.is_queued : data.status === status))
+    var shown = (!status || data.status === status)
       && (!agent || (agent === "none" ? !data.agent_id : String(data.agent_id) === agent));
     row.element.hidden = !shown;
   }
