@@ -41,6 +41,7 @@
   }
 
   function selectSession(item) {
+    unavailableShown = false;
     highlightSelectedSession(item);
     var id = item.dataset.sessionId;
     if (id !== selectedId || !current) openChat(id);
@@ -63,6 +64,8 @@
     else if (selectedId && (selectedId === endedWhileOpen || (current && current.sessionId === selectedId))) {
       highlightSelectedSession(null);
     }
+    // "This chat is no longer available to you" stays until the agent picks another chat.
+    else if (unavailableShown) highlightSelectedSession(null);
     else highlightAndClickFirstSession();
     updateWaitingTimes();
     clearOnScreenBadge();
@@ -90,6 +93,7 @@
      it is drawn (never the one before it, nor one opened for them). Going back keeps the chat
      open and joined, as it stays on a desktop. */
   var pickedId = null;    // picked, not drawn yet
+  var unavailableShown = false;   // the chat window says the chat on screen is no longer this agent's
 
   function pickSession(item) {
     selectSession(item);
@@ -474,6 +478,7 @@
       note.className = "muted empty";
       note.textContent = "This chat is no longer available to you.";
       chatWindow.replaceChildren(note);
+      unavailableShown = true;
       showScreen("list");     // the note has no back button; the list shows where things stand
     }
     pickedId = null;

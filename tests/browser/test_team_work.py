@@ -6,6 +6,7 @@ from tests.browser.pages import (
     accept_chat, expect_messages, log_in, open_session, open_widget, send_message, start_accepted_chat,
     start_widget_chat, unique_name, waiting_item,
 )
+from tests.support import start_chat
 
 
 def test_a_note_stays_with_the_team_and_a_transfer_hands_the_chat_over_with_one(server, new_page):
@@ -34,6 +35,9 @@ def test_a_note_stays_with_the_team_and_a_transfer_hands_the_chat_over_with_one(
     expect_messages(widget, ["Hello, I can help with that"])            # the note never reached the widget
     expect(supervisor.locator("#messages .message.note .message-text")).to_have_text(["She ordered twice by mistake"])
 
+    other = unique_name("Otto")
+    start_chat(server, name=other)                 # another chat waits: it is not opened in the note's place
+    expect(waiting_item(agent, other)).to_be_visible()
     agent.get_by_role("button", name="Transfer").click()
     agent.get_by_label("To", exact=True).select_option(label="Demo Supervisor (supervisor, online)")
     agent.get_by_label("Note for the next person").fill("Refund the second order")
@@ -43,6 +47,8 @@ def test_a_note_stays_with_the_team_and_a_transfer_hands_the_chat_over_with_one(
     expect(supervisor.locator("#messages .message.note .message-text")).to_have_text(
         ["She ordered twice by mistake", "Refund the second order"])
     expect(supervisor.locator("#messageInput")).to_be_enabled()
+    expect(agent.locator("#chatWindow")).to_contain_text("no longer available to you")
+    agent.wait_for_function("() => !document.querySelector('#sessionList .session-item.session-selected')")
     expect(agent.locator("#chatWindow")).to_contain_text("no longer available to you")
 
 
