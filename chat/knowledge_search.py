@@ -42,6 +42,8 @@ _stemmer = snowballstemmer.stemmer("english")
 
 def fold(value):
     """Lower case without accents: the form every word is compared in."""
+    if (value or "").isascii():               # most text: no accent to take off, character by character
+        return (value or "").lower()
     decomposed = unicodedata.normalize("NFKD", value or "")
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
