@@ -293,7 +293,7 @@ def drop_postgres(created):
 
 def print_search_header():
     print("\n| database, questions | n | wall ms p50 / p95 / max | CPU ms p50 / p95 (this process) "
-          "| PostgreSQL backend CPU ms p50 / p95 | answered | load average (start, end) |")
+          "| PostgreSQL backend CPU ms, mean (10 ms ticks) | answered | load average (start, end) |")
     print("|---|---|---|---|---|---|---|")
 
 
@@ -303,7 +303,7 @@ def print_search(result):
                                 for kind in dict.fromkeys(row[0] for row in rows)]
     for name, picked in groups:
         wall, cpu, server = ([row[n] for row in picked] for n in (1, 2, 3))
-        backend = (f"{statistics.median(server):.1f} / {percentile(server, 0.95):.1f}"
+        backend = (f"{statistics.mean(server):.1f}"
                    if result["database"] == "postgresql" else "-")
         loads = f"{result['load'][0]:.1f}, {result['load'][1]:.1f}" if name == "all" else ""
         print(f"| {label if name == 'all' else ''} {name} | {len(picked)} | {statistics.median(wall):.1f} / "
@@ -426,7 +426,8 @@ def p50_p95(values):
 def print_first_header():
     print("\n| database, answer | samples | send to first bot_draft ms p50 / p95 | send to stored answer ms "
           "p50 / p95 | send to the model's request ms p50 / p95 | first bot_draft after the model's first "
-          "token ms p50 / p95 | server CPU ms per answer | load average (start, end) |")
+          "token ms p50 / p95 | server CPU ms per sample (chat start, connect, greeting, answer) "
+          "| load average (start, end) |")
     print("|---|---|---|---|---|---|---|---|")
 
 
