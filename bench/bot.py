@@ -24,6 +24,7 @@ nothing. A fresh database per run (PostgreSQL: on BENCH_POSTGRES_URL, dropped af
 """
 import argparse
 import asyncio
+import collections
 import cProfile
 import gc
 import os
@@ -444,22 +445,25 @@ def print_first(database, label, result):
 
 async def conversations(server, questions, count, seconds, site_key):
     """`count` visitors of `site_key`, each sending a question every 1-3 s for `seconds`: with
-    the bot, the time to its first draft and its answer; the server's stalls and CPU."""
+    the bot, the time from each question to the first draft and to the stored answer (or other
+    bot message) for it, waiting up to 10 s after the last; the server's stalls and CPU."""
     rng = random.Random(SEED)
     chats = [start_chat(server, site_key=site_key, name=f"Load {n}") for n in range(count)]
-    pending, firsts, answers, acks = {}, [], [], []
+    # The bot answers a chat's messages one at a time, in order: each chat's questions wait in line.
+    pending = {chat["session_id"]: collections.deque() for chat in chats}
+    firsts, answers, acks = [], [], []
     sent = [0]
 
     def handlers(session_id):
         async def on_message(message):
-            if message["sender_type"] == "bot" and session_id in pending:
-                answers.append(time.perf_counter() - pending.pop(session_id)[0])
+            if message["sender_type"] == "bot" and pending[session_id]:
+                answers.append(time.perf_counter() - pending[session_id].popleft()[0])
 
         async def on_draft(draft):
-            waiting = pending.get(session_id)
-            if waiting and not waiting[1]:
-                waiting[1] = True
-                firsts.append(time.perf_counter() - waiting[0])
+            waiting = pending[session_id]
+            if waiting and not waiting[0][1]:
+                waiting[0][1] = True
+                firsts.append(time.perf_counter() - waiting[0][0])
         return {"message": on_message, "bot_draft": on_draft}
 
     clients = await asyncio.gather(*[visitor_socket(server, chat, handlers(chat["session_id"])) for chat in chats])
@@ -476,7 +480,7 @@ async def conversations(server, questions, count, seconds, site_key):
             question = questions[rng.randrange(len(questions))]
             asked = time.perf_counter()
             if site_key == "demo":
-                pending[session_id] = [asked, False]
+                pending[session_id].append([asked, False])
             sent[0] += 1
 
             def on_ack(reply, asked=asked):
@@ -489,7 +493,7 @@ async def conversations(server, questions, count, seconds, site_key):
     await asyncio.gather(*[visitor(n, client, chat["session_id"]) for n, (client, chat)
                            in enumerate(zip(clients, chats))])
     deadline = time.perf_counter() + 10
-    while pending and time.perf_counter() < deadline:
+    while any(pending.values()) and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
     time.sleep(0.5)                           # the loop watch logs a stall once it wakes
@@ -506,7 +510,7 @@ async def conversations(server, questions, count, seconds, site_key):
 
 
 def print_load_header(count, seconds):
-    print(f"\n| database, {count} visitors, a message every 1-3 s for {seconds} s | sent / acked / bot answers "
+    print(f"\n| database, {count} visitors, a message every 1-3 s for {seconds} s | sent / acked / bot replies "
           "| ack ms p50 / p95 | first bot_draft ms p50 / p95 | stored answer ms p50 / p95 "
           "| loop stalls >= 20 ms (worst ms) | server CPU (share of a core) | generator busy "
           "| load average (start, end) |")
