@@ -7,6 +7,7 @@ production (`wsgi.py`), server pinned to CPU 0 and this load generator to CPU 1.
                          # 40 logged-in agents holding 5 chats each, SQLite and PostgreSQL
     bin/bench --logins   # only the mixes' 40 logins and the loop stalls they cause
     bin/bench --supervisor  # only the supervisor view: 1,000 open chats, the cost of its events
+    bin/bench --supervisor load  # only its loads (HTTP, then Chromium against a baseline)
     bin/bench --reports  # only /reports over 100,000 chats, SQLite and PostgreSQL
     bin/bench --history-search   # History's text search over 1,000,000 messages (bench/history_search.py)
 
@@ -552,38 +553,117 @@ def history_and_queue(server):
 # ---------------------------------------------------------------- the supervisor view
 
 SUPERVISOR_TABS = 5
+LOAD_WINDOW_SECONDS = 3.0
+
+# Injected before the page's own scripts: the time the first frame showing every row has been
+# rendered (a requestAnimationFrame sees the rows; the timer it sets runs once that frame's
+# style, layout and paint are done).
+ROWS_DRAWN_SCRIPT = """(() => {
+  function check() {
+    var body = document.getElementById('chatRows');
+    if (body && body.children.length >= %d) {
+      setTimeout(function () { window.benchRowsDrawnAt = performance.now(); }, 0);
+      return;
+    }
+    requestAnimationFrame(check);
+  }
+  requestAnimationFrame(check);
+})();"""
+
+# Read once the rows are drawn: navigation and resource timing, and the view's own marks.
+LOAD_TIMES_SCRIPT = """() => {
+  var nav = performance.getEntriesByType('navigation')[0];
+  var marks = document.getElementById('supervisor').dataset;
+  var resources = performance.getEntriesByType('resource');
+  var scripts = resources.filter(function (e) { return e.initiatorType === 'script'; });
+  var overviews = resources.filter(function (e) { return e.name.indexOf('/supervisor/overview') >= 0; });
+  var polls = resources.filter(function (e) { return e.name.indexOf('/socket.io/') >= 0; });
+  return {
+    document: nav.responseEnd,
+    scripts: Math.max.apply(null, scripts.map(function (e) { return e.responseEnd; })),
+    dom_content_loaded: nav.domContentLoadedEventEnd,
+    overview_sent: overviews.length ? overviews[0].startTime : null,
+    overview_received: overviews.length ? overviews[0].responseEnd : null,
+    overviews: overviews.length,
+    socket_requests: polls.length,
+    connected: Number(marks.connectedAt),
+    rows_in_page: Number(marks.loadedAt),
+    rows_drawn: window.benchRowsDrawnAt
+  };
+}"""
+LOAD_STEPS = ("document", "scripts", "dom_content_loaded", "overview_sent", "overview_received", "connected",
+              "rows_in_page", "rows_drawn")
 
 
-def browser_load_ms(server, http, count, runs=3):
-    """The supervisor view in Chromium (when Playwright is installed), from navigation: until its
-    socket connected (the list is read then) and until every row is drawn, medians of `runs`;
-    None without Playwright."""
+# The page's main thread, from Chromium's own counters (CDP Performance.getMetrics, in thread
+# CPU time): seconds spent running script, laying out, computing styles, and in all tasks.
+PAGE_CPU_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration")
+
+
+def page_cpu(cdp):
+    return {metric["name"]: metric["value"] for metric in cdp.send("Performance.getMetrics")["metrics"]
+            if metric["name"] in PAGE_CPU_METRICS}
+
+
+def browser_loads(servers, http, count, runs=5):
+    """The supervisor view in Chromium (when Playwright is installed), `runs` times, each from
+    navigation until the first frame showing every row is rendered: the medians of each step
+    (ms from navigation) and of the page's main-thread CPU; and the server's loop stalls and CPU
+    in a window around each load (at least LOAD_WINDOW_SECONDS) against a window as long with
+    no page open just after it (the baseline: the same machine, moments apart). None without
+    Playwright."""
     try:
         from playwright.sync_api import sync_playwright
 
         from tests.browser.pages import CONTEXT_OPTIONS, launch_chromium
     except ImportError:
         return None
-    times = []
+    pid = servers[0].process.pid
+    steps, cpus, windows = [], [], {"baseline": [0, 0, 0.0], "load": [0, 0, 0.0]}     # stalls, worst, CPU s
+
+    def window(name, seconds, action=lambda: None):
+        started, offsets, cpu = time.perf_counter(), log_offsets(servers), cpu_seconds(pid)
+        result = action()
+        time.sleep(max(0.0, started + seconds - time.perf_counter()))
+        time.sleep(0.1)                       # the loop watch logs a stall once it wakes
+        stalls, worst = loop_stalls(servers, offsets)
+        total = windows[name]
+        total[0], total[1], total[2] = total[0] + stalls, max(total[1], worst), total[2] + cpu_seconds(pid) - cpu
+        return result, time.perf_counter() - started
+
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
             for _ in range(runs):
                 context = browser.new_context(**CONTEXT_OPTIONS)
-                context.add_cookies([{"name": name, "value": value, "url": server.url}
+                context.add_cookies([{"name": name, "value": value, "url": servers[0].url}
                                      for name, value in http.cookies.items()])
+                context.add_init_script(ROWS_DRAWN_SCRIPT % count)
                 page = context.new_page()
-                page.goto(server.url + "/supervisor")
-                page.wait_for_function(f"() => document.querySelectorAll('#chatRows tr').length >= {count}"
-                                       " && document.getElementById('supervisor').dataset.loadedAt",
-                                       polling="raf", timeout=60_000)
-                times.append(page.evaluate("() => [document.getElementById('supervisor').dataset.connectedAt,"
-                                           " document.getElementById('supervisor').dataset.loadedAt]"))
+                cdp = context.new_cdp_session(page)
+                cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+                before = page_cpu(cdp)
+
+                def load():
+                    page.goto(servers[0].url + "/supervisor", wait_until="domcontentloaded")
+                    page.wait_for_function("() => window.benchRowsDrawnAt", polling=50, timeout=60_000)
+                    return page.evaluate(LOAD_TIMES_SCRIPT), page_cpu(cdp)
+                (timings, after), seconds = window("load", LOAD_WINDOW_SECONDS, load)
+                steps.append(timings)
+                cpus.append({name: (after[name] - before[name]) * 1000 for name in PAGE_CPU_METRICS})
                 context.close()
+                time.sleep(1)                 # its disconnect, outside both windows
+                window("baseline", seconds)
         finally:
             browser.close()
-    connected, loaded = (statistics.median(float(t[n]) for t in times) for n in (0, 1))
-    return {"connected_ms": connected, "loaded_ms": loaded}
+    medians = {step: statistics.median(run[step] for run in steps if run[step] is not None)
+               if any(run[step] is not None for run in steps) else None for step in LOAD_STEPS}
+    medians["overviews"] = max(run["overviews"] for run in steps)
+    medians["drawn_range"] = (min(run["rows_drawn"] for run in steps), max(run["rows_drawn"] for run in steps))
+    medians["cpu"] = {name: statistics.median(run[name] for run in cpus) for name in PAGE_CPU_METRICS}
+    medians["runs"] = runs
+    medians["windows"] = windows
+    return medians
 
 
 async def with_supervisor_tabs(servers, cookies, tabs, conversations, rate, seconds):
@@ -626,10 +706,10 @@ def emit_to_empty_room_us(runs=20000):
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def supervisor_view(database, quick, rate=None):
+def supervisor_view(database, quick, rate=None, load_only=False):
     """1,000 open chats: the view's page and first load (HTTP, and in Chromium until every row is
     drawn) and the loop stalls meanwhile; then what the per-message `chat_activity` costs: the
-    visitors-only mix without and with SUPERVISOR_TABS supervisor views open."""
+    visitors-only mix without and with SUPERVISOR_TABS supervisor views open (not with `load_only`)."""
     count = 100 if quick else 1000
     default_rate, seconds, conversations, agents = (200, 3, 50, 10) if quick else (500, 10, 200, 40)
     rate = rate or default_rate
@@ -641,14 +721,19 @@ def supervisor_view(database, quick, rate=None):
             http = login(server, "supervisor@example.com", "demo-password")
             logs = log_offsets(servers)
             page_ms, _ = timed_get(http, server.url + "/supervisor")
+            cpu = cpu_seconds(server.process.pid)
             overview_ms, response = timed_get(http, server.url + "/supervisor/overview")
-            browser_ms = browser_load_ms(server, http, count)
+            overview_cpu_ms = (cpu_seconds(server.process.pid) - cpu) * 1000 / 5   # each asked 5 times
             time.sleep(0.5)                       # the loop watch logs a stall once it wakes
             stalls, worst = loop_stalls(servers, logs)
+            browser = browser_loads(servers, http, count)
             row = {"config": config_label(database, 1, "eventlet"), "chats": len(response.json()["chats"]),
                    "overview_kib": len(response.content) / 1024, "page_ms": page_ms, "overview_ms": overview_ms,
-                   "browser_ms": browser_ms, "load_stalls": stalls, "load_worst_stall_ms": worst}
+                   "overview_cpu_ms": overview_cpu_ms, "http_stalls": stalls, "http_worst_stall_ms": worst,
+                   "browser": browser, "load": os.getloadavg()}
             print_supervisor_load(row)
+            if load_only:
+                return
             create_agents(server, agents)
             cookies, _ = log_in_agents(servers, agents)
             print_supervisor_cost_header(rate)
@@ -666,13 +751,38 @@ def supervisor_view(database, quick, rate=None):
 
 
 def print_supervisor_load(row):
-    print("\n| config | open chats | page ms | overview ms (KiB) | Chromium: socket connected / all rows drawn, "
-          "ms from navigation | loop stalls >= 20 ms during the loads (worst) |")
+    print("\n| config | open chats | page ms | overview ms (server CPU ms, KiB) | loop stalls >= 20 ms during "
+          "the 10 HTTP reads (worst) | load average 1/5 min |")
     print("|---|---|---|---|---|---|")
-    shown = row["browser_ms"]
-    browser = "-" if shown is None else f"{shown['connected_ms']:.0f} / {shown['loaded_ms']:.0f}"
     print(f"| {row['config']} | {row['chats']} | {row['page_ms']:.0f} | {row['overview_ms']:.0f} "
-          f"({row['overview_kib']:.0f}) | {browser} | {row['load_stalls']} ({row['load_worst_stall_ms']}) |")
+          f"({row['overview_cpu_ms']:.0f}, {row['overview_kib']:.0f}) | {row['http_stalls']} "
+          f"({row['http_worst_stall_ms']}) | {row['load'][0]:.2f} / {row['load'][1]:.2f} |")
+    shown = row["browser"]
+    if shown is None:
+        print("\n(Chromium: Playwright is not installed)")
+        return
+    print(f"\nChromium, medians of {shown['runs']} loads, ms from navigation (rows drawn: the first frame "
+          "showing every row, rendered):\n")
+    print("| document | scripts | DOMContentLoaded | overview sent / received | socket connected "
+          "| rows in the page | rows drawn (range) | overview reads per load |")
+    print("|---|---|---|---|---|---|---|---|")
+
+    def ms(step):
+        return "-" if shown[step] is None else f"{shown[step]:.0f}"
+    low, high = shown["drawn_range"]
+    print(f"| {ms('document')} | {ms('scripts')} | {ms('dom_content_loaded')} | {ms('overview_sent')} / "
+          f"{ms('overview_received')} | {ms('connected')} | {ms('rows_in_page')} | {ms('rows_drawn')} "
+          f"({low:.0f}-{high:.0f}) | {shown['overviews']} |")
+    cpu = shown["cpu"]
+    print(f"\nThe page's main thread (thread CPU ms, medians): script {cpu['ScriptDuration']:.0f}, layout "
+          f"{cpu['LayoutDuration']:.0f}, style {cpu['RecalcStyleDuration']:.0f}, all tasks {cpu['TaskDuration']:.0f}")
+    print(f"\nServer loop stalls >= 20 ms and server CPU, {shown['runs']} windows of at least "
+          f"{LOAD_WINDOW_SECONDS:.0f} s: around each load / as long just after it with no page open (baseline):\n")
+    print("| | stalls | worst ms | server CPU ms per window |")
+    print("|---|---|---|---|")
+    for name in ("load", "baseline"):
+        stalls, worst, cpu = shown["windows"][name]
+        print(f"| {name} | {stalls} | {worst} | {cpu * 1000 / shown['runs']:.0f} |")
     sys.stdout.flush()
 
 
@@ -790,9 +900,10 @@ def main():
                              + " and ".join(",".join(map(str, c)) for c in MIX_CONFIGS) + " after the rest)")
     parser.add_argument("--logins", action="store_true",
                         help="run only the mixes' agent logins (the loop stalls a login causes)")
-    parser.add_argument("--supervisor", action="store_true",
+    parser.add_argument("--supervisor", nargs="?", const="all", choices=("all", "load"),
                         help="run only the supervisor view: 1,000 open chats loaded, and the cost of its "
-                             "per-message event (SQLite and PostgreSQL; --quick: SQLite, smaller)")
+                             "per-message event (SQLite and PostgreSQL; --quick: SQLite, smaller); "
+                             "--supervisor load: only the loads")
     parser.add_argument("--mix-rates", metavar="RATES",
                         help="offered msg/s for the mixes, e.g. 500,1000,1500 (default 500,1000; --quick 200)")
     parser.add_argument("--reports", action="store_true",
@@ -802,7 +913,8 @@ def main():
         databases = [args.only.split(",")[0]] if args.only else ["sqlite", "postgres"]
         for database in (["sqlite"] if args.quick else databases):
             print(f"running the supervisor view on {database} ...", file=sys.stderr, flush=True)
-            supervisor_view(database, args.quick, int(args.mix_rates.split(",")[0]) if args.mix_rates else None)
+            supervisor_view(database, args.quick, int(args.mix_rates.split(",")[0]) if args.mix_rates else None,
+                            load_only=args.supervisor == "load")
             sys.stdout.flush()
         return
     if args.reports:

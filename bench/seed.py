@@ -56,6 +56,8 @@ def seed_open(site, count):
         for n in range(start, min(count, start + 500)):
             chat = new_session(site, now - timedelta(seconds=n), status="active" if n % 3 == 2 else "waiting")
             chat.queued_at = chat.started_at
+            # heard from now: none is abandoned while the bench runs (its waits stay staggered)
+            chat.last_activity_at = chat.visitor_last_seen_at = now
             chat.last_message_preview, chat.last_message_at, chat.last_seq = f"question {n}", chat.started_at, 1
             if chat.status == "active":
                 chat.agent_id, chat.claimed_at = holder.id, now

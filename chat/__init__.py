@@ -57,10 +57,14 @@ def create_app(test_config=None):
     guard_engineio(app, socketio)
     trust_proxies(app)
 
-    from . import account, admin, auth, cli, dashboard, health, public_api, reports_views, supervisor, widget
+    from .validation import RowId
+    app.url_map.converters["id"] = RowId          # before the blueprints' routes use it
+    from . import account, admin, auth, cli, dashboard, health, knowledge_views, public_api, reports_views, supervisor
+    from . import widget
     from . import realtime  # noqa: F401  (socket handlers)
     from .errors import register_error_handlers
-    for module in (auth, account, admin, dashboard, supervisor, health, public_api, reports_views, widget, cli):
+    for module in (auth, account, admin, dashboard, supervisor, health, public_api, reports_views, widget,
+                   knowledge_views, cli):
         app.register_blueprint(module.bp)
     from . import history
     app.register_blueprint(history.bp)

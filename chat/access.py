@@ -7,12 +7,12 @@ in one query (`agent_and_chat`).
 """
 from dataclasses import dataclass
 
-from sqlalchemy import exists, or_, select, true, union
+from sqlalchemy import exists, false, or_, select, true, union
 
 from . import message_store, visitors
 from .errors import ChatError, session_not_found
 from .extensions import db
-from .models import EVERY_SITE_ROLES, ChatSession, Message, StatusGroups
+from .models import EVERY_SITE_ROLES, OPEN_STATUSES, ChatSession, Message, StatusGroups
 
 
 def supervises(agent):
@@ -198,12 +198,14 @@ def agent_and_chat(agent_id, session_id=None):
     return agent, chat
 
 
-# History: an agent reads the past chats they took part in (held it, or wrote in it);
+# History: an agent reads the past chats it took part in (held it, or wrote in it);
 # supervisors and admins read every chat. Once as SQL for the lists, once for one chat.
+# Writing in a chat means a public message: a note is no part in the conversation (any agent
+# of the site may leave one on a waiting chat, and it must not open the transcript for good).
 
 def _wrote_in(agent, session_id):
     return exists().where(Message.session_id == session_id, Message.sender_type == "agent",
-                          Message.sender_id == agent.id)
+                          Message.sender_id == agent.id, Message.private == false())
 
 
 def history_condition(agent):
@@ -219,18 +221,46 @@ def history_chats(agent):
     if supervises(agent):
         return None
     return union(select(ChatSession.id).where(ChatSession.agent_id == agent.id),
-                 select(Message.session_id).where(Message.sender_type == "agent", Message.sender_id == agent.id)
+                 select(Message.session_id).where(Message.sender_type == "agent", Message.sender_id == agent.id,
+                                                  Message.private == false())
                  .group_by(Message.session_id))     # one per chat, in the index's order: a smaller union
 
 
-def may_read_transcript(agent, chat):
-    """Supervisors any; an agent the chats it held or wrote in, and the other conversations of
-    a visitor it is talking to now (its side panel lists them)."""
-    if supervises(agent) or holds(agent, chat) or db.session.execute(select(_wrote_in(agent, chat.id))).scalar():
-        return True
-    talking_to_them_now = select(ChatSession.id).where(
+def took_part(agent, chat):
+    """Supervisors, and the agent who holds or held the chat or wrote in it: they read its
+    transcript whole, private notes included."""
+    return supervises(agent) or holds(agent, chat) or db.session.execute(select(_wrote_in(agent, chat.id))).scalar()
+
+
+# The same person's other chats: the agent talking to a visitor now (holding an active chat of
+# theirs) reads their closed chats, without the notes. "The same person" is the same visitor
+# or the same email, which nobody has verified: anyone may type a customer's email, so the
+# rule never opens a chat still going on (nor its notes), only one that has ended.
+
+def _talking_to_person_of(agent, chat):
+    talking = select(ChatSession.id).where(
         ChatSession.agent_id == agent.id, ChatSession.status == "active", visitors.same_person(chat))
-    return db.session.execute(select(talking_to_them_now.exists())).scalar()
+    return db.session.execute(select(talking.exists())).scalar()
+
+
+def may_read_transcript(agent, chat):
+    """Supervisors any; an agent the chats it took part in, and the closed chats of a visitor it
+    is talking to now (its side panel lists them)."""
+    return took_part(agent, chat) or (not chat.is_open and _talking_to_person_of(agent, chat))
+
+
+def may_read_notes(agent, chat):
+    """The private notes of a transcript belong to those who took part in the chat."""
+    return took_part(agent, chat)
+
+
+def readable_transcripts(agent, chat):
+    """A WHERE condition on chat_session for the chats of `chat`'s person (visitors.same_person):
+    those whose transcript `agent` may read, may_read_transcript as SQL (the side panel's list)."""
+    if supervises(agent):
+        return true()
+    same_person_rule = ChatSession.status.not_in(OPEN_STATUSES) if _talking_to_person_of(agent, chat) else false()
+    return or_(history_condition(agent), same_person_rule)
 
 
 def require_transcript(agent, chat):

@@ -99,7 +99,7 @@ def add_canned():
     return redirect(url_for("account.canned_list"))
 
 
-@bp.post("/account/canned/<int:reply_id>")
+@bp.post("/account/canned/<id:reply_id>")
 @login_required
 def save_canned(reply_id):
     reply = canned.manageable(current_user, reply_id) or abort(404)
@@ -111,7 +111,7 @@ def save_canned(reply_id):
     return redirect(url_for("account.canned_list"))
 
 
-@bp.post("/account/canned/<int:reply_id>/delete")
+@bp.post("/account/canned/<id:reply_id>/delete")
 @login_required
 def delete_canned(reply_id):
     reply = canned.manageable(current_user, reply_id) or abort(404)

@@ -63,7 +63,7 @@ def invite():
     return team_page(temporary=(agent, password))
 
 
-@bp.post("/team/<int:agent_id>")
+@bp.post("/team/<id:agent_id>")
 def change(agent_id):
     agent = agent_or_404(agent_id)
     try:
@@ -76,7 +76,7 @@ def change(agent_id):
     return redirect(url_for("admin.team_list"))
 
 
-@bp.post("/team/<int:agent_id>/disable")
+@bp.post("/team/<id:agent_id>/disable")
 def disable(agent_id):
     agent = agent_or_404(agent_id)
     try:
@@ -87,7 +87,7 @@ def disable(agent_id):
     return redirect(url_for("admin.team_list"))
 
 
-@bp.post("/team/<int:agent_id>/enable")
+@bp.post("/team/<id:agent_id>/enable")
 def enable(agent_id):
     agent = agent_or_404(agent_id)
     team.enable(agent)
@@ -95,7 +95,7 @@ def enable(agent_id):
     return redirect(url_for("admin.team_list"))
 
 
-@bp.post("/team/<int:agent_id>/password")
+@bp.post("/team/<id:agent_id>/password")
 def reset_password(agent_id):
     agent = agent_or_404(agent_id)
     return team_page(temporary=(agent, team.reset_password(agent)))
@@ -213,7 +213,7 @@ def add_canned():
     return redirect(url_for("admin.canned_list"))
 
 
-@bp.post("/canned/<int:reply_id>")
+@bp.post("/canned/<id:reply_id>")
 def save_canned(reply_id):
     reply = canned.manageable(current_user, reply_id, shared=True) or abort(404)
     try:
@@ -224,9 +224,12 @@ def save_canned(reply_id):
     return redirect(url_for("admin.canned_list"))
 
 
-@bp.post("/canned/<int:reply_id>/delete")
+@bp.post("/canned/<id:reply_id>/delete")
 def delete_canned(reply_id):
     reply = canned.manageable(current_user, reply_id, shared=True) or abort(404)
     canned.delete(reply)
     flash(f"/{reply.shortcut} is deleted.")
     return redirect(url_for("admin.canned_list"))
+
+
+from . import admin_articles  # noqa: E402,F401  (the knowledge base's pages, on this blueprint)

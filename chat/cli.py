@@ -6,7 +6,7 @@ import click
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
-from . import access, demo_data, sessions, sites, validation
+from . import access, demo_data, knowledge, sessions, sites, validation
 from .errors import ChatError
 from .canned import create as create_canned_reply
 from .extensions import db
@@ -122,8 +122,9 @@ def disable_agent(email):
 
 @bp.cli.command("seed-demo")
 def seed_demo():
-    """Create the demo site (key `demo`), the demo agent, supervisor and admin, and a few canned
-    replies with the new site (shared ones and one of the demo agent's); safe to rerun."""
+    """Create the demo site (key `demo`), the demo agent, supervisor and admin, a few canned
+    replies with the new site (shared ones and one of the demo agent's), past conversations and
+    help articles when the site has none; safe to rerun."""
     site = db.session.execute(select(Site).filter_by(key="demo")).scalar_one_or_none()
     new = site is None
     if new:
@@ -137,10 +138,14 @@ def seed_demo():
     past = demo_data.seed_conversations(site)
     if past:
         click.echo(f"{past} past conversations are in History and Reports.")
+    articles = demo_data.seed_articles(site)
+    if articles:
+        click.echo(f"{articles} help articles are in the knowledge base (Admin, Articles).")
     click.echo("Demo site 'demo' and agents demo@example.com, supervisor@example.com, admin@example.com "
                f"(password {DEMO_PASSWORD}) are ready.")
-    if new:                     # once, with the site: replies a team deleted stay deleted
+    if new:                     # once, with the site: replies a team deleted stay deleted, a menu changed stays
         seed_canned_replies()
+        demo_data.seed_bot_menu(site)
 
 
 def seed_canned_replies():
@@ -196,6 +201,39 @@ def site_origins(key, add, remove):
     except ChatError as error:
         raise click.UsageError(error.message)
     click.echo(f"Site {key} allows: {' '.join(origin_list) or 'no origin'}")
+
+
+def site_option(key):
+    """The site of a --site option, or a usage error naming the key."""
+    try:
+        return sites.site_with_key(key)
+    except ChatError as error:
+        raise click.BadParameter(error.message, param_hint="--site")
+
+
+@bp.cli.command("kb-import")
+@click.argument("folder", metavar="DIR", type=click.Path(exists=True, file_okay=False))
+@click.option("--site", "site_key", required=True, metavar="KEY", help="The site whose knowledge base it is.")
+def kb_import(folder, site_key):
+    """Import every .md file of DIR (a header with title, tags, published, then the Markdown body)
+    as articles of the site: an article with the same title is updated, others created. Every
+    file is checked first: a bad one is named and nothing is saved."""
+    site = site_option(site_key)
+    try:
+        created, updated = knowledge.import_folder(site, folder)
+    except ChatError as error:
+        raise click.ClickException(error.message)
+    click.echo(f"{created} created, {updated} updated.")
+
+
+@bp.cli.command("kb-export")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--site", "site_key", required=True, metavar="KEY", help="The site whose knowledge base it is.")
+def kb_export(folder, site_key):
+    """Write every article of the site (drafts too) to DIR as <id>-<title>.md files, in the
+    format kb-import reads (DIR is made if missing; files of the same name are replaced)."""
+    count = knowledge.export_folder(site_option(site_key), folder)
+    click.echo(f"{count} {'file' if count == 1 else 'files'} written to {folder}.")
 
 
 @bp.cli.command("list-sites")

@@ -120,6 +120,9 @@ def load_settings(instance_path):
         "LLM_API_KEY": os.environ.get("LLM_API_KEY", "").strip(),
         "LLM_STALL_SECONDS": _int_between("LLM_STALL_SECONDS", 10, 1, 300),
         "LLM_TIMEOUT_SECONDS": _int_between("LLM_TIMEOUT_SECONDS", 60, 1, 600),
+        # Model answers one process writes at once; more answer from the articles (a flood of
+        # questions costs no more than this many model calls at a time).
+        "LLM_MAX_CONCURRENT": _int_between("LLM_MAX_CONCURRENT", 20, 1, 1000),
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 22),
         "INACTIVITY_MINUTES": _int("INACTIVITY_MINUTES", 30),
         "HEARTBEAT_TIMEOUT_MINUTES": _int("HEARTBEAT_TIMEOUT_MINUTES", 5),

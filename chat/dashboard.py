@@ -61,7 +61,8 @@ def chat_window(session_id):
                            may_transfer=may_transfer,
                            transfer_to=team.who_can_take(chat_session) if may_transfer else [],
                            online=set(presence.online_agent_ids()) if may_transfer else set(),
-                           earlier=visitors.earlier_conversations(chat_session))
+                           earlier=visitors.earlier_conversations(
+                               chat_session, access.readable_transcripts(current_user, chat_session)))
 
 
 @bp.get("/dashboard/sessions/<session_id>/earlier")

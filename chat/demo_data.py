@@ -1,13 +1,19 @@
-"""Past conversations for the demo site, so a new user sees History, Reports and a visitor's
-earlier conversations at once (`flask chat seed-demo`; written once, never over real chats)."""
+"""Past conversations and help articles for the demo site, so a new user sees History, Reports,
+a visitor's earlier conversations and the bot's answers at once (`flask chat seed-demo`;
+written once, never over real chats or articles)."""
+import json
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
-from . import sessions
+from . import knowledge, sessions, sites
 from .extensions import db
-from .models import Agent, ChatSession, Message, Visitor, hash_session_key, utcnow
+from .models import Agent, Article, ChatSession, Message, Visitor, hash_session_key, utcnow
+
+# The demo shop's knowledge base: `.md` files in the format of `flask chat kb-import`.
+DEMO_ARTICLES = Path(__file__).resolve().parent / "demo_articles"
 
 # (days ago, hour, visitor, email, minutes waited, agent email or None, end reason, restored, lines)
 # Each line: (sender: "visitor" | "agent" | "note" | "system", text).
@@ -89,3 +95,35 @@ def seed_conversations(site):
         chat.last_message_at, chat.last_message_preview = moment, texts[-1][:200]
     db.session.commit()
     return len(CONVERSATIONS)
+
+
+def seed_articles(site):
+    """The demo shop's help articles (DEMO_ARTICLES, published), unless the site has any article
+    already: articles a team edited or deleted stay as it left them. Returns how many."""
+    if db.session.execute(select(Article.id).where(Article.site_id == site.id).limit(1)).first():
+        return 0
+    created, _updated = knowledge.import_folder(site, DEMO_ARTICLES)
+    return created
+
+
+# The demo bot's greeting, seed 004's menu with the demo shop's articles (docs/protocol.md, "The bot").
+DEMO_MENU = {
+    "header": {"type": "text", "text": "Welcome to the Demo Shop"},
+    "body": {"text": "Ask me anything about orders, shipping or returns, or choose an option below:"},
+    "footer": {"text": "We're here to assist you"},
+    "action": {"buttons": [
+        {"type": "reply", "reply": {"id": "btn_shipping", "title": "Shipping times"}},
+        {"type": "reply", "reply": {"id": "btn_returns", "title": "Returns"}},
+        {"type": "reply", "reply": {"id": "btn_agent", "title": "Talk to Expert"}},
+    ]},
+    "steps": {"initial": {"next_steps": {
+        "btn_shipping": {"article": "How long does shipping take?"},
+        "btn_returns": {"article": "How do I return an item?"},
+        "btn_agent": "AGENT_MODE",
+    }}},
+}
+
+
+def seed_bot_menu(site):
+    """The demo site's bot menu (checked like an admin's, so a renamed demo article fails here)."""
+    sites.update_bot(site, site.bot_enabled, json.dumps(DEMO_MENU), None)

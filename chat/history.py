@@ -62,12 +62,14 @@ def history_page(shown, found=history_search.HistoryPage([], 0), page=1, pages=1
 @bp.get("/history/<session_id>")
 @login_required
 def transcript(session_id):
-    """Every message of one chat the agent may read, notes marked; read only."""
+    """Every message of one chat the agent may read, notes marked (to those who may read them);
+    read only."""
     try:
         chat = access.require_transcript(current_user, sessions.find_session(session_id))
     except ChatError:
         abort(404)
-    messages = [dict(message.to_dict(), private=message.private) for message in history_search.transcript(chat)]
+    notes = access.may_read_notes(current_user, chat)
+    messages = [message.to_dict() for message in history_search.transcript(chat, notes=notes)]
     return render_template("history/transcript.html", chat=chat, messages=messages)
 
 

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, column, func, or_, select, table, text
+from sqlalchemy import Integer, and_, any_, column, false, func, or_, select, table, text, true
 
-from . import access
+from . import access, validation
 from .extensions import db
 from .models import CHANNELS, SESSION_STATUSES, Agent, ChatSession, Message, Site, Visitor, utcnow, visitor_label
 from .validation import invalid
@@ -47,7 +47,7 @@ def filters_from(args):
     start, end = _date(args, "start_date"), _date(args, "end_date")
     if start and end and end < start:
         raise invalid("The end date comes before the start date.")
-    return HistoryFilters(agent_id=_whole_number(args, "agent_id", 2**31 - 1),
+    return HistoryFilters(agent_id=_whole_number(args, "agent_id", validation.MAX_ROW_ID),
                           status=_choice(args, "status", SESSION_STATUSES),
                           channel=_choice(args, "channel", CHANNELS),
                           search=search, start_date=start, end_date=end)
@@ -85,14 +85,7 @@ def _choice(args, name, choices):
 
 def _date(args, name):
     value = _argument(args, name, 10)
-    if value is None:
-        return None
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise invalid(f"The {name.replace('_', ' ')} must be a date written YYYY-MM-DD.")
+    return None if value is None else validation.day(value, name.removesuffix("_date"))
 
 
 # ---- words
@@ -114,71 +107,86 @@ def tsquery(words):
 
 MATCH_CAP = 1_000               # a search lists and counts at most this many chats
 WINDOW = 50_000                 # message ids searched at first, newest first; then 4 times more each time
-CHECKED_AT_ONCE = 500           # chats checked against the filters in one query
 OWN_CHATS_READ = 20_000         # a plain agent's own chats read up to this many; more: checked by id
 
 
-def message_matches(words, low, high, among=None):
-    """(message id, chat id) of the messages with an id in (low, high] holding every word, newest
-    first (ids grow with time), in the chats `among` if given. The id range bounds the rows read
-    however common the words: FTS5 takes it as a rowid range, PostgreSQL as a bitmap of
-    message_pkey ANDed with the GIN's."""
+def matching_messages(words):
+    """(select, key): a select of the messages holding every word (the FTS5 table joined to
+    `message` on SQLite) and its message id column, to bound and order by."""
     if db.engine.dialect.name == "postgresql":
-        key, session_id = Message.id, Message.session_id
-        query = select(key, session_id).where(text(
+        return select(Message.id).where(text(
             "to_tsvector('simple', chat_unaccent(message.text)) @@ to_tsquery('simple', chat_unaccent(:words))"
-        ).bindparams(words=tsquery(words)))
-    else:
-        fts = table("message_fts", column("rowid", Integer))
-        key, session_id = fts.c.rowid, Message.session_id
-        query = (select(key, session_id).select_from(fts).join(Message, Message.id == key)
-                 .where(text("message_fts MATCH :words").bindparams(words=fts5_query(words))))
+        ).bindparams(words=tsquery(words))), Message.id
+    fts = table("message_fts", column("rowid", Integer))
+    return (select(fts.c.rowid).select_from(fts).join(Message, Message.id == fts.c.rowid)
+            .where(text("message_fts MATCH :words").bindparams(words=fts5_query(words)))), fts.c.rowid
+
+
+def chats_in_window(words, conditions, low, high, among=None):
+    """[(chat id, kept)]: the chats with a message holding every word whose id is in (low, high],
+    the newest such message first (ids grow with time), in the chats `among` if given; `kept`
+    says whether the chat meets `conditions`. One statement: the id range bounds the rows read
+    however common the words (FTS5 takes it as a rowid range, PostgreSQL as a bitmap of
+    message_pkey ANDed with the GIN's), and each chat of the window is checked once."""
+    matches, key = matching_messages(words)
+    matches = matches.where(key > low, key <= high)
     if among is not None:
-        query = query.where(session_id.in_(among))
-    return db.session.execute(query.where(key > low, key <= high).order_by(key.desc())).all()
+        matches = matches.where(one_of(Message.session_id, among))
+    window = (matches.with_only_columns(Message.session_id.label("chat_id"), func.max(key).label("newest"))
+              .group_by(Message.session_id).subquery())
+    chats = select(window.c.chat_id, and_(*conditions)).join(ChatSession, ChatSession.id == window.c.chat_id) \
+        if conditions else select(window.c.chat_id, true())
+    return db.session.execute(chats.order_by(window.c.newest.desc())).all()
 
 
-def chats_with_words(words, conditions, cap, agent):
-    """The ids of up to `cap` chats meeting `conditions` one of whose messages holds every word:
-    those with the newest such messages. Reads the matches newest first, a window of ids at a
-    time, checks their chats against `conditions` by id, and stops at `cap` chats, so a
-    common word costs about what a rare one does. Once more than `cap` chats failed the check
-    (a plain agent's search for a common word), only the matches in the agent's own chats are
-    read from there on, if it has few enough (`own_chats`)."""
+def chats_with_words(words, agent, filters, cap):
+    """The ids of up to `cap` chats that `agent` may find, meeting `filters`, one of whose
+    messages holds every word: those with the newest such messages. Reads the matches newest
+    first, a window of ids at a time (`chats_in_window`), and stops at `cap` chats, so a common
+    word costs about what a rare one does. A plain agent's search reads only the matches in its own chats
+    (`own_chats`) if it has few enough: on PostgreSQL from the start and in one statement
+    (their messages are a bitmap ANDed with the GIN's, so the list bounds the rows read); on
+    SQLite, where FTS5 still reads every match of a window, once more than `cap` chats failed
+    the access rule or the filters (a common word). In its own chats only the filters are
+    checked: the access rule holds there."""
+    conditions, postgres = _conditions(agent, filters), db.engine.dialect.name == "postgresql"
     high = db.session.execute(select(func.max(Message.id))).scalar() or 0
     chats, seen, window = [], set(), WINDOW
-    among, failed, switched = None, 0, False
+    among = own_chats(agent) if postgres else None
+    failed, read_own = 0, postgres
     while high > 0 and len(chats) < cap:
-        low = max(0, high - window)
-        found = []
-        for _message_id, chat_id in message_matches(words, low, high, among):
+        low = 0 if among is not None and postgres else max(0, high - window)
+        checked = conditions if among is None else _filter_conditions(filters)
+        for chat_id, kept in chats_in_window(words, checked, low, high, among):
             if chat_id not in seen:
                 seen.add(chat_id)
-                found.append(chat_id)
-        for start in range(0, len(found), CHECKED_AT_ONCE):
-            part = found[start:start + CHECKED_AT_ONCE]
-            kept = set(db.session.scalars(select(ChatSession.id).where(ChatSession.id.in_(part), *conditions)))
-            chats += [chat_id for chat_id in part if chat_id in kept]
-            failed += len(part) - len(kept)
-            if len(chats) >= cap:
-                break
+                if kept:
+                    chats.append(chat_id)
+                else:
+                    failed += 1
         high, window = low, window * 4
-        if failed > cap and not switched and high > 0 and len(chats) < cap:
-            among, switched = own_chats(agent), True
+        if failed > cap and not read_own and high > 0 and len(chats) < cap:
+            among, read_own = own_chats(agent), True
     return chats[:cap]
 
 
 def own_chats(agent):
-    """The ids of the chats a plain agent may find (`access.history_chats`), as a set, when there
-    are at most OWN_CHATS_READ of them; else None (a supervisor: None). With them, a search
-    skips the other chats' matches instead of checking each against the access rule. SQLite
-    only: on PostgreSQL the list cost more than the access rule's EXISTS it saves, once that
-    probes ix_message_sender (docs/benchmarks.md)."""
+    """The ids of the chats a plain agent may find (`access.history_chats`), as a list, when
+    there are at most OWN_CHATS_READ of them; else None (a supervisor: None)."""
     chats = access.history_chats(agent)
-    if chats is None or db.engine.dialect.name == "postgresql":
+    if chats is None:
         return None
-    ids = set(db.session.scalars(chats.limit(OWN_CHATS_READ + 1)))
+    ids = db.session.scalars(chats.limit(OWN_CHATS_READ + 1)).all()
     return ids if len(ids) <= OWN_CHATS_READ else None
+
+
+def one_of(column, chat_ids):
+    """`column IN chat_ids`. On PostgreSQL `= ANY` of one parameter, the ids joined by commas
+    (a chat id is a UUID), which the planner reads as an array of known size and can turn into a
+    bitmap of the column's index; not one parameter an id, nor an array for the driver to quote."""
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(func.string_to_array(",".join(chat_ids), ","))
+    return column.in_(chat_ids)
 
 
 def chats_of_visitors(search, conditions, cap):
@@ -188,23 +196,45 @@ def chats_of_visitors(search, conditions, cap):
         .order_by(ChatSession.started_at.desc(), ChatSession.id.desc()).limit(cap)).all()
 
 
-def chats_matching(agent, search, conditions):
-    """(ids, more): the chats meeting `conditions` that `search` finds (by the visitor's name or
-    email, or by one message holding every word); at most MATCH_CAP + 1 of each kind are read,
-    and `more` says there are more than MATCH_CAP. Only these ids are then sorted and paged."""
+def plan_each_statement():
+    """PostgreSQL, for the rest of the transaction: plan each statement for its values, with
+    neither JIT compilation nor parallel workers. A search's best plan depends on its values
+    (how common the words are, how many chats an agent has); psycopg prepares a statement run 5
+    times on a connection, and PostgreSQL then may keep one generic plan for every value. JIT
+    compiling a large window cost more than it saved, and so did starting workers: the bitmap,
+    most of the work, is built by one process anyway (docs/benchmarks.md)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(
+            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true)"))
+
+
+def chats_matching(agent, filters):
+    """(ids, more): the chats `agent` may find, meeting the filters, that the search finds (by
+    the visitor's name or email, or by one message holding every word); at most MATCH_CAP + 1 of
+    each kind are read, and `more` says there are more than MATCH_CAP. Only these ids are then
+    sorted and paged."""
+    plan_each_statement()
     cap = MATCH_CAP
-    found = dict.fromkeys(chats_of_visitors(search, conditions, cap + 1))
-    words = search_words(search)
+    found = dict.fromkeys(chats_of_visitors(filters.search, _conditions(agent, filters), cap + 1))
+    words = search_words(filters.search)
     if words:
-        found.update(dict.fromkeys(chats_with_words(words, conditions, cap + 1, agent)))
+        found.update(dict.fromkeys(chats_with_words(words, agent, filters, cap + 1)))
     return list(found), len(found) > cap
 
 
 # ---- the list
 
 def _conditions(agent, filters):
+    """The conditions on chat_session of the access rule (none for a supervisor) and of every
+    filter but the words."""
+    rule = access.history_condition(agent)
+    return ([] if rule is true() else [rule]) + _filter_conditions(filters)
+
+
+def _filter_conditions(filters):
     """The conditions on chat_session of every filter but the words."""
-    conditions = [access.history_condition(agent)]
+    conditions = []
     if filters.agent_id is not None:
         conditions.append(ChatSession.agent_id == filters.agent_id)
     if filters.status:
@@ -287,14 +317,14 @@ def find_chats(agent, filters, page=1, per_page=25):
     total is exact (a window count over the page's query). A search reads at most MATCH_CAP + 1
     matching chats (`chats_matching`), so its cost is bounded by the cap, not by how many chats
     the words are in; those are sorted by start and paged."""
-    conditions = _conditions(agent, filters)
     if filters.search:
-        ids, more = chats_matching(agent, filters.search, conditions)
+        ids, more = chats_matching(agent, filters)
         offset = (page - 1) * per_page
         size = min(per_page, MATCH_CAP - offset)
-        rows = db.session.execute(_rows([ChatSession.id.in_(ids)]).limit(size).offset(offset)).all() \
+        rows = db.session.execute(_rows([one_of(ChatSession.id, ids)]).limit(size).offset(offset)).all() \
             if ids and size > 0 else []
         return HistoryPage([HistoryRow(*row) for row in rows], min(len(ids), MATCH_CAP), more)
+    conditions = _conditions(agent, filters)
     rows = db.session.execute(_rows(conditions).add_columns(func.count().over())
                               .limit(per_page).offset((page - 1) * per_page)).all()
     if rows:
@@ -308,10 +338,11 @@ def find_chats(agent, filters, page=1, per_page=25):
 
 def chats_to_export(agent, filters, limit=EXPORT_LIMIT):
     """The first `limit` matching chats, for a CSV export (for a search, the MATCH_CAP it lists)."""
-    conditions = _conditions(agent, filters)
     if filters.search:
-        conditions = [ChatSession.id.in_(chats_matching(agent, filters.search, conditions)[0])]
+        conditions = [one_of(ChatSession.id, chats_matching(agent, filters)[0])]
         limit = min(limit, MATCH_CAP)
+    else:
+        conditions = _conditions(agent, filters)
     return [HistoryRow(*row) for row in db.session.execute(_rows(conditions).limit(limit)).all()]
 
 
@@ -322,7 +353,9 @@ def agents_to_filter_by():
 
 # ---- one transcript
 
-def transcript(chat):
-    """Every message of a chat, system messages and private notes included, in order."""
-    return db.session.execute(
-        select(Message).where(Message.session_id == chat.id).order_by(Message.seq)).scalars().all()
+def transcript(chat, notes=True):
+    """Every message of a chat, system messages included, in order; the private notes too when `notes`."""
+    query = select(Message).where(Message.session_id == chat.id)
+    if not notes:
+        query = query.where(Message.private == false())
+    return db.session.execute(query.order_by(Message.seq)).scalars().all()

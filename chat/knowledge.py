@@ -120,7 +120,13 @@ def import_folder(site, folder):
     files = sorted(Path(folder).glob("*.md"))
     if not files:
         raise invalid(f"No .md file in {folder}.")
-    parsed = [parse_file(path.read_text(encoding="utf-8"), path.name) for path in files]
+    parsed, names = [], {}
+    for path in files:
+        parsed.append(parse_file(path.read_text(encoding="utf-8"), path.name))
+        title = parsed[-1][0]
+        if title in names:
+            raise invalid(f"{path.name}: {names[title]} has the same title; a title names one article.")
+        names[title] = path.name
     existing = {article.title: article for article in articles_of(site.id)}
     created = updated = 0
     for title, body, tags, published in parsed:

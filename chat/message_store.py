@@ -19,10 +19,12 @@ from .models import OPEN_STATUSES, PREVIEW_LENGTH, StoredMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-# :first_response is now for an agent's first public reply, else NULL (first response time).
+# :first_response is now for an agent's first public reply, else NULL (first response time);
+# :preview is NULL for a private note, which leaves the preview (shown in lists and the side
+# panel, to agents who may not read notes) on the last public message.
 NEXT_SEQ_SQL = (
     "UPDATE chat_session SET last_seq = last_seq + 1, last_activity_at = :now, last_message_at = :now, "
-    "last_message_preview = :preview, first_response_at = COALESCE(first_response_at, :first_response) WHERE id = :session_id{only_open} RETURNING last_seq, status, agent_id, site_id")
+    "last_message_preview = COALESCE(:preview, last_message_preview), first_response_at = COALESCE(first_response_at, :first_response) WHERE id = :session_id{only_open} RETURNING last_seq, status, agent_id, site_id")
 ONLY_OPEN = " AND status IN ({})".format(", ".join(f"'{status}'" for status in OPEN_STATUSES))
 INSERT_SQL = (
     "INSERT INTO message (session_id, seq, client_id, sender_type, sender_id, sender_name, text, private, extras, "
@@ -38,7 +40,7 @@ UNDO_SEQ_SQL = "UPDATE chat_session SET last_seq = last_seq - 1 WHERE id = :sess
 POSTGRES_APPEND_SQL = (
     "WITH existing AS (SELECT 1 FROM message WHERE session_id = %(session_id)s AND client_id = %(client_id)s), "
     "next AS (UPDATE chat_session SET last_seq = last_seq + 1, last_activity_at = %(now)s, "
-    "last_message_at = %(now)s, last_message_preview = %(preview)s, "
+    "last_message_at = %(now)s, last_message_preview = COALESCE(%(preview)s, last_message_preview), "
     "first_response_at = COALESCE(first_response_at, %(first_response)s::timestamp) "
     "WHERE id = %(session_id)s" + ONLY_OPEN + " AND NOT EXISTS (SELECT 1 FROM existing) "
     "RETURNING last_seq, status, agent_id, site_id), "
@@ -109,6 +111,11 @@ def is_first_response(sender_type, private):
     return sender_type == "agent" and not private
 
 
+def preview(text, private):
+    """What a message leaves as its chat's last_message_preview: None (no change) for a note."""
+    return None if private else text[:PREVIEW_LENGTH]
+
+
 def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None, sender_name=None,
            private=False, require_open=True, extras=None):
     """Add a message with the next seq, in the cursor's transaction.
@@ -122,7 +129,7 @@ def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None
     now = utcnow()
     stamp = sql.datetime(now)
     cursor.execute(sql.next_seq[require_open], {
-        "session_id": session_id, "now": stamp, "preview": text[:PREVIEW_LENGTH],
+        "session_id": session_id, "now": stamp, "preview": preview(text, private),
         "first_response": stamp if is_first_response(sender_type, private) else None})
     row = cursor.fetchone()
     if row is None:
@@ -200,7 +207,7 @@ def _append_in_one_round_trip(connection, batch):
               for pending in batch]
     with connection.pipeline():
         cursors = [connection.execute(POSTGRES_APPEND_SQL, dict(
-            each, now=now, preview=each["text"][:PREVIEW_LENGTH],
+            each, now=now, preview=preview(each["text"], each["private"]),
             first_response=now if is_first_response(each["sender_type"], each["private"]) else None))
             for each in fields]
         rows = [cursor.fetchone() for cursor in cursors]

@@ -16,17 +16,20 @@ PostgreSQL. Every figure is about the chats *started* in the date range (UTC day
 Times are whole seconds (each timestamp counted to its second); median and 90th percentile
 are nearest-rank: the value at rank ceil(p x n) of the n values in ascending order.
 """
-import re
+import functools
+import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import DateTime, bindparam, text
+from sqlalchemy import DateTime, bindparam, event, text
+from sqlalchemy.engine import Engine
 
+from . import validation
 from .errors import ChatError
 from .extensions import db
 
 MAX_DAYS = 366
-DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DEFAULT_DAYS = 7
 EPOCH_DAY = date(1970, 1, 1)
 TIMES = ("waiting", "response", "duration")          # the timed figures, each with median and p90
@@ -64,9 +67,33 @@ def stamps_sql():
 TIMED = {"waiting": "claimed - queued", "response": "replied - claimed", "duration": "ended - started"}
 
 
-def rank(percent, count):
-    """Nearest rank of the `percent`th percentile among `count` values, in integer SQL."""
-    return f"(({count}) * {percent} + 99) / 100"
+def percentile(name, percent):
+    """The nearest-rank `percent`th percentile of the figure `name` in the group, in the dialect's SQL:
+    PostgreSQL's percentile_disc(p) is the value at rank ceil(p x n); SQLite (3.40 has no percentile
+    function) gets the group's values as a JSON array and picks the rank with `nearest_rank`."""
+    if db.engine.dialect.name == "postgresql":
+        return f"percentile_disc({percent / 100}) WITHIN GROUP (ORDER BY {name})"
+    return f"nearest_rank(json_group_array({name}), {percent})"
+
+
+@functools.lru_cache(maxsize=1)
+def sorted_values(values_json):
+    """The numbers of a JSON array, NULLs left out, in ascending order (kept for the next call: a
+    figure's median and p90 are asked one after the other of the same values)."""
+    return sorted(value for value in json.loads(values_json) if value is not None)
+
+
+def nearest_rank(values_json, percent):
+    """SQLite's nearest_rank(values, percent): of the n numbers of the JSON array `values` (NULLs
+    left out), the one at rank ceil(percent / 100 x n) in ascending order; NULL with none."""
+    values = sorted_values(values_json)
+    return values[(len(values) * percent + 99) // 100 - 1] if values else None
+
+
+@event.listens_for(Engine, "connect")
+def _add_nearest_rank(dbapi_connection, connection_record):
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("nearest_rank", 2, nearest_rank, deterministic=True)
 
 
 def report_sql():
@@ -74,50 +101,23 @@ def report_sql():
     'agent' with counts, medians and p90s; each 'hour' and abandonment 'reason' with a count.
 
     The chats of the range are read and their timestamps turned to seconds once (MATERIALIZED
-    CTEs), then grouped three ways at once (UNION ALL). Groups are integers (sorting text is
-    slow, PostgreSQL's collations slower still): a day is its number since 1970-01-01."""
+    CTEs), then grouped each way (UNION ALL of one GROUP BY per kind). Groups are integers
+    (sorting text is slow, PostgreSQL's collations slower still): a day is its number since
+    1970-01-01. The range's row is there even without any chat (COUNT(*) 0, the rest NULL)."""
     values = ", ".join(f"{expression} AS {name}" for name, expression in TIMED.items())
-    columns = "handled, abandoned, restored, " + ", ".join(TIMES)
-    percentiles, picked, joins = percentiles_sql()
+    numbers = "COUNT(*), SUM(handled), SUM(abandoned), SUM(restored), " + ", ".join(
+        f"{percentile(name, 50)}, {percentile(name, 90)}" for name in TIMES)
     no_times = ", ".join("NULL, NULL" for _ in TIMES)
     return (
         f"WITH stamps AS MATERIALIZED ({stamps_sql()}), "
         "chats AS MATERIALIZED (SELECT started / 86400 AS day, started % 86400 / 3600 AS hour, agent, reason, "
-        f"handled, abandoned, restored, {values} FROM stamps), "
-        f"grouped AS (SELECT {KINDS['all']} AS kind, 0 AS g, {columns} FROM chats "
-        f"UNION ALL SELECT {KINDS['day']}, day, {columns} FROM chats "
-        f"UNION ALL SELECT {KINDS['agent']}, agent, {columns} FROM chats WHERE agent IS NOT NULL), "
-        "counts AS MATERIALIZED (SELECT kind, g, COUNT(*) AS started, SUM(handled) AS handled, "
-        f"SUM(abandoned) AS abandoned, SUM(restored) AS restored, {percentiles} FROM grouped GROUP BY kind, g)"
-        f"{picked} SELECT k.kind, k.g, NULL AS reason, k.started, k.handled, k.abandoned, k.restored, "
-        + ", ".join(f"{name}_median, {name}_p90" for name in TIMES) + f" FROM counts k{joins}"
+        f"handled, abandoned, restored, {values} FROM stamps) "
+        f"SELECT {KINDS['all']} AS kind, 0 AS g, NULL AS reason, {numbers} FROM chats"
+        f" UNION ALL SELECT {KINDS['day']}, day, NULL, {numbers} FROM chats GROUP BY day"
+        f" UNION ALL SELECT {KINDS['agent']}, agent, NULL, {numbers} FROM chats WHERE agent IS NOT NULL GROUP BY agent"
         f" UNION ALL SELECT {KINDS['hour']}, hour, NULL, COUNT(*), 0, 0, 0, {no_times} FROM chats GROUP BY hour"
         f" UNION ALL SELECT {KINDS['reason']}, 0, reason, COUNT(*), 0, 0, 0, {no_times} FROM chats "
         "WHERE abandoned = 1 GROUP BY reason")
-
-
-def percentiles_sql():
-    """The nearest-rank median and p90 of each timed figure per group, as (columns of `counts`,
-    CTEs after it, joins to them giving `<figure>_median` and `<figure>_p90`).
-
-    PostgreSQL's percentile_disc(p) is the value at rank ceil(p x n): one small sort per group.
-    SQLite has none: each figure is ranked within its group by one window (ROW_NUMBER), and
-    the rows at the nearest ranks, from the group's count, are picked."""
-    if db.engine.dialect.name == "postgresql":
-        return ", ".join(f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {name}) AS {name}_median, "
-                         f"percentile_disc(0.9) WITHIN GROUP (ORDER BY {name}) AS {name}_p90"
-                         for name in TIMES), "", ""
-    median, p90 = rank(50, "k.{0}_n"), rank(90, "k.{0}_n")
-    ctes = "".join(
-        f", {name}_ranked AS (SELECT kind, g, {name} AS v, "
-        f"ROW_NUMBER() OVER (PARTITION BY kind, g ORDER BY {name}) AS rn FROM grouped WHERE {name} IS NOT NULL), "
-        f"{name}_picked AS (SELECT r.kind, r.g, MIN(CASE WHEN r.rn = {median.format(name)} THEN r.v END) AS {name}_median, "
-        f"MIN(CASE WHEN r.rn = {p90.format(name)} THEN r.v END) AS {name}_p90 FROM {name}_ranked r "
-        f"JOIN counts k ON k.kind = r.kind AND k.g = r.g "
-        f"WHERE r.rn IN ({median.format(name)}, {p90.format(name)}) GROUP BY r.kind, r.g)" for name in TIMES)
-    joins = "".join(f" LEFT JOIN {name}_picked ON {name}_picked.kind = k.kind AND {name}_picked.g = k.g"
-                    for name in TIMES)
-    return ", ".join(f"COUNT({name}) AS {name}_n" for name in TIMES), ctes, joins
 
 
 @dataclass
@@ -160,8 +160,9 @@ def run(statement, first_day, last_day):
 
 
 def figures(numbers, label):
-    """The Figures of one row's numbers (started, handled, ..., duration p90); none: all zero."""
-    if numbers is None:
+    """The Figures of one row's numbers (started, handled, ..., duration p90); none, or no chat
+    started: all zero."""
+    if numbers is None or not numbers[0]:
         return Figures(label)
     return Figures(label, *(int(number) if number is not None else None for number in numbers))
 
@@ -186,10 +187,10 @@ def report(first_day, last_day):
 
 def date_range(first, last, today):
     """The range asked for (`from`, `to` as YYYY-MM-DD, either may be empty): by default the
-    last DEFAULT_DAYS days up to `today`. ChatError for a date that is not one, a start after
-    the end, or more than MAX_DAYS days."""
-    last_day = parse_day(last, "end") if last else today
-    first_day = parse_day(first, "start") if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
+    last DEFAULT_DAYS days up to `today`. ChatError for a date that is not one (validation.day),
+    a start after the end, or more than MAX_DAYS days."""
+    last_day = validation.day(last, "end") if last else today
+    first_day = validation.day(first, "start") if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
     if first_day > last_day:
         raise ChatError("invalid_payload", "The start date is after the end date.")
     if (last_day - first_day).days + 1 > MAX_DAYS:
@@ -197,10 +198,37 @@ def date_range(first, last, today):
     return first_day, last_day
 
 
-def parse_day(value, which):
-    if not isinstance(value, str) or not DAY_PATTERN.fullmatch(value):
-        raise ChatError("invalid_payload", f"The {which} date must be a date like 2026-01-31.")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ChatError("invalid_payload", f"The {which} date must be a date like 2026-01-31.") from None
+# ---- the bot's figures (chats of sites with the bot on)
+
+@dataclass
+class BotFigures:
+    """The bot's part of the chats started in a range: how many it had, how many it resolved (the
+    visitor said an answer helped and the chat closed without a person), how many it handed to
+    the team (by reason, most first), and how many questions it had no answer for."""
+    chats: int = 0
+    resolved: int = 0
+    handed_off: int = 0
+    handoffs: list = None           # (reason, chats), most first
+    unanswered: int = 0
+
+
+BOT_SQL = (
+    "SELECT COALESCE(c.handoff_reason, ''), COUNT(*), "
+    "SUM(CASE WHEN c.handoff_reason IS NULL AND c.bot_helped AND c.status IN ('ended', 'abandoned') "
+    "THEN 1 ELSE 0 END) FROM chat_session c WHERE c.with_bot AND " + IN_RANGE + " GROUP BY c.handoff_reason")
+UNANSWERED_SQL = ("SELECT COUNT(*) FROM unanswered_question q JOIN chat_session c ON c.id = q.session_id "
+                  "WHERE " + IN_RANGE)
+
+
+def bot_figures(first_day, last_day):
+    """The bot's figures of the chats started from `first_day` to `last_day` (UTC), in SQL."""
+    figures = BotFigures(handoffs=[])
+    for reason, chats, resolved in run(BOT_SQL, first_day, last_day):
+        figures.chats += chats
+        figures.resolved += int(resolved or 0)
+        if reason:
+            figures.handed_off += chats
+            figures.handoffs.append((reason, chats))
+    figures.handoffs.sort(key=lambda pair: (-pair[1], pair[0]))
+    figures.unanswered = run(UNANSWERED_SQL, first_day, last_day)[0][0]
+    return figures

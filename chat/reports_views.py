@@ -56,6 +56,7 @@ def index():
         return render_template("reports/index.html", error=error.message, asked=request.args), 400
     report = reports.report(first_day, last_day)
     return render_template("reports/index.html", report=report, chart_data=chart_data(report),
+                           bot=reports.bot_figures(first_day, last_day), handoff_words=HANDOFF_WORDS,
                            range_args={"from": first_day.isoformat(), "to": last_day.isoformat()},
                            asked={"from": first_day.isoformat(), "to": last_day.isoformat()})
 
@@ -99,6 +100,13 @@ TABLES = {
     "abandoned": (("end_reason", "chats"), lambda r: [list(row) for row in r.abandoned]),
     "hours": (("hour_utc", "chats"), lambda r: [[f"{hour:02d}:00", count] for hour, count in enumerate(r.hours)]),
 }
+# The bot's table: its totals, then its handoffs by reason (reports.bot_figures).
+BOT_TABLE = (("figure", "chats"), lambda b: [["with_bot", b.chats], ["resolved_by_bot", b.resolved],
+                                             ["handed_off", b.handed_off], ["unanswered_questions", b.unanswered],
+                                             *[[f"handed_off:{reason}", count] for reason, count in b.handoffs]])
+HANDOFF_WORDS = {"button": 'The visitor pressed "Talk to an expert"', "words": "The visitor asked for a person in words",
+                 "no_match": "No article matched a question", "not_understood": "Two weak answers in a row",
+                 "offline": "A message left while nobody could answer"}
 
 
 def cell(value):
@@ -114,14 +122,15 @@ def cell(value):
 def table_csv(name):
     """One table of the report as CSV (UTC days, times in seconds), same range arguments.
     See docs/protocol.md, HTTP: reports."""
-    if name not in TABLES:
+    if name not in TABLES and name != "bot":
         abort(404)
     first_day, last_day = asked_range()
-    header, rows = TABLES[name]
+    header, rows = BOT_TABLE if name == "bot" else TABLES[name]
+    figures = reports.bot_figures(first_day, last_day) if name == "bot" else reports.report(first_day, last_day)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([cell(value) for value in row] for row in rows(reports.report(first_day, last_day)))
+    writer.writerows([cell(value) for value in row] for row in rows(figures))
     filename = f"chats-{name}-{first_day.isoformat()}-to-{last_day.isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -70,6 +70,7 @@ def start_session(site, name=None, email=None, page_url=None, started_from=None,
         site=site, visitor=visitor, status="bot" if with_bot else "waiting", key_hash=hash_session_key(key),
         page_url=page_url or None, started_at=now, queued_at=None if with_bot else now,
         expires_at=now + lifetime, last_activity_at=now, visitor_last_seen_at=now, started_from=started_from,
+        with_bot=with_bot,
     )
     db.session.add(chat_session)
     db.session.commit()

@@ -95,6 +95,7 @@ class ChatRow(StatusGroups):
     last_activity_at: datetime
     visitor_last_seen_at: datetime
     visitor_away: bool
+    offline: bool
     visitor_name: str | None
     agent_name: str | None
     site_name: str
@@ -112,7 +113,7 @@ class ChatRow(StatusGroups):
         return Named(self.site_name)
 
 
-ROW_COLUMNS = [getattr(ChatSession, field.name) for field in fields(ChatRow)[:15]] + [
+ROW_COLUMNS = [getattr(ChatSession, field.name) for field in fields(ChatRow)[:-3]] + [
     Visitor.name, Agent.display_name, Site.name]
 
 

@@ -1,9 +1,11 @@
 """Checks of the shape and size of what clients send, at the edge. Each refusal is a
 sentence a person can read (the widget shows it as is); the code stays `invalid_payload`."""
 import re
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
+from werkzeug.routing import IntegerConverter
 
 from .errors import ChatError
 
@@ -12,6 +14,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,189}\.[A-Za-z]{2,}
 MAX_NAME_LENGTH = 80
 MAX_URL_LENGTH = 2000
 MAX_SEQ = 2**31 - 1          # the seq column is a 32-bit integer
+MAX_ROW_ID = 2**31 - 1       # and so are the ids of agents, canned replies and the like
 TIME_ZONE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")
 
 # How a refusal names a text field: (what to enter, the subject of its length limit);
@@ -26,6 +29,14 @@ FIELD_WORDS = {
     "page_url": ("the page address", "Page addresses"),
     "note": ("a note", "Notes"),
 }
+
+
+class RowId(IntegerConverter):
+    """`<id:name>` in a route: a row id from 1 to MAX_ROW_ID; any other number is no such page
+    (404), never one the database cannot take (on SQLite a 500). Registered by create_app."""
+
+    def __init__(self, map):
+        super().__init__(map, min=1, max=MAX_ROW_ID)
 
 
 def invalid(message):
@@ -76,7 +87,7 @@ def agent_id(payload, name):
     value = payload.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ROW_ID:
         raise invalid(f"This could not be done ({name} must be an agent's id or null).")
     return value
 
@@ -130,6 +141,25 @@ def seq_argument(args, name):
 
 def seq_refusal(name):
     return f"That is not a message position ({name} must be a whole number from 0 to {MAX_SEQ:,})."
+
+
+DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A day of a filter or a report: the day after it (the end of a range) and the week before it
+# (a report's default start) must be dates too, and no chat is older than 1970.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+
+
+def day(value, which):
+    """A UTC day written YYYY-MM-DD, in the years FIRST_YEAR to LAST_YEAR; `which` ("start",
+    "end") names it in the refusal. History's filters and the reports' range both read theirs here."""
+    if isinstance(value, str) and DAY_PATTERN.fullmatch(value):
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and FIRST_YEAR <= parsed.year <= LAST_YEAR:
+            return parsed
+    raise invalid(f"The {which} date must be a date like 2026-01-31, in the years {FIRST_YEAR} to {LAST_YEAR}.")
 
 
 def flag(payload, name):

@@ -19,9 +19,10 @@ def same_person(chat_session):
     return ChatSession.visitor_id.in_(people)
 
 
-def earlier_conversations(chat_session, limit=EARLIER_LIMIT):
-    """The visitor's other chats on this chat's site, newest first."""
+def earlier_conversations(chat_session, readable, limit=EARLIER_LIMIT):
+    """The visitor's other chats on this chat's site that meet `readable` (the viewer's
+    access.readable_transcripts), newest first."""
     return db.session.execute(
-        select(ChatSession).where(same_person(chat_session), ChatSession.id != chat_session.id)
+        select(ChatSession).where(same_person(chat_session), ChatSession.id != chat_session.id, readable)
         .order_by(ChatSession.started_at.desc()).limit(limit)
     ).scalars().all()

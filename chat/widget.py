@@ -6,6 +6,7 @@ from flask import (
     Blueprint, abort, current_app, make_response, render_template, request, send_from_directory,
 )
 
+from .bot import hours as business_hours
 from .extensions import db
 from .models import Site
 from .realtime import presence
@@ -49,7 +50,11 @@ def frame():
 
 
 def availability(site):
-    """What a visitor reads before starting a chat: whether the team is there to answer."""
+    """What a visitor reads before starting a chat: whether the team is there to answer (within
+    the site's business hours, someone online)."""
+    hours = business_hours.hours_of(site)
+    if not business_hours.is_open(hours):
+        return f"We're closed now; our hours are {business_hours.describe(hours)}"
     if presence.agents_online(site.id):
         return "We typically reply in a few minutes"
     return "We're away right now; leave a message and we'll reply"

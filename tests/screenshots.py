@@ -11,8 +11,8 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.pages import (
-    CONTEXT_OPTIONS, PHONE_OPTIONS, accept_chat, expect_messages, launch_chromium, log_in, mine_item,
-    open_session, open_widget, send_message, start_widget_chat, waiting_item,
+    CHAT_MESSAGES, CONTEXT_OPTIONS, PHONE_OPTIONS, accept_chat, launch_chromium, log_in, mine_item, open_session,
+    open_widget, send_message, start_widget_chat, waiting_item,
 )
 from tests.support import ROOT, LiveServer, connect_visitor, start_chat
 
@@ -28,12 +28,25 @@ OTHER_VISITORS = [("Jonas Weber", "Do you ship to Austria?"),
 
 
 def add_waiting_visitors(server):
-    """A couple of other visitors in the queue, so the dashboard's list looks lived in."""
+    """A couple of other visitors in the queue, so the dashboard's list looks lived in: each asks
+    the demo's bot for an expert, then writes (an agent is online, so the bot hands them over)."""
     for name, text in OTHER_VISITORS:
         client = connect_visitor(server, start_chat(server, name=name))
-        reply = client.call("send_message", {"text": text, "client_id": uuid.uuid4().hex})
+        for payload in ({"text": "Talk to an expert", "button_id": "bot:expert"}, {"text": text}):
+            reply = client.call("send_message", {**payload, "client_id": uuid.uuid4().hex})
+            assert reply["ok"], reply
+        client.wait_for("session_status", lambda status: status["in_line"])
         client.disconnect()
-        assert reply["ok"], reply
+
+
+def last_message(scope, text):
+    expect(scope.locator(CHAT_MESSAGES + " .message-text").last).to_have_text(text)
+
+
+def ask_the_bot(widget):
+    """The demo's bot answers a question with the article it came from."""
+    send_message(widget, "How long does shipping take?")
+    expect(widget.locator("#messages .message-bot:not(.pending) .message-links a").first).to_be_visible()
 
 
 def take_screenshots(server, folder):
@@ -47,18 +60,26 @@ def take_screenshots(server, folder):
             login_page.goto(server.url + "/login")
             login_page.screenshot(path=folder / "login.png")
 
-            add_waiting_visitors(server)
             agent = new_page()
             log_in(agent, server)
+            add_waiting_visitors(server)
+            for name, options in (("widget-bot.png", CONTEXT_OPTIONS), ("widget-bot-phone.png", PHONE_OPTIONS)):
+                asking = new_page(options)      # the bot answers first, with its sources
+                start_widget_chat(open_widget(asking, server), "Ana")
+                ask_the_bot(asking.frame_locator("#cc-chat-frame"))
+                asking.screenshot(path=folder / name)
+                asking.context.close()
             visitor = new_page()
             widget = open_widget(visitor, server)
             start_widget_chat(widget, VISITOR, "maria@example.com")
+            ask_the_bot(widget)
+            widget.get_by_role("button", name="Talk to an expert").last.click()
             open_session(agent, waiting_item(agent, VISITOR))
             accept_chat(agent)
-            for turn, (sender, text) in enumerate(CONVERSATION, start=1):
+            for sender, text in CONVERSATION:
                 send_message(widget if sender == "visitor" else agent, text)
-                expect_messages(widget, [text for _, text in CONVERSATION[:turn]])
-            expect_messages(agent, [text for _, text in CONVERSATION])
+                last_message(widget, text)
+            last_message(agent, CONVERSATION[-1][1])
 
             widget.locator("#messageInput").press_sequentially("Perfect, thanks so much")
             expect(agent.locator("#typingIndicator")).to_have_text(f"{VISITOR} is typing…")
@@ -69,13 +90,27 @@ def take_screenshots(server, folder):
             log_in(phone, server)
             phone.screenshot(path=folder / "dashboard-phone-list.png")
             open_session(phone, mine_item(phone, VISITOR))
-            expect_messages(phone, [text for _, text in CONVERSATION])
+            last_message(phone, CONVERSATION[-1][1])
             phone.screenshot(path=folder / "dashboard-phone-chat.png")
 
             admin = new_page()                  # the admin's page of the demo site: its tag, its settings
             log_in(admin, server, "admin@example.com", "demo-password")
             admin.goto(server.url + "/admin/sites/demo")
             admin.screenshot(path=folder / "admin-site.png", full_page=True)
+
+            admin.goto(server.url + "/admin/articles")      # the knowledge base: the list, an article previewed
+            admin.screenshot(path=folder / "admin-articles.png", full_page=True)
+            admin.get_by_role("link", name="How long does shipping take?", exact=True).click()
+            admin.get_by_role("button", name="Preview").click()
+            expect(admin.locator("#preview .article-body")).to_be_visible()
+            admin.set_viewport_size({"width": 1280, "height": 1700})     # the form and its preview
+            admin.evaluate("window.scrollTo(0, 0)")
+            admin.screenshot(path=folder / "article-editor.png")
+            help_path = admin.locator(".article-editor").get_by_role("link").filter(has_text="/help/demo/").get_attribute("href")
+            for name, options in (("help-article.png", CONTEXT_OPTIONS), ("help-article-phone.png", PHONE_OPTIONS)):
+                reader = new_page(options)      # what the bot links visitors to
+                reader.goto(server.url + help_path)
+                reader.screenshot(path=folder / name, full_page=True)
 
             supervisor = new_page()             # every open chat, the team, the conversation in a pane
             log_in(supervisor, server, "supervisor@example.com", "demo-password")
@@ -105,7 +140,8 @@ def main(argv):
         finally:
             server.stop()
     for name in ("demo-widget.png", "dashboard.png", "dashboard-phone-list.png", "dashboard-phone-chat.png",
-                 "login.png", "admin-site.png", "dashboard-canned.png", "supervisor.png"):
+                 "login.png", "admin-site.png", "admin-articles.png", "article-editor.png", "help-article.png",
+                 "help-article-phone.png", "dashboard-canned.png", "supervisor.png"):
         print(folder / name)
 
 

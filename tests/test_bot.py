@@ -222,3 +222,39 @@ def test_when_the_model_fails_the_answer_comes_from_the_passages(app, bot_site, 
     chat = start(bot_site)
     ask(chat, "how long does shipping take?")
     assert said(chat)[-1] == ("bot", "Orders ship within one working day.")
+
+
+def test_the_reports_count_what_the_bot_resolved_and_handed_off(bot_site, site, someone_online):
+    from chat import reports
+    helped = start(bot_site)
+    ask(helped, "shipping time")
+    ask(helped, "That helped", rules.HELPED)
+    sessions.end_session(helped, "visitor")
+    by_words = start(bot_site)
+    ask(by_words, "human")
+    for _ in range(2):
+        no_match = start(bot_site)
+        ask(no_match, "do you sell helicopters?")
+    still_talking = start(bot_site)
+    ask(still_talking, "That helped", rules.HELPED)          # helped, but not over: not resolved yet
+    bot_site.bot_enabled = False
+    db.session.commit()
+    start(site)                                               # without the bot: not the bot's
+    today = utcnow().date()
+    figures = reports.bot_figures(today, today)
+    assert (figures.chats, figures.resolved, figures.handed_off, figures.unanswered) == (5, 1, 3, 2)
+    assert figures.handoffs == [("no_match", 2), ("words", 1)]
+    assert reports.bot_figures(today - timedelta(days=3), today - timedelta(days=1)).chats == 0
+
+
+def test_with_every_model_slot_taken_the_answer_comes_from_the_passages(app, bot_site, model):
+    app.config["LLM_MAX_CONCURRENT"] = 1
+    taken = conversation.model_slot(app.config)
+    try:
+        chat = start(bot_site)
+        ask(chat, "how long does shipping take?")
+        assert said(chat)[-1] == ("bot", "Orders ship within one working day.") and model.requests == []
+    finally:
+        taken.release()
+    ask(chat, "how long does shipping take?")
+    assert said(chat)[-1] == ("bot", FakeModel.answer)

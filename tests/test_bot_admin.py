@@ -4,6 +4,10 @@ questions nobody answered."""
 import html
 import json
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import requests
 
 from tests.support import add_routed_site, connect_visitor, csrf_token, login, start_chat
 
@@ -76,6 +80,13 @@ def test_business_hours_are_checked_and_kept(server):
     page = admin.get(server.url + f"/admin/sites/{key}", timeout=5).text
     assert 'value="Europe/Paris"' in page and 'value="17:30"' in page
     assert 'value="fri" checked' in page and 'value="sat" checked' not in page
+    # Outside them, the widget says so before a chat starts.
+    today = datetime.now(ZoneInfo("Pacific/Kiritimati")).strftime("%a").lower()
+    other_day = next(day for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if day != today)
+    assert post_bot(server, admin, key, always_open="", time_zone="Pacific/Kiritimati", days=[other_day],
+                    opens="00:00", closes="23:59").status_code == 302
+    frame = requests.get(server.url + f"/widget/frame?site={key}", timeout=5).text
+    assert "We're closed now; our hours are " in html.unescape(frame) and "(Pacific/Kiritimati time)" in frame
 
 
 def test_only_admins_change_a_bot(server):

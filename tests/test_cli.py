@@ -86,8 +86,9 @@ def test_list_sessions_shows_sessions(tmp_path):
             "app = create_app()\nwith app.app_context():\n"
             "    sessions.start_session(db.session.execute(db.select(Site)).scalar_one(), name='Listed')\n")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
-    listing = flask_cli(env, "chat", "list-sessions", "--status", "waiting").stdout
-    assert "Listed" in listing and "waiting" in listing
+    listing = flask_cli(env, "chat", "list-sessions", "--status", "bot").stdout   # the demo's bot answers first
+    assert "Listed" in listing and "bot" in listing
+    assert "Listed" not in flask_cli(env, "chat", "list-sessions", "--status", "waiting").stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
@@ -116,3 +117,51 @@ def test_wsgi_patches_with_eventlet_before_anything_else(tmp_path):
     assert "eventlet.monkey_patch()" in (ROOT / "wsgi.py").read_text()
     chat_sources = "".join(path.read_text() for path in (ROOT / "chat").rglob("*.py"))
     assert "import eventlet" not in chat_sources
+
+
+def test_kb_import_and_export_move_a_sites_articles_through_a_folder_of_markdown_files(tmp_path):
+    env = migrated(tmp_path)
+    created = flask_cli(env, "chat", "create-site", "--name", "Shop", "--origin", "https://shop.example")
+    key = created.stdout.split("key ")[1].split(";")[0]
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "shipping.md").write_text("---\ntitle: Shipping\ntags: delivery, post\npublished: true\n---\n"
+                                        "We ship in **one day**.\n")
+    (folder / "hours.md").write_text("---\ntitle: Opening hours\n---\nNine to five.\n")
+    imported = flask_cli(env, "chat", "kb-import", str(folder), "--site", key)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout == "2 created, 0 updated.\n"
+
+    (folder / "hours.md").write_text("---\ntitle: Opening hours\npublished: yes\n---\nTen to six.\n")
+    (folder / "zz-broken.md").write_text("---\ntitle: Broken\npublished: maybe\n---\nBody.\n")
+    refused = flask_cli(env, "chat", "kb-import", str(folder), "--site", key)
+    assert refused.returncode != 0
+    assert "zz-broken.md: published must be true or false." in refused.stderr
+    (folder / "zz-broken.md").write_text("---\ntitle: Shipping\n---\nTwice.\n")
+    refused = flask_cli(env, "chat", "kb-import", str(folder), "--site", key)
+    assert "zz-broken.md: shipping.md has the same title; a title names one article." in refused.stderr
+    (folder / "zz-broken.md").write_text("No header at all.\n")
+    refused = flask_cli(env, "chat", "kb-import", str(folder), "--site", key)
+    assert "zz-broken.md: it must start with a header between two '---' lines (title: ...)." in refused.stderr
+
+    out = tmp_path / "out"
+    exported = flask_cli(env, "chat", "kb-export", str(out), "--site", key)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout == f"2 files written to {out}.\n"
+    hours = next(out.glob("*-opening-hours.md")).read_text()
+    assert hours == "---\ntitle: Opening hours\ntags: \npublished: false\n---\nNine to five.\n"   # nothing was saved
+
+    (folder / "zz-broken.md").unlink()
+    again = flask_cli(env, "chat", "kb-import", str(folder), "--site", key)
+    assert again.stdout == "0 created, 2 updated.\n"
+    flask_cli(env, "chat", "kb-export", str(out), "--site", key)
+    assert next(out.glob("*-opening-hours.md")).read_text().endswith("published: true\n---\nTen to six.\n")
+    assert next(out.glob("*-shipping.md")).read_text() == (
+        "---\ntitle: Shipping\ntags: delivery, post\npublished: true\n---\nWe ship in **one day**.\n")
+
+    unknown = flask_cli(env, "chat", "kb-import", str(folder), "--site", "nope")
+    assert unknown.returncode != 0 and "No site has the key nope." in unknown.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = flask_cli(env, "chat", "kb-import", str(empty), "--site", key)
+    assert nothing.returncode != 0 and f"No .md file in {empty}." in nothing.stderr

@@ -15,15 +15,17 @@ from tests.support import add_note, connect_agent, connect_visitor, login, start
 API = "/api/v1/agent/sessions/history"
 
 
-def take_part(server, clients, http, name, visitor_text, reply):
-    """A visitor says `visitor_text`; the agent logged in on `http` accepts and answers."""
-    chat = start_chat(server, name=name, email=f"{uuid.uuid4().hex[:8]}@shop.example")
+def take_part(server, clients, http, name, visitor_text, reply, email=None, note=None):
+    """A visitor says `visitor_text`; the agent logged in on `http` accepts, answers and, given
+    one, writes a private note."""
+    chat = start_chat(server, name=name, email=email or f"{uuid.uuid4().hex[:8]}@shop.example")
     visitor, agent = connect_visitor(server, chat), connect_agent(server, http)
     clients.extend([visitor, agent])
     assert visitor.call("send_message", {"text": visitor_text, "client_id": uuid.uuid4().hex})["ok"]
     assert agent.call("claim_session", {"session_id": chat["session_id"]})["ok"]
-    assert agent.call("send_message", {"session_id": chat["session_id"], "text": reply,
-                                       "client_id": uuid.uuid4().hex})["ok"]
+    for text, private in [(reply, False)] + ([(note, True)] if note else []):
+        assert agent.call("send_message", {"session_id": chat["session_id"], "text": text, "private": private,
+                                           "client_id": uuid.uuid4().hex})["ok"]
     return chat
 
 
@@ -164,3 +166,32 @@ def test_the_history_page_lists_only_the_agents_chats(server, chats, demo, word)
     assert chats["mine"]["session_id"] in page.text and chats["theirs"]["session_id"] not in page.text
     refused = demo.get(server.url + "/history", params={"end_date": "2026-02-30"}, timeout=5)
     assert refused.status_code == 400 and "must be a date" in refused.text
+
+
+def test_a_date_past_the_calendars_end_is_refused_with_a_sentence(server, demo):
+    sentence = "The end date must be a date like 2026-01-31, in the years 1970 to 9998."
+    for path in ("/history", "/history.csv", API):
+        refused = demo.get(server.url + path, params={"end_date": "9999-12-31"}, timeout=5)
+        assert refused.status_code == 400 and sentence in unescape(refused.text), path
+
+
+def test_a_customers_email_typed_by_an_agent_opens_only_their_closed_chats_and_no_notes(server, demo, second, clients):
+    """Anyone may type a customer's email. The demo agent's chat with it lists and opens the
+    customer's ended chat without the second agent's note, and never the chat the second agent
+    holds now (nor that one's note, in a preview or anywhere)."""
+    email = f"{uuid.uuid4().hex[:8]}@shop.example"
+    ended = take_part(server, clients, second, "Cara", "my card was declined", "Second here", email, "Card 4242 declined")
+    assert clients[-1].call("end_session", {"session_id": ended["session_id"]})["ok"]
+    going_on = take_part(server, clients, second, "Cara", "it happened again", "On it", email, "VIP refund pending")
+    typed = take_part(server, clients, demo, "Mallory", "hello", "Hello", email.upper())
+    panel = demo.get(f"{server.url}/dashboard/sessions/{typed['session_id']}", timeout=5)
+    assert panel.status_code == 200
+    assert f'/history/{ended["session_id"]}' in panel.text and going_on["session_id"] not in panel.text
+    assert "4242" not in panel.text and "VIP refund" not in panel.text
+    page = demo.get(f"{server.url}/history/{ended['session_id']}", timeout=5)
+    assert page.status_code == 200
+    assert [m["text"] for m in transcript_messages(page.text)] == [
+        "my card was declined", "Second Agent has joined the chat", "Second here", "Second Agent ended the chat."]
+    assert demo.get(f"{server.url}/history/{going_on['session_id']}", timeout=5).status_code == 404
+    theirs = second.get(f"{server.url}/history/{ended['session_id']}", timeout=5)
+    assert "Card 4242 declined" in [m["text"] for m in transcript_messages(theirs.text)]

@@ -25,6 +25,15 @@ def test_messages_get_consecutive_seqs_and_a_repeated_client_id_is_stored_once(s
     assert (chat.last_seq, chat.last_message_preview) == (2, "two")
 
 
+def test_a_private_note_leaves_the_chats_preview_on_the_last_public_message(site, agents):
+    """The preview is shown where notes are not (the earlier conversations of a visitor)."""
+    chat, _ = sessions.start_session(site)
+    say(chat, "my card was declined", "c1")
+    messages.post_note(chat, agents[0], "Card ending 4242", "n1")
+    db.session.refresh(chat)
+    assert (chat.last_seq, chat.last_message_preview) == (2, "my card was declined")
+
+
 @pytest.mark.parametrize("text", ["end", "END", "  End Chat ", "quit", "Exit"])
 def test_an_end_word_ends_the_chat_whatever_the_client(site, text):
     chat, _ = sessions.start_session(site)

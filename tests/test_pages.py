@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.support import (
-    connect_agent, connect_visitor, login, logout, start_chat, stored_messages, submit_login, wait_until,
+    connect_agent, connect_visitor, csrf_token, login, logout, start_chat, stored_messages, submit_login, wait_until,
 )
 
 XSS = '<img src=x onerror=alert(1)><script>alert("x")</script>'
@@ -261,3 +261,17 @@ def history_seqs(page):
     """The seqs of the history page a chat window or earlier-messages partial carries as JSON."""
     data = re.search(r"<div class=\"message-history\" hidden data-messages='([^']*)'>", page).group(1)
     return [message["seq"] for message in json.loads(data)]
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "2147483648"])
+def test_an_id_the_database_cannot_hold_is_no_such_page(server, number):
+    """Every route taking a row id answers a number past the 32-bit ids with 404, as for any
+    id that does not exist, instead of a 500 from the database (validation.RowId)."""
+    admin = login(server, "admin@example.com")
+    token = csrf_token(admin.get(server.url + "/admin/team", timeout=5).text)
+    for path in ("/account/canned/{}", "/account/canned/{}/delete", "/admin/team/{}", "/admin/team/{}/disable",
+                 "/admin/team/{}/enable", "/admin/team/{}/password", "/admin/canned/{}", "/admin/canned/{}/delete"):
+        response = admin.post(server.url + path.format(number), data={"csrf_token": token, "shortcut": "x",
+                                                                      "text": "y", "display_name": "X", "role": "agent"},
+                              allow_redirects=False, timeout=5)
+        assert response.status_code == 404, (path, response.status_code)

@@ -97,14 +97,19 @@ def test_a_day_without_chats_is_shown_with_zeros(site, agents):
 
 def test_the_range_defaults_to_the_last_seven_days():
     assert reports.date_range("", None, date(2026, 3, 10)) == (date(2026, 3, 4), date(2026, 3, 10))
+    assert reports.date_range("", "1970-01-02", date(2026, 3, 10)) == (date(1969, 12, 27), date(1970, 1, 2))
+    assert reports.date_range("9998-12-30", "9998-12-31", date(2026, 3, 10)) == (date(9998, 12, 30), date(9998, 12, 31))
     assert reports.date_range("2026-03-01", "2026-03-01", date(2026, 3, 10)) == (date(2026, 3, 1), date(2026, 3, 1))
 
 
 @pytest.mark.parametrize("first, last, message", [
-    ("2026-3-1", "2026-03-02", "The start date must be a date like 2026-01-31."),
-    ("2026-02-30", "2026-03-02", "The start date must be a date like 2026-01-31."),
-    ("2026-W01-1", "2026-03-02", "The start date must be a date like 2026-01-31."),
-    ("2026-03-01", "tomorrow", "The end date must be a date like 2026-01-31."),
+    ("2026-3-1", "2026-03-02", "The start date must be a date like 2026-01-31, in the years 1970 to 9998."),
+    ("2026-02-30", "2026-03-02", "The start date must be a date like 2026-01-31, in the years 1970 to 9998."),
+    ("2026-W01-1", "2026-03-02", "The start date must be a date like 2026-01-31, in the years 1970 to 9998."),
+    ("2026-03-01", "tomorrow", "The end date must be a date like 2026-01-31, in the years 1970 to 9998."),
+    ("9999-12-30", "9999-12-31", "The end date must be a date like 2026-01-31, in the years 1970 to 9998."),
+    ("", "0001-01-02", "The end date must be a date like 2026-01-31, in the years 1970 to 9998."),
+    ("1969-12-31", "1970-01-01", "The start date must be a date like 2026-01-31, in the years 1970 to 9998."),
     ("2026-03-05", "2026-03-02", "The start date is after the end date."),
     ("2025-03-01", "2026-03-02", "A report covers at most 366 days; choose a shorter range."),
 ])

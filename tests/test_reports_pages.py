@@ -59,6 +59,11 @@ def test_a_bad_range_gets_a_sentence(server):
     assert page.status_code == 400 and "The start date is after the end date." in page.text
     table = supervisor.get(server.url + "/reports/days.csv?from=2026-13-01&to=2026-03-02", timeout=5)
     assert table.status_code == 400
-    assert table.json() == {"error": {"code": "invalid_payload",
-                                      "message": "The start date must be a date like 2026-01-31."}}
+    assert table.json() == {"error": {"code": "invalid_payload", "message":
+                                      "The start date must be a date like 2026-01-31, in the years 1970 to 9998."}}
+    for dates in ("from=9999-12-30&to=9999-12-31", "to=0001-01-02"):       # no date past the calendar's ends
+        page = supervisor.get(server.url + f"/reports?{dates}", timeout=5)
+        assert page.status_code == 400 and "in the years 1970 to 9998" in page.text, dates
+        table = supervisor.get(server.url + f"/reports/days.csv?{dates}", timeout=5)
+        assert table.status_code == 400 and "in the years 1970 to 9998" in table.json()["error"]["message"], dates
     assert supervisor.get(server.url + f"/reports/secrets.csv?{RANGE}", timeout=5).status_code == 404

@@ -1,5 +1,6 @@
 """Unit tests of chat/team.py: what admins may do to the team, and what each change ends."""
 import pytest
+from sqlalchemy import event
 
 from chat import sessions, team
 from chat.cli import save_agent
@@ -67,3 +68,20 @@ def test_a_password_reset_ends_every_login_and_the_old_password(agents):
     password = team.reset_password(alice)
     assert alice.check_password(password) and not alice.check_password("password-1")
     assert alice.session_version == 1
+
+
+def test_who_can_take_a_chat_is_read_in_one_query(site, agents, admin):
+    alice, bob, sue = agents
+    chat, _ = sessions.start_session(site)
+    sessions.claim_session(chat, alice)
+    db.session.expire_all()                 # as in a new request: no agent's sites loaded yet
+    assert (chat.site_id, chat.agent_id) == (site.id, alice.id)
+    statements = []
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        takers = team.who_can_take(chat)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert [agent.display_name for agent in takers] == ["Bob", "Root", "Sue"]
+    assert len(statements) == 1, statements

@@ -143,11 +143,22 @@ def test_everyone_with_a_chat_open_sees_who_else_is_viewing_it(server, agent, cl
 
 
 def test_another_agent_reaches_no_note_of_a_chat_it_does_not_hold(server, agent, clients):
-    chat, _ = claimed_chat(server, clients, agent)
-    send(agent, chat, "Card ending 4242 was declined", "note-secret", private=True)
+    """The second agent views the chat while it waits (in its room, hearing its messages); once
+    the demo agent claims it, a note written there never reaches the second agent."""
+    chat = start_chat(server, name="Ann")
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
     second_http = login(server, "second@example.com", "second-password")
     second = connect_agent(server, second_http)
     clients.append(second)
+    assert second.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})["ok"]
+    assert visitor.call("send_message", {"text": "Is anyone there?", "client_id": "ann-1"})["ok"]
+    second.wait_for("message", lambda m: m["text"] == "Is anyone there?")       # in the room
+    assert agent.call("claim_session", {"session_id": chat["session_id"]})["ok"]
+    second.wait_for("session_status", lambda status: status["status"] == "active")
+    send(agent, chat, "Card ending 4242 was declined", "note-secret", private=True)
+    # Stored and published before its ack: what the second agent hears of it comes before the
+    # answers to its own calls below, on the same socket.
     for event, payload in (("sync", {"after_seq": 0}), ("join_session", {"last_seq": 0}),
                            ("transfer_session", {"to_agent_id": None}), ("join_chat", {})):
         refused = second.call(event, {"session_id": chat["session_id"], **payload})

@@ -173,9 +173,33 @@ def stream_answer(chat, question, passages, weak=False):
     say(session_id, text, buttons=rules.ANSWER_BUTTONS, links=links, client_id=client_id)
 
 
+_model_slots = {}
+
+
+def model_slot(config):
+    """One of this process's LLM_MAX_CONCURRENT slots for a model answer, or None when all are taken."""
+    limit = config["LLM_MAX_CONCURRENT"]
+    with _locks_guard:
+        slots = _model_slots.setdefault(limit, threading.BoundedSemaphore(limit))
+    return slots if slots.acquire(blocking=False) else None
+
+
 def model_answer(config, question, sources, draft):
     """The model's answer from `sources` ((title, text)), streamed to `draft`; NO_ANSWER when it
-    has none; None when it failed (then the answer comes from the passages)."""
+    has none; None when it failed or every model slot is taken (then the answer comes from the
+    passages)."""
+    slot = model_slot(config)
+    if slot is None:
+        log.warning("%d model answers are being written already; answering from the passages",
+                    config["LLM_MAX_CONCURRENT"])
+        return None
+    try:
+        return _stream_model_answer(config, question, sources, draft)
+    finally:
+        slot.release()
+
+
+def _stream_model_answer(config, question, sources, draft):
     pieces = []
     try:
         for piece in llm.stream(config, question, sources):

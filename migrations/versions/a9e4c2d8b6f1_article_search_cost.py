@@ -4,7 +4,7 @@ to_tsvector for every matching row at each search; an index on article.search_le
 read every article's whole row for it)
 
 Revision ID: a9e4c2d8b6f1
-Revises: f3b9d1c7a5e2
+Revises: a7c2e9d4f1b6
 Create Date: 2026-11-29 15:15:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a9e4c2d8b6f1'
-down_revision = 'f3b9d1c7a5e2'
+down_revision = 'a7c2e9d4f1b6'
 branch_labels = None
 depends_on = None
 

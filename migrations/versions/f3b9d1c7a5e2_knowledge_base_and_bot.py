@@ -80,6 +80,7 @@ def upgrade():
         batch.add_column(sa.Column('bot_menu', sa.Text(), nullable=True))
         batch.add_column(sa.Column('business_hours', sa.Text(), nullable=True))
     with op.batch_alter_table('chat_session') as batch:
+        batch.add_column(sa.Column('with_bot', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch.add_column(sa.Column('handoff_reason', sa.String(length=20), nullable=True))
         batch.add_column(sa.Column('bot_misses', sa.Integer(), server_default='0', nullable=False))
         batch.add_column(sa.Column('bot_helped', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -102,6 +103,7 @@ def downgrade():
         batch.drop_column('bot_helped')
         batch.drop_column('bot_misses')
         batch.drop_column('handoff_reason')
+        batch.drop_column('with_bot')
     with op.batch_alter_table('site') as batch:
         batch.drop_column('business_hours')
         batch.drop_column('bot_menu')

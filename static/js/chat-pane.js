@@ -45,12 +45,17 @@
     this.find(".pane-join").addEventListener("click", function () { self.joinChat(); });
     this.find(".pane-transfer").addEventListener("click", function () { self.transfer(); });
     this.find(".pane-end").addEventListener("click", function () { self.end(); });
-    this.find(".pane-note").addEventListener("change", function () { self.showControls(); });
+    this.find(".pane-note").addEventListener("change", function () {
+      if (self.find(".pane-note").checked) self.notifier.stop();   // a note is never announced
+      self.showControls();
+    });
     this.find(".pane-composer").addEventListener("submit", function (event) { event.preventDefault(); self.send(); });
     this.input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); self.send(); }
     });
-    this.input.addEventListener("input", function () { self.notifier.keystroke(); });
+    this.input.addEventListener("input", function () {
+      if (!self.find(".pane-note").checked) self.notifier.keystroke();
+    });
 
     this.update(this.row);
     this.showViewers([]);

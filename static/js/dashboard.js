@@ -264,7 +264,7 @@
     });
     input.addEventListener("input", function () {
       keep("draft", sessionId, input.value);
-      current.notifier.keystroke();
+      if (composerMode() === "reply") current.notifier.keystroke();     // a note is never announced
     });
     var accept = document.getElementById("acceptButton");
     if (accept) accept.addEventListener("click", function () { claim(sessionId, accept); });
@@ -346,7 +346,8 @@
     return composer ? composer.dataset.mode : "reply";
   }
 
-  /* Reply goes to the visitor; Note stays with the team (drawn as a note, never sent on). */
+  /* Reply goes to the visitor; Note stays with the team (drawn as a note, never sent on, and
+     never announced: typing goes out in Reply mode only). */
   /* The chosen mode outlives a redraw of the same chat (a claim, a status change). */
   function bindComposerModes(input, keptMode) {
     var composer = document.getElementById("composer");
@@ -358,6 +359,7 @@
         other.setAttribute("aria-pressed", other === button ? "true" : "false");
       });
       var note = button.dataset.mode === "note";
+      if (note) current.notifier.stop();        // the visitor no longer sees "is typing…"
       input.disabled = false;
       send.disabled = false;
       input.placeholder = note ? input.dataset.notePlaceholder : input.dataset.replyPlaceholder;

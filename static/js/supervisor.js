@@ -1,5 +1,5 @@
 /* The supervisor view: every open chat as a row kept up to date by events (one row changes
- * in place per event; the whole list is read only at each connect), the team, and up to
+ * in place per event; the whole list is read only with the page and at each connect), the team, and up to
  * three chats side by side (chat-pane.js). The clocks tick here from the timestamps the
  * server sent; the rules behind them are the server's (docs/protocol.md, "The supervisor view").
  */
@@ -34,36 +34,48 @@
     setTimeout(function () { errorBox.hidden = true; }, 5000);
   }
 
-  /* ---- the first load, at every connect ---- */
+  /* ---- the list: read with the page, and again at every connect ---- */
 
-  var loading = 0;
+  /* The first read starts with the page, beside the socket's connect, and the list is drawn as
+     soon as it arrives. An event published between that read and the socket joining
+     `supervisors` would reach neither, so every connect reads the list again (after the join:
+     nothing falls between). A read is shown only if it was sent after the one on screen, and a
+     chat seen closed never comes back from a read that started before it closed. */
+  var reads = 0;          // reads sent
+  var shownRead = 0;      // the read the list shows
+  var closed = {};        // session_id -> true: chats seen closed (a closed chat never reopens)
+
   function loadOverview() {
     var started = Date.now();
-    var attempt = ++loading;
-    fetch(root.dataset.overviewUrl, {credentials: "same-origin", headers: {Accept: "application/json"}})
+    var read = ++reads;
+    // As the page's <link rel="preload"> asks it (no extra headers), so the first read takes its answer.
+    fetch(root.dataset.overviewUrl, {credentials: "same-origin"})
       .then(function (response) {
         if (response.status === 401 || response.redirected) { window.location.href = "/login?ended=1"; return null; }
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
       })
       .then(function (overview) {
-        if (!overview || attempt !== loading) return;
+        if (!overview || read < shownRead) return;
+        shownRead = read;
         clockOffset = new Date(overview.now).getTime() - Date.now();
         var listed = {};
         overview.team.forEach(function (member) { team[member.agent_id] = member; });
         placing = false;                  // placed all at once below, not one by one
         overview.chats.forEach(function (chat) { listed[chat.session_id] = true; upsertRow(chat); });
         placing = true;
-        // Rows that left while disconnected go; those an event brought in since the read stay.
+        // Rows that closed before the read go; those an event brought in since the read stay.
         Object.keys(rows).forEach(function (id) {
-          if (!listed[id] && rows[id].touched < started) removeRow(id);
+          if (!listed[id] && rows[id].touched < started) { closed[id] = true; removeRow(id); }
         });
         placeAll();
         noChats.textContent = "No open chats.";
         afterChange();
-        root.dataset.loadedAt = Math.round(performance.now());     // read by bin/bench
+        if (!root.dataset.loadedAt) root.dataset.loadedAt = Math.round(performance.now());   // read by bin/bench
       })
-      .catch(function () { showError("The list could not be loaded; it will be read again at the next connect."); });
+      .catch(function () {
+        if (read === reads) showError("The list could not be loaded; it will be read again at the next connect.");
+      });
   }
 
   /* ---- rows ---- */
@@ -111,7 +123,8 @@
   function upsertRow(data) {
     var row = rows[data.session_id];
     if (row && typeof data.last_seq === "number" && data.last_seq < row.data.last_seq) return;   // older news
-    if (!data.is_open) { removeRow(data.session_id); paneUpdate(data); return; }
+    if (closed[data.session_id]) { if (!data.is_open) paneUpdate(data); return; }   // an older read's row: ignored
+    if (!data.is_open) { closed[data.session_id] = true; removeRow(data.session_id); paneUpdate(data); return; }
     if (!row) {
       row = rows[data.session_id] = newRowElement(data.session_id);
       row.data = {};
@@ -151,6 +164,9 @@
     var ordered = Object.keys(rows).map(function (id) { return rows[id]; });
     ordered.forEach(function (row) { row.key = sortKey(row.data); });
     ordered.sort(function (a, b) { return a.key < b.key ? -1 : a.key > b.key ? 1 : 0; });
+    var children = rowsBody.children;
+    if (children.length === ordered.length
+        && ordered.every(function (row, i) { return children[i] === row.element; })) return;   // as shown
     var fragment = document.createDocumentFragment();
     ordered.forEach(function (row) { fragment.appendChild(row.element); });
     rowsBody.appendChild(fragment);
@@ -179,11 +195,11 @@
     var data = row.data;
     row.element.dataset.status = data.status;
     row.element.dataset.agentId = data.agent_id || "";
-    row.visitor.textContent = data.visitor_name;
-    row.where.textContent = (data.site_name || "") + " · " + (data.channel || "web");
-    row.cells.status.textContent = data.status;
-    row.cells.agent.textContent = data.agent_name || "—";
-    row.preview.textContent = data.last_message || "";
+    setText(row.visitor, data.visitor_name);
+    setText(row.where, (data.site_name || "") + " · " + (data.channel || "web"));
+    setText(row.cells.status, data.status);
+    setText(row.cells.agent, data.agent_name || "—");
+    setText(row.preview, data.last_message || "");
     row.preview.title = data.last_message || "";
     row.element.classList.toggle("row-viewed", paneOf(data.session_id) !== null);
     applyFilters(row);
@@ -246,7 +262,7 @@
     var status = statusFilter.value;
     var agent = agentFilter.value;
     var data = row.data;
-    var shown = (!status || (status === "queued" ? data.is_queued : data.status === status))
+    var shown = (!status || data.status === status)
       && (!agent || (agent === "none" ? !data.agent_id : String(data.agent_id) === agent));
     row.element.hidden = !shown;
   }
@@ -381,6 +397,7 @@
 
   /* ---- live events ---- */
 
+  loadOverview();
   socket.on("connect", function () {
     if (!root.dataset.connectedAt) root.dataset.connectedAt = Math.round(performance.now());   // read by bin/bench
     loadOverview();

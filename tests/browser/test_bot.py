@@ -8,7 +8,7 @@ from tests.browser.pages import (
     CHAT_MESSAGES, accept_chat, log_in, open_session, open_widget, send_message, start_widget_chat, unique_name,
     waiting_item,
 )
-from tests.support import LiveServer, add_article, server_environment
+from tests.support import LiveServer, server_environment
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,6 @@ def demo_server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
     live = LiveServer(workdir, env=server_environment(workdir))
     live.prepare_database(as_seeded=True)
-    add_article(live, "demo", "How long does shipping take?", "Orders ship within one working day; delivery takes 2-3 working days in France.\n\nTracking comes by email.", "shipping")  # TEMP until the demo articles land
     live.start()
     yield live
     live.stop()
@@ -76,3 +75,28 @@ def test_ask_the_bot_watch_the_answer_stream_then_talk_to_an_expert(demo_server,
     send_message(agent, "Hi! I can help with returns.")
     expect(widget.locator("#messages .message-agent .message-text").last).to_have_text("Hi! I can help with returns.")
     assert bot_bubbles(widget).count() == bots_before                   # the bot stayed silent
+
+
+def test_the_supervisor_view_tells_the_bots_chats_from_those_waiting_for_a_person(demo_server, new_page):
+    agent = new_page()
+    log_in(agent, demo_server)                      # someone online: the bot hands over
+    with_bot, waiting = unique_name("Bianca"), unique_name("Walter")
+    for name in (with_bot, waiting):
+        widget = open_widget(new_page(), demo_server)
+        start_widget_chat(widget, name)
+        expect(bot_bubbles(widget).first).to_be_visible()
+        if name == waiting:
+            bot_bubbles(widget).first.get_by_role("button", name="Talk to Expert").click()
+            expect(widget.locator("#waitingNote")).to_be_visible()
+    supervisor = new_page()
+    log_in(supervisor, demo_server, "supervisor@example.com")
+    supervisor.goto(demo_server.url + "/supervisor")
+    rows = supervisor.locator("#chatRows tr")
+    expect(rows.filter(has_text=with_bot).locator(".col-status")).to_have_text("bot")
+    expect(rows.filter(has_text=waiting).locator(".col-status")).to_have_text("waiting")
+    supervisor.locator("#statusFilter").select_option(label="With the bot")
+    expect(rows.filter(has_text=with_bot)).to_be_visible()
+    expect(rows.filter(has_text=waiting)).to_be_hidden()
+    supervisor.locator("#statusFilter").select_option(label="Waiting")
+    expect(rows.filter(has_text=waiting)).to_be_visible()
+    expect(rows.filter(has_text=with_bot)).to_be_hidden()

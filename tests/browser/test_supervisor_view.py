@@ -2,6 +2,7 @@
 supervisor's actions (reassign, join, end), each seen by the visitor and the agent."""
 import re
 
+import requests
 from playwright.sync_api import expect
 
 from tests.browser.pages import PHONE_OPTIONS, log_in, unique_name
@@ -147,6 +148,58 @@ def test_a_chat_that_starts_appears_in_its_place_without_reloading_the_list(serv
     expect(page.locator("#chatRows")).to_have_attribute("data-marker", "kept")
 
 
+def hold_the_socket(page):
+    """Keep the page's Socket.IO requests waiting (its first one is the polling handshake) until
+    the returned function lets them go."""
+    held = []
+
+    def hold(route):
+        if held is None:
+            route.continue_()
+        else:
+            held.append(route)
+    page.route("**/socket.io/**", hold)
+
+    def release():
+        nonlocal held
+        waiting, held = held, None
+        for route in waiting:
+            route.continue_()
+    return release
+
+
+def test_the_list_shows_before_the_socket_connects_and_misses_nothing_that_happens_meanwhile(
+        server, new_page, clients):
+    listed, ends, writes = (unique_name(first) for first in ("Listed", "Ends", "Writes"))
+    start_chat(server, name=listed)
+    ending, writing = start_chat(server, name=ends), start_chat(server, name=writes)
+    visitor = connect_visitor(server, writing)
+    clients.append(visitor)
+    page = new_page()
+    log_in(page, server, "supervisor@example.com")
+    release = hold_the_socket(page)
+    page.goto(server.url + "/supervisor")
+
+    # Drawn from the list as soon as it is read, while the socket is still connecting.
+    expect(row(page, listed).locator(".col-status")).to_have_text("waiting")
+    expect(page.locator("#connectionStatus")).to_have_text("Connecting")
+
+    # Between that read and the socket joining: a chat starts, one ends, a visitor writes.
+    newcomer = unique_name("Newcomer")
+    start_chat(server, name=newcomer)
+    assert requests.post(server.api("/end"), json={"session_id": ending["session_id"],
+                                                   "session_key": ending["session_key"]}, timeout=5).ok
+    assert visitor.call("send_message", {"text": "Still there?", "client_id": "w1"})["ok"]
+    expect(row(page, ends)).to_be_visible()
+
+    release()
+    expect(page.locator("#connectionStatus")).to_have_text("Live")
+    expect(row(page, newcomer).locator(".col-status")).to_have_text("waiting")
+    expect(row(page, ends)).to_have_count(0)
+    expect(row(page, writes).locator(".row-preview")).to_have_text("Still there?")
+    expect(row(page, listed)).to_have_count(1)
+
+
 def test_an_agent_is_refused_the_page(server, new_page):
     page = new_page()
     log_in(page, server)
@@ -169,3 +222,28 @@ def test_on_a_phone_the_list_the_team_and_a_pane_stack(server, browser, clients)
         expect(shown.get_by_role("button", name="Join", exact=True)).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_note_written_in_a_pane_is_never_announced_to_the_visitor(server, new_page, clients):
+    name = unique_name("Noted")
+    chat = start_chat(server, name=name)
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    page = open_supervisor_view(new_page(), server)
+    shown = open_pane(page, name)
+    shown.get_by_role("button", name="Join", exact=True).click()
+    box = shown.locator(".pane-input")
+    expect(box).to_be_enabled()
+    box.press_sequentially("Let me see")
+    visitor.wait_for("typing", lambda event: event["is_typing"])            # a reply is announced
+    shown.locator(".pane-note").check()
+    visitor.wait_for("typing", lambda event: not event["is_typing"])
+    heard = len(visitor.received("typing"))
+
+    box.fill("")
+    box.press_sequentially("Card ending 4242 was declined")
+    box.press("Enter")
+    expect(shown.locator(".message.note .message-text")).to_have_text(["Card ending 4242 was declined"])
+    shown.get_by_role("button", name="End chat", exact=True).click()
+    visitor.wait_for("session_status", lambda status: status["status"] == "ended")
+    assert visitor.received("typing")[heard:] == []                          # the note never was

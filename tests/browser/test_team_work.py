@@ -57,3 +57,29 @@ def test_a_transfer_to_nobody_who_can_take_it_explains_and_keeps_the_note(server
     expect(agent.locator("#chatStatus")).to_have_text("waiting")
     expect(agent.locator("#messages .message-system .message-text").last).to_contain_text("Demo Agent returned the chat to the queue")
     expect(agent.locator("#messages .message.note .message-text")).to_have_text(["Asked for a callback"])
+
+
+def test_the_visitor_sees_no_typing_while_the_agent_writes_a_note(server, new_page):
+    agent, visitor = new_page(), new_page()
+    log_in(agent, server)
+    widget = start_accepted_chat(server, visitor, agent, unique_name("Tia"))
+    indicator = widget.locator("#typingIndicator")
+    indicator.evaluate("""indicator => {       // every time the widget shows the indicator, what it said
+        window.typingShown = [];
+        new MutationObserver(() => { if (!indicator.hidden) window.typingShown.push(indicator.textContent); })
+            .observe(indicator, {attributes: true, childList: true, characterData: true, subtree: true});
+    }""")
+    box = agent.locator("#messageInput")
+    box.press_sequentially("Let me see")
+    expect(indicator).to_have_text("Demo Agent is typing…")          # a reply is announced
+    agent.get_by_role("button", name="Note", exact=True).click()
+    expect(indicator).to_be_hidden()
+    indicator.evaluate("() => { window.typingShown = []; }")
+
+    box.fill("")
+    box.press_sequentially("Card ending 4242 was declined")
+    box.press("Enter")
+    expect(agent.locator("#messages .message.note .message-text")).to_have_text(["Card ending 4242 was declined"])
+    agent.get_by_role("button", name="End chat").click()              # its confirm is accepted (watch_dialogs)
+    expect(widget.locator("#messages .message-system .message-text").last).to_have_text("Demo Agent ended the chat.")
+    assert indicator.evaluate("() => window.typingShown") == []      # the note never was

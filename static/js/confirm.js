@@ -1,4 +1,4 @@
-/* The pages that manage canned replies: a Delete asks first. */
+/* The pages with a Delete (canned replies, articles): a button with data-confirm asks first. */
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {

@@ -1,0 +1,22 @@
+"""Database models: people (agents, visitors), sites, conversations (chat sessions and their
+messages), the knowledge base, and the jobs' lease. Every name is importable from here."""
+from .common import (
+    AGENT_ROLES, CHANNELS, EVERY_SITE_ROLES, LINE_STATUSES, MAX_CHATS_LIMIT, OPEN_STATUSES, PREVIEW_LENGTH,
+    QUEUED_STATUSES, SENDER_TYPES, SESSION_STATUSES, SITE_ROUTINGS, hash_session_key, isoformat, utcnow,
+    visitor_label,
+)
+from .conversations import (
+    EXTRA_KEYS, ChatRead, ChatSession, Message, StatusGroups, StoredMessage, message_extras, message_payload,
+)
+from .jobs import JobLease
+from .knowledge import Article, UnansweredQuestion
+from .people import Agent, CannedResponse, Visitor, agent_site
+from .sites import Site
+
+__all__ = [
+    "AGENT_ROLES", "CHANNELS", "EVERY_SITE_ROLES", "LINE_STATUSES", "MAX_CHATS_LIMIT", "OPEN_STATUSES",
+    "PREVIEW_LENGTH", "QUEUED_STATUSES", "SENDER_TYPES", "SESSION_STATUSES", "SITE_ROUTINGS", "hash_session_key",
+    "isoformat", "utcnow", "visitor_label", "EXTRA_KEYS", "ChatRead", "ChatSession", "Message", "StatusGroups",
+    "StoredMessage", "message_extras", "message_payload", "JobLease", "Article", "UnansweredQuestion", "Agent",
+    "CannedResponse", "Visitor", "agent_site", "Site",
+]

@@ -1,0 +1,25 @@
+"""The sites whose visitors chat: origins, look, routing and the bot's settings."""
+from ..extensions import db
+
+class Site(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    key = db.Column(db.String(64), unique=True, nullable=False)
+    name = db.Column(db.String(120), nullable=False)
+    # Space-separated origins (scheme://host[:port]); the word "self" stands for
+    # the app's own origin, whatever host and port it is served on.
+    allowed_origins = db.Column(db.Text, nullable=False, default="self")
+    greeting = db.Column(db.String(500), nullable=False, default="Hi! How can we help?")
+    color = db.Column(db.String(7), nullable=False, default="#2563eb")
+    # Which bottom corner of the page the launcher sits in.
+    position = db.Column(db.String(12), nullable=False, default="bottom-right", server_default="bottom-right")
+    # "manual": agents accept chats from the queue; "auto": queue.assign gives each to an agent.
+    routing = db.Column(db.String(10), nullable=False, default="manual", server_default="manual")
+    # The bot answers new chats first (chat/bot); its menu is seed 004's JSON (bot/menu.py), None
+    # for the default menu. Business hours: JSON (bot/hours.py), None for always open.
+    bot_enabled = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    bot_menu = db.Column(db.Text)
+    business_hours = db.Column(db.Text)
+
+    @property
+    def origin_list(self):
+        return self.allowed_origins.split()
