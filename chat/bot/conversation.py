@@ -153,20 +153,24 @@ def stream_answer(chat, question, passages, weak=False):
     """Answer from `passages` ((article, text), best first): written by the model when one is
     configured, else the best passage itself; streamed to the chat as drafts (`bot_draft`, the
     text so far) and then stored with the drafts' client_id, which replaces them."""
-    client_id = f"bot-{uuid.uuid4().hex[:24]}"
+    session_id, client_id = chat.id, f"bot-{uuid.uuid4().hex[:24]}"
     links = [{"title": article.title, "url": knowledge.public_url(article)} for article, _ in passages[:MAX_LINKS]]
-    draft = Drafts(chat.id, client_id)
+    sources = [(article.title, text) for article, text in passages]
+    # What the answer needs is read: the connection goes back to the pool while the answer
+    # streams (a model can take seconds; answers at once held every pooled connection).
+    db.session.rollback()
+    draft = Drafts(session_id, client_id)
     text = None
     config = current_app.config
     if llm.configured(config):
-        text = model_answer(config, question, passages, draft)
+        text = model_answer(config, question, sources, draft)
         if text == llm.NO_ANSWER:
-            say(chat.id, MODEL_NO_ANSWER, buttons=[rules.ANSWER_BUTTONS[1]], links=links, client_id=client_id)
+            say(session_id, MODEL_NO_ANSWER, buttons=[rules.ANSWER_BUTTONS[1]], links=links, client_id=client_id)
             return
     if text is None:
-        text = (WEAK_PREFIX if weak else "") + passages[0][1]
+        text = (WEAK_PREFIX if weak else "") + sources[0][1]
         draft.play(text)
-    say(chat.id, text, buttons=rules.ANSWER_BUTTONS, links=links, client_id=client_id)
+    say(session_id, text, buttons=rules.ANSWER_BUTTONS, links=links, client_id=client_id)
 
 
 _model_slots = {}
@@ -180,24 +184,25 @@ def model_slot(config):
     return slots if slots.acquire(blocking=False) else None
 
 
-def model_answer(config, question, passages, draft):
-    """The model's answer, streamed to `draft`; NO_ANSWER when it has none; None when it failed
-    or every model slot is taken (then the answer comes from the passages)."""
+def model_answer(config, question, sources, draft):
+    """The model's answer from `sources` ((title, text)), streamed to `draft`; NO_ANSWER when it
+    has none; None when it failed or every model slot is taken (then the answer comes from the
+    passages)."""
     slot = model_slot(config)
     if slot is None:
         log.warning("%d model answers are being written already; answering from the passages",
                     config["LLM_MAX_CONCURRENT"])
         return None
     try:
-        return _stream_model_answer(config, question, passages, draft)
+        return _stream_model_answer(config, question, sources, draft)
     finally:
         slot.release()
 
 
-def _stream_model_answer(config, question, passages, draft):
+def _stream_model_answer(config, question, sources, draft):
     pieces = []
     try:
-        for piece in llm.stream(config, question, [(article.title, text) for article, text in passages]):
+        for piece in llm.stream(config, question, sources):
             pieces.append(piece)
             so_far = "".join(pieces).lstrip()
             if not llm.NO_ANSWER.startswith(so_far[:len(llm.NO_ANSWER)]):   # never stream the marker
