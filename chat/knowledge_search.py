@@ -76,12 +76,17 @@ class Hit:
     article: Article
     score: float
     matched: int          # how many of the question's terms the article holds
-    terms: int            # how many terms the question had
-    passage: str          # the block of the body that holds most of them
+    terms: list           # the question's terms
 
     @property
     def coverage(self):
-        return self.matched / self.terms if self.terms else 0.0
+        return self.matched / len(self.terms) if self.terms else 0.0
+
+    @property
+    def passage(self):
+        """The block of the body that holds most of the question's terms (made when asked:
+        an answer without a model needs only the best hit's)."""
+        return best_passage(self.article.title, self.article.body, self.terms)
 
 
 def search(site_id, question, k=3):
@@ -112,16 +117,16 @@ def search(site_id, question, k=3):
         if matched:
             scored.append((score, article, matched))
     scored.sort(key=lambda entry: (-entry[0], entry[1].id))
-    return [Hit(article, round(score, 6), matched, len(terms), best_passage(article, terms))
-            for score, article, matched in scored[:k]]
+    return [Hit(article, round(score, 6), matched, terms) for score, article, matched in scored[:k]]
 
 
-def best_passage(article, terms):
-    """The block of the article that holds most of the terms (the first such); else its first."""
+def best_passage(title, body, terms):
+    """The block of an article's body that holds most of the terms (the first such; with no
+    terms, the first block); the title when the body has no text."""
     wanted = set(terms)
-    parts = blocks(article.body)
+    parts = blocks(body)
     if not parts:
-        return article.title
+        return title
     return max(parts, key=lambda part: (len(wanted & set(stems(part))), -parts.index(part)))
 
 

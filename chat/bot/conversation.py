@@ -16,8 +16,7 @@ from flask import current_app
 
 from .. import knowledge, messages, publish, sessions
 from ..extensions import db, socketio
-from ..knowledge_search import search
-from ..markdown import blocks
+from ..knowledge_search import best_passage, search
 from ..models import Article, ChatSession, UnansweredQuestion
 from ..realtime import presence
 from . import hours as business_hours
@@ -107,14 +106,10 @@ def reply_to(session_id, text, button_id=None):
         if article is None:              # deleted since the menu was written
             hand_off_or_offer_form(chat, "no_match")
         else:
-            stream_answer(chat, text, [(article, knowledge_passage(article))])
+            stream_answer(chat, text, [article], terms=[])      # its first paragraph
     else:
-        stream_answer(chat, text, [(hit.article, hit.passage) for hit in decision.hits], weak=decision.weak)
-
-
-def knowledge_passage(article):
-    """An article's first block: what a menu button leading to it answers."""
-    return (blocks(article.body) or [article.title])[0]
+        stream_answer(chat, text, [hit.article for hit in decision.hits], weak=decision.weak,
+                      terms=decision.hits[0].terms)
 
 
 def say(session_id, text, buttons=None, links=None, form=None, client_id=None):
@@ -149,13 +144,14 @@ def leave_offline_message(chat, inbound, email):
 
 # ---- answers, streamed as drafts
 
-def stream_answer(chat, question, passages, weak=False):
-    """Answer from `passages` ((article, text), best first): written by the model when one is
-    configured, else the best passage itself; streamed to the chat as drafts (`bot_draft`, the
-    text so far) and then stored with the drafts' client_id, which replaces them."""
+def stream_answer(chat, question, articles, terms, weak=False):
+    """Answer from `articles` (best first) and the paragraphs holding most of the question's
+    `terms`: written by the model when one is configured, else the best article's paragraph;
+    streamed to the chat as drafts (`bot_draft`, the text so far) and then stored with the
+    drafts' client_id, which replaces them."""
     session_id, client_id = chat.id, f"bot-{uuid.uuid4().hex[:24]}"
-    links = [{"title": article.title, "url": knowledge.public_url(article)} for article, _ in passages[:MAX_LINKS]]
-    sources = [(article.title, text) for article, text in passages]
+    links = [{"title": article.title, "url": knowledge.public_url(article)} for article in articles[:MAX_LINKS]]
+    found = [(article.title, article.body) for article in articles]
     # What the answer needs is read: the connection goes back to the pool while the answer
     # streams (a model can take seconds; answers at once held every pooled connection).
     db.session.rollback()
@@ -163,12 +159,13 @@ def stream_answer(chat, question, passages, weak=False):
     text = None
     config = current_app.config
     if llm.configured(config):
+        sources = [(title, best_passage(title, body, terms)) for title, body in found]
         text = model_answer(config, question, sources, draft)
         if text == llm.NO_ANSWER:
             say(session_id, MODEL_NO_ANSWER, buttons=[rules.ANSWER_BUTTONS[1]], links=links, client_id=client_id)
             return
     if text is None:
-        text = (WEAK_PREFIX if weak else "") + sources[0][1]
+        text = (WEAK_PREFIX if weak else "") + best_passage(*found[0], terms)
         draft.play(text)
     say(session_id, text, buttons=rules.ANSWER_BUTTONS, links=links, client_id=client_id)
 
