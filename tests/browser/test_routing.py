@@ -57,6 +57,6 @@ def test_an_admin_sets_an_agents_capacity_and_a_sites_routing(server, new_page):
     routing = admin.get_by_label("Routing")
     expect(routing).to_have_value("manual")
     routing.select_option("auto")
-    admin.get_by_role("button", name="Save").click()
+    admin.get_by_role("button", name="Save", exact=True).click()
     expect(admin.locator(".flash")).to_contain_text("is saved.")
     expect(admin.get_by_label("Routing")).to_have_value("auto")
