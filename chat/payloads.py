@@ -63,10 +63,11 @@ def started(chat_session, key):
 # The supervisor view (chat/supervisor.py). The deadlines are the jobs' rules (chat/jobs.py),
 # imported when called: jobs imports sessions, which imports publish, which imports this module.
 
-def overview(chat_session, visitor_online=None):
+def overview(chat_session, visitor_online=None, viewers=None):
     """A chat as a row of the supervisor view: its summary, and what the row's clocks count
-    from (waiting since, the abandonment and expiry deadlines). `visitor_online` is left out
-    when not known (a status change): the view keeps what the `presence` events told it."""
+    from (waiting since, the abandonment and expiry deadlines). `visitor_online` and `viewers`
+    are left out when not known (a status change): the view keeps what the `presence` and
+    `viewers` events told it."""
     from . import jobs
     inactive_at, silent_at = jobs.abandonment_deadlines(chat_session)
     row = summary(chat_session)
@@ -82,6 +83,8 @@ def overview(chat_session, visitor_online=None):
     })
     if visitor_online is not None:
         row["visitor_online"] = visitor_online
+    if viewers is not None:
+        row["viewers"] = viewers
     return row
 
 

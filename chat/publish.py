@@ -86,9 +86,10 @@ def read_state(agent_id, session_id, last_read_seq):
 
 
 def viewers(session_id, viewing):
-    """Who of the team has the chat open, to everyone of the team who has."""
+    """Who of the team has the chat open, to everyone of the team who has, and to the
+    supervisor view's list (a socket in both rooms gets it once)."""
     socketio.emit("viewers", {"session_id": session_id, "viewers": viewing},
-                  to=session_room(session_id), namespace=AGENT_NS)
+                  to=[session_room(session_id), SUPERVISORS_ROOM], namespace=AGENT_NS)
 
 
 def visitor_presence(session_id, online, reason=None, skip_sid=None):

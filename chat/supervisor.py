@@ -56,9 +56,11 @@ def overview():
     every socket of the process (an event-loop stall). So they are read, built and encoded
     ROWS_PER_PIECE at a time, letting the loop serve others between pieces."""
     online_visitors = presence.online_visitor_ids()
+    viewing = presence.viewers_by_chat()
     pieces = []
     for chats in open_chats(ROWS_PER_PIECE):
-        pieces.append(",".join(json.dumps(payloads.overview(chat, chat.id in online_visitors)) for chat in chats))
+        pieces.append(",".join(json.dumps(payloads.overview(chat, chat.id in online_visitors, viewing.get(chat.id, [])))
+                               for chat in chats))
         socketio.sleep(0)
     body = (f'{{"chats": [{",".join(piece for piece in pieces if piece)}], '
             f'"team": {json.dumps(team())}, "now": {json.dumps(isoformat(utcnow()))}}}')

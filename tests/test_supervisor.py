@@ -125,6 +125,22 @@ def test_the_supervisors_room_gets_a_row_per_status_change_and_a_preview_per_mes
     supervisor.wait_for("queue_update", of_chat(chat, status="ended"))
 
 
+def test_who_views_a_chat_is_on_its_row_at_load_and_by_event(server, clients):
+    chat = start_chat(server, name="Viewed row")
+    supervisor_http = login(server, *SUPERVISOR)
+    supervisor = connect_agent(server, supervisor_http)
+    agent = connect_agent(server, login(server))
+    clients.extend([supervisor, agent])
+    assert row_of(overview(server, supervisor_http), chat)["viewers"] == []
+    assert agent.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})["ok"]
+    seen = supervisor.wait_for("viewers", of_chat(chat))         # the list's room, without the chat open
+    assert [viewer["name"] for viewer in seen["viewers"]] == ["Demo Agent"]
+    assert [viewer["name"] for viewer in row_of(overview(server, supervisor_http), chat)["viewers"]] == ["Demo Agent"]
+    assert agent.call("leave_session", {"session_id": chat["session_id"]})["ok"]
+    supervisor.wait_for("viewers", of_chat(chat, viewers=[]))
+    assert row_of(overview(server, supervisor_http), chat)["viewers"] == []
+
+
 def test_the_team_panel_hears_an_agent_come_and_go(server, clients):
     create_agent(server, "comes-goes@example.com", "Comes Goes", "comes-goes-password")
     supervisor = connect_agent(server, login(server, *SUPERVISOR))

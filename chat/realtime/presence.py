@@ -194,13 +194,27 @@ def stop_viewing(state, session_id):
 
 def viewers(session_id):
     """Everyone of the team with the chat open: [{agent_id, name, role}], by name."""
-    prefix = f"{session_id}|"
-    ids = [int(member[len(prefix):]) for member in _members("viewers") if member.startswith(prefix)]
+    return viewers_by_chat(session_id).get(session_id, [])
+
+
+def viewers_by_chat(session_id=None):
+    """{session id: its viewers, as `viewers` gives them} for every chat someone has open (or
+    for `session_id` only): one read of the members, one query for their names."""
+    pairs = [member.split("|") for member in _members("viewers")
+             if session_id is None or member.startswith(f"{session_id}|")]
+    ids = {int(agent_id) for _chat, agent_id in pairs}
     if not ids:
-        return []
-    agents = db.session.execute(db.select(Agent.id, Agent.display_name, Agent.role).where(Agent.id.in_(ids))).all()
-    return [{"agent_id": agent_id, "name": name, "role": role}
-            for agent_id, name, role in sorted(agents, key=lambda agent: (agent[1].lower(), agent[0]))]
+        return {}
+    agents = {agent_id: (name, role) for agent_id, name, role in db.session.execute(
+        db.select(Agent.id, Agent.display_name, Agent.role).where(Agent.id.in_(ids))).all()}
+    by_chat = {}
+    for chat_id, agent_id in pairs:
+        if int(agent_id) in agents:
+            name, role = agents[int(agent_id)]
+            by_chat.setdefault(chat_id, []).append({"agent_id": int(agent_id), "name": name, "role": role})
+    for listed in by_chat.values():
+        listed.sort(key=lambda viewer: (viewer["name"].lower(), viewer["agent_id"]))
+    return by_chat
 
 
 def visitor_connected(session_id):

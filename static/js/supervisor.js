@@ -107,6 +107,11 @@
     var where = document.createElement("small");
     where.className = "muted row-where";
     cells.visitor.append(visitor, where);
+    var agentName = document.createElement("div");
+    agentName.className = "row-agent";
+    var viewing = document.createElement("small");
+    viewing.className = "row-viewers";
+    cells.agent.append(agentName, viewing);
     var since = document.createElement("div");
     since.className = "row-since";
     var preview = document.createElement("small");
@@ -117,7 +122,8 @@
     open.className = "row-open";
     open.textContent = "Open";
     cells.open.appendChild(open);
-    return {element: element, cells: cells, visitor: visitor, where: where, since: since, preview: preview};
+    return {element: element, cells: cells, visitor: visitor, where: where, since: since, preview: preview,
+            agentName: agentName, viewing: viewing};
   }
 
   function upsertRow(data) {
@@ -198,7 +204,9 @@
     setText(row.visitor, data.visitor_name);
     setText(row.where, (data.site_name || "") + " · " + (data.channel || "web"));
     setText(row.cells.status, data.status);
-    setText(row.cells.agent, data.agent_name || "—");
+    setText(row.agentName, data.agent_name || "—");
+    var viewers = (data.viewers || []).map(function (viewer) { return viewer.name; });
+    setText(row.viewing, viewers.length ? "Viewing: " + viewers.join(", ") : "");
     setText(row.preview, data.last_message || "");
     row.preview.title = data.last_message || "";
     row.element.classList.toggle("row-viewed", paneOf(data.session_id) !== null);
@@ -421,7 +429,11 @@
   });
   socket.on("message", toPane("message"));
   socket.on("typing", toPane("typing"));
-  socket.on("viewers", toPane("viewers"));
+  socket.on("viewers", function (event) {
+    var row = rows[event.session_id];
+    if (row) { row.data.viewers = event.viewers || []; drawRow(row); }
+    toPane("viewers")(event);
+  });
   socket.on("session_status", toPane("session_status"));
   socket.on("error", function (error) {
     if (error && error.code === "login_required") window.location.href = "/login?ended=1";

@@ -53,7 +53,7 @@ def test_a_supervisor_watches_three_chats_sees_who_views_them_reassigns_joins_an
 
     page = open_supervisor_view(new_page(), server)
     expect(row(page, names[0]).locator(".col-status")).to_have_text("active")
-    expect(row(page, names[0]).locator(".col-agent")).to_have_text("Demo Agent")
+    expect(row(page, names[0]).locator(".col-agent .row-agent")).to_have_text("Demo Agent")
     expect(row(page, names[1]).locator(".col-status")).to_have_text("waiting")
     expect(row(page, names[1]).locator(".col-expiry")).to_have_text(re.compile(r"^2[01]h \d\dm$"))
     expect(row(page, names[1]).locator(".col-abandon")).to_have_text(re.compile(r"^\d+m \d\ds$"))
@@ -82,7 +82,7 @@ def test_a_supervisor_watches_three_chats_sees_who_views_them_reassigns_joins_an
     panes[0].get_by_role("button", name="Reassign").click()
     expect(panes[0].locator(".pane-status")).to_have_text("waiting")
     expect(row(page, names[0]).locator(".col-status")).to_have_text("waiting")
-    expect(row(page, names[0]).locator(".col-agent")).to_have_text("—")
+    expect(row(page, names[0]).locator(".col-agent .row-agent")).to_have_text("—")
 
     # Watching is silent: nothing reached the visitor of the second chat while it was open.
     assert visitors[1].call("heartbeat", {})["ok"]
@@ -97,7 +97,7 @@ def test_a_supervisor_watches_three_chats_sees_who_views_them_reassigns_joins_an
     panes[1].locator(".pane-input").press("Enter")
     expect(pane_texts(panes[1])).to_have_text(["Anyone there?", "Hello, I can help."])
     visitors[1].wait_for("message", lambda m: m["text"] == "Hello, I can help.")
-    expect(row(page, names[1]).locator(".col-agent")).to_have_text(SUPERVISOR)
+    expect(row(page, names[1]).locator(".col-agent .row-agent")).to_have_text(SUPERVISOR)
 
     # End the third.
     panes[2].get_by_role("button", name="End chat", exact=True).click()
@@ -247,3 +247,19 @@ def test_a_note_written_in_a_pane_is_never_announced_to_the_visitor(server, new_
     shown.get_by_role("button", name="End chat", exact=True).click()
     visitor.wait_for("session_status", lambda status: status["status"] == "ended")
     assert visitor.received("typing")[heard:] == []                          # the note never was
+
+
+def test_the_list_says_who_views_each_chat(server, new_page, clients):
+    name = unique_name("Vera")
+    chat = start_chat(server, name=name)
+    supervisor = open_supervisor_view(new_page(), server)
+    viewing = row(supervisor, name).locator(".row-viewers")
+    expect(viewing).to_have_text("")
+    agent = connect_agent(server, login(server))
+    clients.append(agent)
+    assert agent.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})["ok"]
+    expect(viewing).to_have_text("Viewing: Demo Agent")
+    supervisor.reload()                                  # and at load, from the overview
+    expect(row(supervisor, name).locator(".row-viewers")).to_have_text("Viewing: Demo Agent")
+    assert agent.call("leave_session", {"session_id": chat["session_id"]})["ok"]
+    expect(row(supervisor, name).locator(".row-viewers")).to_have_text("")
