@@ -47,12 +47,13 @@ def message_posted(message, status=None, agent_id=None, site_id=None):
     the holder's My chats and the supervisor view (`chat_activity`: not `queue_update`, which
     a supervisor's dashboard takes for "reload the list"), or while it waits, the Waiting list
     of the site's agents and the supervisors (a preview each). A private note goes to the
-    team's sockets only."""
+    team's sockets in the chat only, and leaves the lists' previews as they are (the stored
+    preview too: a list shows the same after a reload)."""
     if message.private:
         socketio.emit("message", message.to_dict(), to=session_room(message.session_id), namespace=AGENT_NS)
     else:
         to_session("message", message.to_dict(), message.session_id)
-    if status is None:
+    if status is None or message.private:
         return
     preview = payloads.preview(message, status, agent_id)
     if status == "active" and agent_id:

@@ -141,6 +141,20 @@ def test_who_views_a_chat_is_on_its_row_at_load_and_by_event(server, clients):
     assert row_of(overview(server, supervisor_http), chat)["viewers"] == []
 
 
+def test_a_note_leaves_the_lists_previews_as_they_are(server, clients):
+    chat = start_chat(server, name="Noted row")
+    supervisor = connect_agent(server, login(server, *SUPERVISOR))
+    holder = connect_agent(server, login(server))
+    clients.extend([supervisor, holder])
+    assert holder.call("claim_session", {"session_id": chat["session_id"]})["ok"]
+    for text, private in (("Card 4242 declined", True), ("Your refund is on its way", False)):
+        assert holder.call("send_message", {"session_id": chat["session_id"], "text": text, "client_id": text[:4],
+                                            "private": private})["ok"]
+    supervisor.wait_for("chat_activity", of_chat(chat, last_message="Your refund is on its way"))
+    previews = supervisor.received("chat_activity") + holder.received("queue_update")
+    assert not [p for p in previews if p.get("last_message") == "Card 4242 declined"]
+
+
 def test_the_team_panel_hears_an_agent_come_and_go(server, clients):
     create_agent(server, "comes-goes@example.com", "Comes Goes", "comes-goes-password")
     supervisor = connect_agent(server, login(server, *SUPERVISOR))
