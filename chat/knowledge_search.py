@@ -95,11 +95,11 @@ def search(site_id, question, k=3):
     terms = query_terms(question)
     if not terms:
         return []
-    ids = candidates(site_id, terms)
+    total, average_length, frequencies = corpus_statistics(terms)
+    ids = candidates(site_id, finding_terms(terms, frequencies, total))
     if not ids:
         return []
     articles = db.session.scalars(select(Article).where(Article.id.in_(ids))).all()
-    total, average_length, frequencies = corpus_statistics(terms)
     scored = []
     for article in articles:
         counts = Counter(article.search_title.split())
@@ -118,6 +118,21 @@ def search(site_id, question, k=3):
             scored.append((score, article, matched))
     scored.sort(key=lambda entry: (-entry[0], entry[1].id))
     return [Hit(article, round(score, 6), matched, terms) for score, article, matched in scored[:k]]
+
+
+COMMON_SHARE = 0.25            # in a large knowledge base, a word in more articles than this...
+LARGE = 500                    # ...finds no candidates when the question holds a rarer word
+
+
+def finding_terms(terms, frequencies, total):
+    """The terms the index looks candidates up by: all of them, but in a knowledge base of more
+    than LARGE articles only the question's rarer words (in at most COMMON_SHARE of the articles)
+    when it has any. A common word matches thousands of articles, and BM25 weighs it little:
+    the candidates it alone would add rarely rank, and reading them was most of a search."""
+    if total <= LARGE:
+        return terms
+    rarer = [term for term in terms if 0 < frequencies[term] <= COMMON_SHARE * total]
+    return rarer or terms
 
 
 def best_passage(title, body, terms):

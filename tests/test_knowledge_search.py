@@ -92,3 +92,12 @@ def test_a_changed_article_is_found_by_its_new_words(site, corpus):
 def test_query_terms_are_distinct_bounded_stems():
     assert query_terms("Shipping shipped SHIPS to Paris!") == ["ship", "pari"]
     assert len(query_terms(" ".join(f"word{n}" for n in range(50)))) == 12
+
+
+def test_a_large_knowledge_base_finds_candidates_by_the_questions_rarer_words():
+    from chat.knowledge_search import finding_terms
+    often = {"ship": 900, "order": 700, "norway": 3, "zebra": 0}
+    assert finding_terms(["ship", "norway"], often, 1000) == ["norway"]
+    assert finding_terms(["ship", "order"], often, 1000) == ["ship", "order"]        # no rarer word: all
+    assert finding_terms(["ship", "zebra"], often, 1000) == ["ship", "zebra"]        # a word in no article finds none
+    assert finding_terms(["ship", "norway"], often, 500) == ["ship", "norway"]       # a small one: every word
