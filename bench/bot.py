@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 import socketio  # noqa: E402
 
 import bench as load  # noqa: E402  (bench/bench.py: the servers, stalls, CPU)
+from history_search import drop_database, fresh_database  # noqa: E402
 from tests.support import add_routed_site, drop_created_databases, start_chat  # noqa: E402
 from tests.support.fake_llm import FakeModel  # noqa: E402
 
@@ -230,10 +231,7 @@ def search_run(database, count, question_count, profile=False):
     from chat.knowledge_search import search
     from chat.models import Site
     with tempfile.TemporaryDirectory() as workdir:
-        if database == "sqlite":
-            url, created = f"sqlite:///{workdir}/bot.db", None
-        else:
-            url, created = fresh_postgres()
+        url, created = fresh_database(database, workdir)
         os.environ.update({"DATABASE_URL": url, "INSTANCE_PATH": workdir, "CHAT_ENV": "testing",
                            "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"})
         try:
@@ -271,25 +269,7 @@ def search_run(database, count, question_count, profile=False):
                 db.engine.dispose()
             return {"database": database, "articles": count, "fill_s": fill_seconds, "rows": rows, "load": loads}
         finally:
-            drop_postgres(created)
-
-
-def fresh_postgres():
-    import uuid
-
-    import psycopg
-    server_url = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"chat_bench_bot_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return server_url.rsplit("/", 1)[0] + "/" + name, (server_url, name)
-
-
-def drop_postgres(created):
-    if created:
-        import psycopg
-        with psycopg.connect(created[0], autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{created[1]}" WITH (FORCE)')
+            drop_database(created)
 
 
 def print_search_header():
