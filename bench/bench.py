@@ -111,14 +111,30 @@ def cpu_seconds(pid):
 STALL_MS = 20
 
 
-def loop_stalls(servers, since):
-    """Stalls of 20 ms or more the servers logged after the log offsets `since`: (count, worst ms)."""
-    lates = []
+STALL_LINE = re.compile(rb"event loop stalled late_ms=(\d+)(?: cpu_ms=(\d+))?")
+
+
+def logged_stalls(servers, since):
+    """The stalls the servers logged after the log offsets `since`: (late ms, the loop's CPU ms in it)."""
+    found = []
     for server, offset in zip(servers, since):
         with open(server.log_path, "rb") as log:
             log.seek(offset)
-            lates += [int(line.split(b"late_ms=")[1]) for line in log if b"event loop stalled" in line]
+            found += [(int(match[1]), int(match[2] or 0)) for match in map(STALL_LINE.search, log) if match]
+    return found
+
+
+def loop_stalls(servers, since):
+    """Stalls of 20 ms or more the servers logged after the log offsets `since`: (count, worst ms)."""
+    lates = [late for late, _cpu in logged_stalls(servers, since)]
     return len(lates), max(lates, default=0)
+
+
+def held_stalls(servers, since):
+    """Of those, the ones the loop spent working for 20 ms or more (the rest waited for a core
+    on a busy machine): (count, most CPU ms the loop spent in one)."""
+    held = [cpu for _late, cpu in logged_stalls(servers, since) if cpu >= STALL_MS]
+    return len(held), max(held, default=0)
 
 
 def server_errors(servers, since):
@@ -619,7 +635,9 @@ def browser_loads(servers, http, count, runs=5):
     except ImportError:
         return None
     pid = servers[0].process.pid
-    steps, cpus, windows = [], [], {"baseline": [0, 0, 0.0], "load": [0, 0, 0.0]}     # stalls, worst, CPU s
+    # per window: stalls, worst ms, CPU s, stalls the loop spent working, most CPU ms in one
+    steps, cpus, windows = [], [], {"baseline": [0, 0, 0.0, 0, 0], "load": [0, 0, 0.0, 0, 0]}
+    every_stall = {"baseline": [], "load": []}
 
     def window(name, seconds, action=lambda: None):
         started, offsets, cpu = time.perf_counter(), log_offsets(servers), cpu_seconds(pid)
@@ -627,8 +645,11 @@ def browser_loads(servers, http, count, runs=5):
         time.sleep(max(0.0, started + seconds - time.perf_counter()))
         time.sleep(0.1)                       # the loop watch logs a stall once it wakes
         stalls, worst = loop_stalls(servers, offsets)
+        held, most_held = held_stalls(servers, offsets)
         total = windows[name]
         total[0], total[1], total[2] = total[0] + stalls, max(total[1], worst), total[2] + cpu_seconds(pid) - cpu
+        total[3], total[4] = total[3] + held, max(total[4], most_held)
+        every_stall[name] += logged_stalls(servers, offsets)
         return result, time.perf_counter() - started
 
     with sync_playwright() as playwright:
@@ -663,6 +684,7 @@ def browser_loads(servers, http, count, runs=5):
     medians["cpu"] = {name: statistics.median(run[name] for run in cpus) for name in PAGE_CPU_METRICS}
     medians["runs"] = runs
     medians["windows"] = windows
+    medians["every_stall"] = every_stall
     return medians
 
 
@@ -778,11 +800,16 @@ def print_supervisor_load(row):
           f"{cpu['LayoutDuration']:.0f}, style {cpu['RecalcStyleDuration']:.0f}, all tasks {cpu['TaskDuration']:.0f}")
     print(f"\nServer loop stalls >= 20 ms and server CPU, {shown['runs']} windows of at least "
           f"{LOAD_WINDOW_SECONDS:.0f} s: around each load / as long just after it with no page open (baseline):\n")
-    print("| | stalls | worst ms | server CPU ms per window |")
-    print("|---|---|---|---|")
+    print("| | stalls | worst ms | of them held by the loop's work (>= 20 ms of its CPU) | most CPU ms in one "
+          "| server CPU ms per window |")
+    print("|---|---|---|---|---|---|")
     for name in ("load", "baseline"):
-        stalls, worst, cpu = shown["windows"][name]
-        print(f"| {name} | {stalls} | {worst} | {cpu * 1000 / shown['runs']:.0f} |")
+        stalls, worst, cpu, held, most_held = shown["windows"][name]
+        print(f"| {name} | {stalls} | {worst} | {held} | {most_held} | {cpu * 1000 / shown['runs']:.0f} |")
+    for name, stalls in shown["every_stall"].items():
+        if stalls:
+            print(f"\nEvery stall of the {name} windows, ms late / the loop's CPU ms in it: "
+                  + ", ".join(f"{late}/{cpu}" for late, cpu in stalls))
     sys.stdout.flush()
 
 

@@ -478,9 +478,10 @@ async def conversations(server, questions, count, seconds, site_key):
     elapsed = time.perf_counter() - started
     time.sleep(0.5)                           # the loop watch logs a stall once it wakes
     stalls, worst = load.loop_stalls([server], offsets)
+    held, most_held = load.held_stalls([server], offsets)
     result = {"site": site_key, "sent": sent[0], "acked": len(acks), "answered": len(answers),
               "ack": [a * 1000 for a in acks], "first": [f * 1000 for f in firsts],
-              "answer": [a * 1000 for a in answers], "stalls": stalls, "worst": worst,
+              "answer": [a * 1000 for a in answers], "stalls": stalls, "worst": worst, "held": held, "most_held": most_held,
               "cpu_s": load.cpu_seconds(server.process.pid) - cpu_before, "seconds": elapsed,
               "generator_busy": (time.process_time() - generator_cpu) / elapsed,
               "load": (load_before, os.getloadavg()[0]), "errors": load.server_errors([server], offsets)}
@@ -492,9 +493,9 @@ async def conversations(server, questions, count, seconds, site_key):
 def print_load_header(count, seconds):
     print(f"\n| database, {count} visitors, a message every 1-3 s for {seconds} s | sent / acked / bot replies "
           "| ack ms p50 / p95 | first bot_draft ms p50 / p95 | stored answer ms p50 / p95 "
-          "| loop stalls >= 20 ms (worst ms) | server CPU (share of a core) | generator busy "
+          "| loop stalls >= 20 ms (worst ms) | of them held by the loop's work (most CPU ms in one) | server CPU (share of a core) | generator busy "
           "| load average (start, end) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
 
 
 def print_load(database, result):
@@ -502,7 +503,7 @@ def print_load(database, result):
     errors = "; ".join(f"{key} x{count}" for key, count in result["errors"].items())
     print(f"| {database}, {label} | {result['sent']} / {result['acked']} / {result['answered']} "
           f"| {p50_p95(result['ack'])} | {p50_p95(result['first'])} | {p50_p95(result['answer'])} "
-          f"| {result['stalls']} ({result['worst']}) | {result['cpu_s']:.1f} s ({result['cpu_s'] / result['seconds']:.0%}) "
+          f"| {result['stalls']} ({result['worst']}) | {result['held']} ({result['most_held']}) | {result['cpu_s']:.1f} s ({result['cpu_s'] / result['seconds']:.0%}) "
           f"| {result['generator_busy']:.0%} | {result['load'][0]:.1f}, {result['load'][1]:.1f} |"
           + (f" errors: {errors}" if errors else ""))
     sys.stdout.flush()

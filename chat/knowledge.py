@@ -73,10 +73,11 @@ def published_article(site, article_id):
     return article if article is not None and article.site_id == site.id and article.published else None
 
 
-def public_url(article):
+def public_url(article, site_key=None):
     """Where visitors read the article: the path of `knowledge.article_page` (built here
-    without url_for, so the bot's background task needs no request)."""
-    return f"/help/{article.site.key}/{article.id}"
+    without url_for, so the bot's background task needs no request). `site_key`, when the
+    caller has it, spares loading the article's site."""
+    return f"/help/{site_key or article.site.key}/{article.id}"
 
 
 def unanswered_questions(limit=200):

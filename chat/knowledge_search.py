@@ -11,13 +11,17 @@ candidates are ranked here by BM25 over the same stems, so both databases rank a
 import functools
 import math
 import re
+import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
 import snowballstemmer
-from sqlalchemy import select, text
+from flask import current_app
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
+from . import off_loop
 from .extensions import db
 from .markdown import blocks
 from .models import Article
@@ -82,24 +86,25 @@ class Hit:
     def coverage(self):
         return self.matched / len(self.terms) if self.terms else 0.0
 
-    @property
+    @functools.cached_property
     def passage(self):
         """The block of the body that holds most of the question's terms (made when asked:
         an answer without a model needs only the best hit's)."""
         return best_passage(self.article.title, self.article.body, self.terms)
 
 
-def search(site_id, question, k=3):
+def search(site_id, question, k=3, session=None):
     """The `k` published articles of the site that best match any word of the question, best
     first, each with its best passage. Nothing typed is read as query syntax."""
+    session = session or db.session
     terms = query_terms(question)
     if not terms:
         return []
-    total, average_length, frequencies = corpus_statistics(terms)
-    ids = candidates(site_id, finding_terms(terms, frequencies, total))
+    total, average_length, frequencies = corpus_statistics(session, terms)
+    ids = candidates(session, site_id, finding_terms(terms, frequencies, total))
     if not ids:
         return []
-    articles = db.session.scalars(select(Article).where(Article.id.in_(ids))).all()
+    articles = session.scalars(select(Article).where(Article.id.in_(ids))).all()
     scored = []
     for article in articles:
         counts = Counter(article.search_title.split())
@@ -124,6 +129,51 @@ COMMON_SHARE = 0.25            # in a large knowledge base, a word in more artic
 LARGE = 500                    # ...finds no candidates when the question holds a rarer word
 
 
+SEARCH_THREADS = 2             # searches at once off the event loop, each with its own connection
+_search_slots = threading.BoundedSemaphore(SEARCH_THREADS)
+
+
+def search_off_loop(site_id, question, k=3):
+    """search(), in the live server run in an OS thread with a database connection of its own,
+    with the best hit's passage made there too: the index's work (SQLite's runs inside the
+    server's process) and the ranking then leave the event loop free for every other socket
+    (docs/benchmarks.md, "200 conversations at once"). At most SEARCH_THREADS at once. The
+    hits' articles are then detached: their columns are loaded, their relationships are not."""
+    if off_loop.patched_library() is None:
+        return _search_and_passage(db.session, site_id, question, k)
+    engine = search_engine(current_app._get_current_object())
+    with _search_slots:
+        return off_loop.run(_search_in_thread, engine, site_id, question, k)
+
+
+def _search_in_thread(engine, site_id, question, k):
+    with Session(engine) as session:
+        return _search_and_passage(session, site_id, question, k)
+
+
+def _search_and_passage(session, site_id, question, k):
+    hits = search(site_id, question, k, session=session)
+    if hits:
+        hits[0].passage                     # noqa: B018 (made here, remembered by the hit)
+    return hits
+
+
+_engines_guard = threading.Lock()
+
+
+def search_engine(app):
+    """The searches' own engine: SEARCH_THREADS pooled connections, never waited for (the
+    slots above let no more searches run), so no OS thread ever waits on the pool's green locks."""
+    with _engines_guard:
+        engine = app.extensions.get("knowledge_search_engine")
+        if engine is None:
+            url = db.engines[None].url
+            options = {"connect_args": {"check_same_thread": False}} if url.get_backend_name() == "sqlite" else {}
+            engine = create_engine(url, pool_size=SEARCH_THREADS, max_overflow=0, pool_recycle=1800, **options)
+            app.extensions["knowledge_search_engine"] = engine
+        return engine
+
+
 def finding_terms(terms, frequencies, total):
     """The terms the index looks candidates up by: all of them, but in a knowledge base of more
     than LARGE articles only the question's rarer words (in at most COMMON_SHARE of the articles)
@@ -145,9 +195,9 @@ def best_passage(title, body, terms):
     return max(parts, key=lambda part: (len(wanted & set(stems(part))), -parts.index(part)))
 
 
-def candidates(site_id, terms):
+def candidates(session, site_id, terms):
     """Ids of up to CANDIDATES published articles of the site holding any term, by the index."""
-    if db.engine.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         statement = text(
             "SELECT id FROM article WHERE site_id = :site AND published "
             f"AND {PG_VECTOR} @@ to_tsquery('simple', :query) "
@@ -162,24 +212,24 @@ def candidates(site_id, terms):
             "(SELECT id FROM article WHERE site_id = :site AND published) "
             f"ORDER BY bm25(article_fts, {TITLE_WEIGHT}.0, 1.0), rowid LIMIT :limit")
         query = " OR ".join(fts5_string(term) for term in terms)
-    return db.session.scalars(statement, {"site": site_id, "query": query, "limit": CANDIDATES}).all()
+    return session.scalars(statement, {"site": site_id, "query": query, "limit": CANDIDATES}).all()
 
 
-def corpus_statistics(terms):
+def corpus_statistics(session, terms):
     """(articles, their average length, {term: articles holding it}) over every article: the
     figures BM25 weighs a word by (a word in most articles says little)."""
-    total, average = db.session.execute(text("SELECT COUNT(*), AVG(search_length) FROM article")).one()
-    if db.engine.dialect.name == "postgresql":
+    total, average = session.execute(text("SELECT COUNT(*), AVG(search_length) FROM article")).one()
+    if session.get_bind().dialect.name == "postgresql":
         columns = ", ".join(f"COUNT(*) FILTER (WHERE {PG_VECTOR} @@ to_tsquery('simple', :t{n}))"
                             for n in range(len(terms)))
         any_term = " | ".join(pg_lexeme(term) for term in terms)
-        row = db.session.execute(
+        row = session.execute(
             text(f"SELECT {columns} FROM article WHERE {PG_VECTOR} @@ to_tsquery('simple', :any)"),
             {"any": any_term, **{f"t{n}": pg_lexeme(term) for n, term in enumerate(terms)}}).one()
     else:
         columns = ", ".join(f"(SELECT COUNT(*) FROM article_fts WHERE article_fts MATCH :t{n})"
                             for n in range(len(terms)))
-        row = db.session.execute(text(f"SELECT {columns}"),
+        row = session.execute(text(f"SELECT {columns}"),
                                  {f"t{n}": fts5_string(term) for n, term in enumerate(terms)}).one()
     return total or 0, float(average or 0), dict(zip(terms, row))
 

@@ -1,5 +1,6 @@
 """The event-loop watch logs a stall when its 10 ms wake-up comes late."""
 import logging
+import re
 import time
 
 import pytest
@@ -10,13 +11,20 @@ from chat.loop_monitor import watch_event_loop
 class LoopThatBlocks:
     """Stands in for socketio: each sleep takes `sleeps` seconds (a busy loop), then stops."""
 
-    def __init__(self, *sleeps):
+    def __init__(self, *sleeps, busy=False):
         self.sleeps = list(sleeps)
+        self.busy = busy
 
     def sleep(self, _seconds):
         if not self.sleeps:
             raise StopIteration
-        time.sleep(self.sleeps.pop(0))
+        seconds = self.sleeps.pop(0)
+        if not self.busy:
+            time.sleep(seconds)
+            return
+        until = time.perf_counter() + seconds
+        while time.perf_counter() < until:
+            pass
 
     def start_background_task(self, task):
         with pytest.raises(StopIteration):
@@ -28,4 +36,20 @@ def test_a_late_wake_up_is_logged_and_a_punctual_one_is_not(caplog):
     watch_event_loop(LoopThatBlocks(0.010, 0.080), threshold_ms=40)
     stalls = [r.getMessage() for r in caplog.records if "event loop stalled" in r.getMessage()]
     assert len(stalls) == 1
-    assert 60 <= int(stalls[0].split("late_ms=")[1]) < 1000
+    late_ms, cpu_ms = stall_figures(stalls[0])
+    assert 60 <= late_ms < 1000
+    assert cpu_ms < 20          # it slept: the loop waited, it did not work
+
+
+def test_a_stall_says_how_much_of_it_the_loop_spent_working(caplog):
+    caplog.set_level(logging.WARNING, logger="chat.loop_monitor")
+    watch_event_loop(LoopThatBlocks(0.080, busy=True), threshold_ms=40)
+    stalls = [r.getMessage() for r in caplog.records if "event loop stalled" in r.getMessage()]
+    late_ms, cpu_ms = stall_figures(stalls[0])
+    assert 60 <= late_ms < 1000
+    assert cpu_ms >= 50         # the whole stall was work on the loop's own thread
+
+
+def stall_figures(line):
+    match = re.search(r"late_ms=(\d+) cpu_ms=(\d+)", line)
+    return int(match[1]), int(match[2])

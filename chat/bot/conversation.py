@@ -16,7 +16,7 @@ from flask import current_app
 
 from .. import knowledge, messages, publish, sessions
 from ..extensions import db, socketio
-from ..knowledge_search import best_passage, search
+from ..knowledge_search import best_passage, search_off_loop
 from ..models import Article, ChatSession, UnansweredQuestion
 from ..realtime import presence
 from . import hours as business_hours
@@ -73,10 +73,14 @@ def _lock_of(session_id):
 
 
 def still_with_bot(session_id):
-    chat = db.session.get(ChatSession, session_id)
-    if chat is not None:
-        db.session.refresh(chat)
+    """The chat, read afresh (one query), while it is the bot's; else None."""
+    chat = db.session.get(ChatSession, session_id, populate_existing=True)
     return chat if chat is not None and chat.status == "bot" else None
+
+
+def bot_still_answers(session_id):
+    """Whether the chat is still the bot's: its status alone, checked before each thing it says."""
+    return db.session.scalar(db.select(ChatSession.status).where(ChatSession.id == session_id)) == "bot"
 
 
 def reply_to(session_id, text, button_id=None):
@@ -84,10 +88,11 @@ def reply_to(session_id, text, button_id=None):
     chat = still_with_bot(session_id)
     if chat is None:
         return
+    site_id, site_key = chat.site_id, chat.site.key       # read now: the commit below expires them
     menu = menu_of(chat.site)
-    decision = rules.decide(text, button_id, menu, chat.bot_misses, lambda question: search(chat.site_id, question))
+    decision = rules.decide(text, button_id, menu, chat.bot_misses, lambda question: search_off_loop(site_id, question))
     if decision.unanswered:
-        db.session.add(UnansweredQuestion(site_id=chat.site_id, session_id=chat.id, text=text[:1000]))
+        db.session.add(UnansweredQuestion(site_id=site_id, session_id=session_id, text=text[:1000]))
     chat.bot_misses = chat.bot_misses + 1 if decision.weak else 0
     if decision.action == "helped":
         chat.bot_helped = True
@@ -95,26 +100,26 @@ def reply_to(session_id, text, button_id=None):
     if decision.action == "hand_off":
         hand_off_or_offer_form(chat, decision.reason)
     elif decision.action == "helped":
-        say(chat.id, HELPED_TEXT)
+        say(session_id, HELPED_TEXT)
     elif decision.action == "menu":
         greet(chat)
     elif decision.action == "reply":
-        say(chat.id, decision.text, buttons=rules.ANSWER_BUTTONS)
+        say(session_id, decision.text, buttons=rules.ANSWER_BUTTONS)
     elif decision.action == "article":
-        article = db.session.scalar(db.select(Article).where(Article.site_id == chat.site_id,
+        article = db.session.scalar(db.select(Article).where(Article.site_id == site_id,
                                                              Article.title == decision.text))
         if article is None:              # deleted since the menu was written
             hand_off_or_offer_form(chat, "no_match")
         else:
-            stream_answer(chat, text, [article], terms=[])      # its first paragraph
+            stream_answer(session_id, site_key, text, [article], terms=[])      # its first paragraph
     else:
-        stream_answer(chat, text, [hit.article for hit in decision.hits], weak=decision.weak,
-                      terms=decision.hits[0].terms)
+        stream_answer(session_id, site_key, text, [hit.article for hit in decision.hits], weak=decision.weak,
+                      terms=decision.hits[0].terms, first_passage=decision.hits[0].passage)
 
 
 def say(session_id, text, buttons=None, links=None, form=None, client_id=None):
     """Post the bot's message if the chat is still the bot's; returns it, or None."""
-    if still_with_bot(session_id) is None:
+    if not bot_still_answers(session_id):
         return None
     extras = {key: value for key, value in (("buttons", buttons), ("links", links), ("form", form)) if value}
     return messages.post_bot(session_id, text, client_id=client_id, extras=extras or None)
@@ -144,13 +149,15 @@ def leave_offline_message(chat, inbound, email):
 
 # ---- answers, streamed as drafts
 
-def stream_answer(chat, question, articles, terms, weak=False):
+def stream_answer(session_id, site_key, question, articles, terms, weak=False, first_passage=None):
     """Answer from `articles` (best first) and the paragraphs holding most of the question's
-    `terms`: written by the model when one is configured, else the best article's paragraph;
+    `terms` (the first article's given as `first_passage` when the search made it): written by
+    the model when one is configured, else the best article's paragraph;
     streamed to the chat as drafts (`bot_draft`, the text so far) and then stored with the
     drafts' client_id, which replaces them."""
-    session_id, client_id = chat.id, f"bot-{uuid.uuid4().hex[:24]}"
-    links = [{"title": article.title, "url": knowledge.public_url(article)} for article in articles[:MAX_LINKS]]
+    client_id = f"bot-{uuid.uuid4().hex[:24]}"
+    links = [{"title": article.title, "url": knowledge.public_url(article, site_key)}
+             for article in articles[:MAX_LINKS]]
     found = [(article.title, article.body) for article in articles]
     # What the answer needs is read: the connection goes back to the pool while the answer
     # streams (a model can take seconds; answers at once held every pooled connection).
@@ -165,7 +172,9 @@ def stream_answer(chat, question, articles, terms, weak=False):
             say(session_id, MODEL_NO_ANSWER, buttons=[rules.ANSWER_BUTTONS[1]], links=links, client_id=client_id)
             return
     if text is None:
-        text = (WEAK_PREFIX if weak else "") + best_passage(*found[0], terms)
+        if first_passage is None:
+            first_passage = best_passage(*found[0], terms)
+        text = (WEAK_PREFIX if weak else "") + first_passage
         draft.play(text)
     say(session_id, text, buttons=rules.ANSWER_BUTTONS, links=links, client_id=client_id)
 
