@@ -15,9 +15,11 @@ start, and what 200 conversations talking to it at once do to the server's event
    articles): a visitor's `send_message` to the first `bot_draft` on its socket, and to the
    stored answer (`message`), for answers from the passages and with the fake model
    (tests/support/fake_llm.py, `first_token_seconds` 0.05): one new chat per sample.
-3. **load**: 200 visitor sockets, each asking a question every 1-3 s for 30 s, with the bot;
-   then the same load of plain messages to a site without the bot (the baseline, showing the
-   machine's own noise); the server's `event loop stalled` warnings (LOOP_STALL_WARNING_MS=20).
+3. **load**: 200 visitor sockets, each asking a question every 5-15 s for 30 s (a person's pace:
+   read the answer, type the next question), then every 1-3 s (a stress: ~100 questions/s),
+   with the bot; each after the same load of plain messages to a site without the bot (the
+   baseline, showing the machine's own noise); the server's `event loop stalled` warnings
+   (LOOP_STALL_WARNING_MS=20), and which of them the loop's own work held (its CPU in them).
 
 Server pinned to CPU 0, this process to CPU 1, as bench.py does. It prints tables; it asserts
 nothing. A fresh database per run (PostgreSQL: on BENCH_POSTGRES_URL, dropped after).
@@ -423,8 +425,8 @@ def print_first(database, label, result):
 
 # ---------------------------------------------------------------- 3. many conversations at once
 
-async def conversations(server, questions, count, seconds, site_key):
-    """`count` visitors of `site_key`, each sending a question every 1-3 s for `seconds`: with
+async def conversations(server, questions, count, seconds, site_key, pace):
+    """`count` visitors of `site_key`, each sending a question every `pace` (low, high) s for `seconds`: with
     the bot, the time from each question to the first draft and to the stored answer (or other
     bot message) for it, waiting up to 10 s after the last; the server's stalls and CPU."""
     rng = random.Random(SEED)
@@ -468,7 +470,7 @@ async def conversations(server, questions, count, seconds, site_key):
                     acks.append(time.perf_counter() - asked)
             await client.emit("send_message", {"text": question, "client_id": f"l{n}-{sent[0]}"},
                               namespace="/visitor", callback=on_ack)
-            await asyncio.sleep(rng.uniform(1, 3))
+            await asyncio.sleep(rng.uniform(*pace))
 
     await asyncio.gather(*[visitor(n, client, chat["session_id"]) for n, (client, chat)
                            in enumerate(zip(clients, chats))])
@@ -490,8 +492,9 @@ async def conversations(server, questions, count, seconds, site_key):
     return result
 
 
-def print_load_header(count, seconds):
-    print(f"\n| database, {count} visitors, a message every 1-3 s for {seconds} s | sent / acked / bot replies "
+def print_load_header(count, seconds, pace):
+    print(f"\n| database, {count} visitors, a message every {pace[0]:g}-{pace[1]:g} s for {seconds} s "
+          "| sent / acked / bot replies "
           "| ack ms p50 / p95 | first bot_draft ms p50 / p95 | stored answer ms p50 / p95 "
           "| loop stalls >= 20 ms (worst ms) | of them held by the loop's work (most CPU ms in one) | server CPU (share of a core) | generator busy "
           "| load average (start, end) |")
@@ -528,16 +531,27 @@ def live_runs(database, args, parts, questions):
                 print_first(database, "fake model, first token at 50 ms",
                             asyncio.run(first_text(server, asked, args.samples, model)))
             if "load" in parts:
-                print_load_header(args.conversations, args.seconds)
                 run_server(server)
                 texts = [question for _kind, question in questions]
-                for site in ("plain", "demo"):
-                    print_load(database, asyncio.run(conversations(server, texts, args.conversations,
-                                                                   args.seconds, site)))
+                for pace in args.paces:
+                    print_load_header(args.conversations, args.seconds, pace)
+                    for site in ("plain", "demo"):
+                        print_load(database, asyncio.run(conversations(server, texts, args.conversations,
+                                                                       args.seconds, site, pace)))
         finally:
             server.stop()
             model.close()
             drop_created_databases()
+
+
+def paces(value):
+    try:
+        pairs = [tuple(float(part) for part in pace.split("-")) for pace in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("paces are LOW-HIGH seconds, comma-separated: 5-15,1-3") from None
+    if not pairs or any(len(pair) != 2 or not 0 < pair[0] <= pair[1] for pair in pairs):
+        raise argparse.ArgumentTypeError("paces are LOW-HIGH seconds, comma-separated: 5-15,1-3")
+    return pairs
 
 
 def main():
@@ -547,6 +561,8 @@ def main():
     parser.add_argument("--samples", type=int, default=100, help="answers timed for the first text, per kind")
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--paces", default="5-15,1-3", type=paces,
+                        help="the load's paces: seconds between a visitor's messages, LOW-HIGH,...")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--parts", default="search,first,load")
     parser.add_argument("--profile", action="store_true", help="cProfile the searches (to stderr)")
