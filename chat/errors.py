@@ -47,6 +47,11 @@ STATUS_OF_CODE = {
     "invalid_payload": 400,
     "rate_limited": 429,
     "too_many_open_sessions": 429,
+    "attachment_not_found": 404,
+    "file_too_large": 413,
+    "file_type_not_allowed": 415,
+    "image_invalid": 400,
+    "upload_limit": 429,
 }
 
 
