@@ -78,3 +78,45 @@ def disposition(kind, name):
     """`kind; filename="..."; filename*=UTF-8''...`: an ASCII fallback and the real name."""
     fallback = "".join(char if 32 <= ord(char) < 127 and char not in '"\\' else "_" for char in name)
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+# ---- reading an upload without holding the event loop ----
+
+UPLOAD_PATHS = ("/api/v1/chat/public/attachments", "/api/v1/agent/attachments")
+PACE_BYTES = 256 * 1024
+
+
+class PacedInput:
+    """An upload's request body that lets the other tasks run after every PACE_BYTES read: on
+    loopback a 10 MB body is all there at once, and its multipart parsing (werkzeug) would
+    otherwise hold the event loop for its whole length."""
+
+    def __init__(self, stream, pause):
+        self.stream, self.pause, self.unpaused = stream, pause, 0
+
+    def _paced(self, data):
+        self.unpaused += len(data)
+        if self.unpaused >= PACE_BYTES:
+            self.unpaused = 0
+            self.pause()
+        return data
+
+    def read(self, *args):
+        return self._paced(self.stream.read(*args))
+
+    def readline(self, *args):
+        return self._paced(self.stream.readline(*args))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+def pace_upload_reads(app, socketio):
+    """Wrap the app so the bodies of the upload endpoints are read at a pace (PacedInput)."""
+    inner = app.wsgi_app
+
+    def paced(environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") in UPLOAD_PATHS:
+            environ["wsgi.input"] = PacedInput(environ["wsgi.input"], lambda: socketio.sleep(0))
+        return inner(environ, start_response)
+    app.wsgi_app = paced
