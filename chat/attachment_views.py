@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from . import access, attachments, sessions, validation
 from .auth import api_login_required
-from .extensions import limiter
+from .extensions import csrf, limiter
 
 bp = Blueprint("attachments", __name__)
 AGENT_CACHE_SECONDS = 300
@@ -24,11 +24,13 @@ def uploaded_file():
 
 
 @bp.post("/api/v1/agent/attachments")
+@csrf.exempt            # checked below, after the login: a logged-out browser hears login_required
 @api_login_required
 @limiter.limit(lambda: current_app.config["UPLOAD_LIMIT_PER_IP"])
 def agent_upload():
     """An agent uploads one file (multipart: `file`, `session_id`) to a chat it may write in or
-    note. See docs/protocol.md, `POST /api/v1/agent/attachments`."""
+    note; the CSRF token in X-CSRFToken. See docs/protocol.md, `POST /api/v1/agent/attachments`."""
+    csrf.protect()
     chat = access.require_attach(current_user, sessions.find_session(validation.session_id(request.form)))
     attachment = attachments.accept(uploaded_file(), chat, attachments.Uploader("agent", current_user.id))
     return jsonify(attachment.upload_payload()), 201

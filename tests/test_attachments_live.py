@@ -102,7 +102,10 @@ def test_an_agent_uploads_to_a_chat_it_holds_but_not_to_one_it_cannot_see(server
     assert (response.status_code, response.json()["error"]["code"]) == (404, "session_not_found")
     response = requests.post(server.url + "/api/v1/agent/attachments", data={"session_id": chat["session_id"]},
                              files={"file": ("a.pdf", PDF)}, timeout=5)
-    assert response.status_code in (400, 401)           # no login: no CSRF token either
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "login_required")
+    response = agent_http.post(server.url + "/api/v1/agent/attachments", data={"session_id": chat["session_id"]},
+                               files={"file": ("a.pdf", PDF)}, timeout=5)          # logged in, no CSRF token
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "csrf_failed")
 
 
 def test_uploads_are_rate_limited_per_address(own_server):
