@@ -68,7 +68,6 @@ CATEGORY_WORDS = {
 MAX_NAME_LENGTH = 200
 THUMBNAIL_SIZE = 320
 READ_CHUNK = 256 * 1024
-MAX_ATTACHMENTS_PER_MESSAGE = 10
 LINK_SECONDS = 15 * 60
 # Images decoded at once by a process: a 20-megapixel photo takes ~60 MB while it is worked on.
 IMAGES_AT_ONCE = threading.BoundedSemaphore(2)
