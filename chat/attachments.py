@@ -195,7 +195,9 @@ def cleaned(found, max_pixels):
     return found
 
 
-IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+# What Pillow must find in each accepted image type (the first is what it is saved as).
+IMAGE_FORMATS = {"image/jpeg": ("JPEG", "MPO"), "image/png": ("PNG",), "image/gif": ("GIF",),
+                 "image/webp": ("WEBP",)}
 
 
 def clean_image(data, content_type, max_pixels):
@@ -204,22 +206,24 @@ def clean_image(data, content_type, max_pixels):
     metadata (orientation applied first), and a thumbnail of at most THUMBNAIL_SIZE pixels a side."""
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            if probe.format != IMAGE_FORMATS[content_type]:
+            if probe.format not in IMAGE_FORMATS[content_type]:
                 raise image_invalid()
             width, height = probe.size
-            frames = getattr(probe, "n_frames", 1)
+            # A phone's MPO (a JPEG with a second, preview picture) is kept as its first picture.
+            frames = 1 if probe.format == "MPO" else getattr(probe, "n_frames", 1)
             if width * height * frames > max_pixels:
                 raise image_invalid()
             probe.verify()
         image = Image.open(io.BytesIO(data))
         image.load()
+        image_format = IMAGE_FORMATS[content_type][0]
         if frames > 1:
-            stored = reencode_frames(image, IMAGE_FORMATS[content_type])
+            stored = reencode_frames(image, image_format)
             image.seek(0)
             first = image.convert("RGBA")
         else:
             image = ImageOps.exif_transpose(image)
-            stored = reencode(image, IMAGE_FORMATS[content_type])
+            stored = reencode(image, image_format)
             first = image
         width, height = first.size
         thumbnail, thumbnail_type = make_thumbnail(first)

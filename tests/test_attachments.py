@@ -221,6 +221,17 @@ def test_an_animated_gif_keeps_its_frames(chat):
         assert image.n_frames == 3
 
 
+def test_a_phones_mpo_photo_is_kept_as_a_plain_jpeg_of_its_first_picture(chat):
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(out, "MPO", save_all=True,
+                                           append_images=[Image.new("RGB", (32, 24), "blue")])
+    with Image.open(io.BytesIO(out.getvalue())) as original:
+        assert original.format == "MPO"
+    attachment = accept(chat, out.getvalue(), "IMG_0001.JPG")
+    with Image.open(io.BytesIO(stored(attachment))) as image:
+        assert (attachment.content_type, image.format, image.size) == ("image/jpeg", "JPEG", (64, 48))
+
+
 def test_a_decompression_bomb_is_refused(chat):
     bomb = decompression_bomb_png()
     assert len(bomb) < 10_000
