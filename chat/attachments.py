@@ -21,7 +21,7 @@ import filetype
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from PIL import Image, ImageOps
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from . import off_loop
 from .attachment_storage import storage_for
@@ -434,6 +434,31 @@ def is_inline(content_type):
 
 
 # ---- deleting ----
+
+DRAFTS_PER_SWEEP = 500
+
+
+def delete_unsent(cutoff):
+    """Files uploaded before `cutoff` that no message named (abandoned drafts): their rows, then
+    their files. A message naming one meanwhile finds it gone (attach_again). Returns their ids."""
+    ids = db.session.execute(select(Attachment.id).where(Attachment.message_id.is_(None),
+                                                         Attachment.created_at <= cutoff)
+                             .limit(DRAFTS_PER_SWEEP)).scalars().all()
+    if not ids:
+        return []
+    gone = db.session.execute(
+        delete(Attachment).where(Attachment.id.in_(ids), Attachment.message_id.is_(None))
+        .returning(Attachment.id, Attachment.session_id, Attachment.thumbnail_type)
+        .execution_options(synchronize_session=False)).all()
+    db.session.commit()
+    keys = []
+    for attachment_id, session_id, thumbnail_type in gone:
+        keys.append(f"{session_id}/{attachment_id}")
+        if thumbnail_type is not None:
+            keys.append(f"{session_id}/{attachment_id}/thumb")
+    delete_files(keys)
+    return [attachment_id for attachment_id, _, _ in gone]
+
 
 def delete_files_of(session_ids):
     """Delete the stored files of these chats' attachments (before the chats are deleted: their

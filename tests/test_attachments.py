@@ -443,3 +443,26 @@ def test_the_bot_does_not_answer_a_message_of_files_alone(chat, monkeypatch):
     photo = accept(chat, image_bytes("PNG"), "p.png")
     say_with_files(chat, [photo.id])
     assert asked == []
+
+
+def test_files_never_sent_are_deleted_by_the_jobs_after_attachment_draft_hours(app, chat):
+    from datetime import timedelta
+
+    from chat import jobs
+    from chat.models import utcnow
+    sent = accept(chat, image_bytes("PNG"), "sent.png")
+    say_with_files(chat, [sent.id])
+    draft = accept(chat, image_bytes("PNG"), "draft.png")
+    recent = accept(chat, ACCEPTED["invoice.pdf"][0], "recent.pdf")
+    for attachment in (sent, draft):
+        attachment.created_at -= timedelta(hours=25)
+    db.session.commit()
+    draft_id, keys = draft.id, (draft.storage_key, draft.thumbnail_key)
+    assert jobs.run_jobs(use_lease=False)["delete_unsent_attachments"] == 1
+    assert db.session.get(Attachment, draft_id) is None
+    for key in keys:
+        with pytest.raises(KeyError):
+            attachments.storage().read(key)
+    assert stored(sent) and stored(recent)
+    assert refused_message(chat, [draft_id]).code == "invalid_payload"
+    assert jobs.delete_unsent_attachments(utcnow()) == []
