@@ -55,6 +55,8 @@ def create_app(test_config=None):
     )
     from .engineio_guard import guard_engineio
     guard_engineio(app, socketio)
+    from .attachment_views import pace_upload_reads
+    pace_upload_reads(app, socketio)
     trust_proxies(app)
 
     from .validation import RowId
@@ -66,8 +68,9 @@ def create_app(test_config=None):
     for module in (auth, account, admin, dashboard, supervisor, health, public_api, reports_views, widget,
                    knowledge_views, cli):
         app.register_blueprint(module.bp)
-    from . import history
+    from . import attachment_views, history
     app.register_blueprint(history.bp)
+    app.register_blueprint(attachment_views.bp)
     register_error_handlers(app)
     return app
 
