@@ -49,6 +49,13 @@ def bucket_and_prefix(url):
 
 class S3Storage:
     """Objects `<prefix><key>` in one bucket. `config` is the app's settings (a mapping)."""
+    # Its calls wait on green sockets, so they run on the calling green thread: in an OS thread
+    # (where blocking storage is sent) a patched socket would fight the event loop.
+    blocking = False
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(config["ATTACHMENT_STORAGE"], config)
 
     def __init__(self, url, config):
         self.bucket, self.prefix = bucket_and_prefix(url)
