@@ -53,17 +53,21 @@ def s3_storage(endpoint, url=None):
                      {"ATTACHMENT_S3_ENDPOINT_URL": endpoint})
 
 
+def attachment_storage():
+    try:
+        from chat import attachment_storage
+    except ImportError as error:
+        if "attachment_storage" not in str(error):
+            raise
+        pytest.skip("chat/attachment_storage.py (LocalStorage, from branch att-core) is not there yet")
+    return attachment_storage
+
+
 @pytest.fixture(params=["s3", "local"])
 def storage(request, tmp_path):
     if request.param == "s3":
         return s3_storage(request.getfixturevalue("s3_endpoint"))
-    try:
-        from chat.attachment_storage import LocalStorage
-    except ModuleNotFoundError as error:
-        if error.name != "chat.attachment_storage":
-            raise
-        pytest.skip("chat/attachment_storage.py (LocalStorage, from branch att-core) is not there yet")
-    return LocalStorage(tmp_path / "attachments")
+    return attachment_storage().LocalStorage(tmp_path / "attachments")
 
 
 # ---------------------------------------------------------------- both storages
@@ -151,6 +155,14 @@ def test_a_server_that_is_not_there_is_named(s3_endpoint):
         storage.save("session-6/a", b"x", "text/plain")
     assert f"Could not save attachment {storage.prefix}session-6/a in bucket '{BUCKET}' at {nowhere}: " \
         in str(refused.value)
+
+
+def test_the_setting_s3_url_gives_the_bucket(s3_endpoint):
+    storage = attachment_storage().storage_for({"ATTACHMENT_STORAGE": f"s3://{BUCKET}/from-settings",
+                                                "ATTACHMENT_S3_ENDPOINT_URL": s3_endpoint})
+    storage.save("session-7/attachment-1", b"set", "text/plain")
+    assert bucket_client(s3_endpoint).get_object(
+        Bucket=BUCKET, Key="from-settings/session-7/attachment-1")["Body"].read() == b"set"
 
 
 @pytest.mark.parametrize("url, says", [
