@@ -113,6 +113,22 @@ def button_id(payload):
     return value
 
 
+ATTACHMENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,36}$")
+
+
+def attachment_ids(payload, name="attachments", most=10, required=False):
+    """A list of 1 to `most` distinct attachment ids; None when absent and not required."""
+    value = payload.get(name)
+    if value is None and not required:
+        return None
+    if (not isinstance(value, list) or not 1 <= len(value) <= most
+            or not all(isinstance(each, str) and ATTACHMENT_ID_PATTERN.match(each) for each in value)
+            or len(set(value)) != len(value)):
+        raise invalid(f"These files could not be sent ({name} must be a list of 1 to {most} different "
+                      "attachment ids).")
+    return value
+
+
 def session_id(payload, required=True):
     value = payload.get("session_id")
     if value is None and not required:
