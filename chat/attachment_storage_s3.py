@@ -9,7 +9,8 @@ and they split a 10 MB file into parts for nothing.
 
 One client per process, made at the first use (not at import or start-up: `flask` commands
 never pay for it, and a forked process makes its own). Making it loads boto3's description
-of S3, ~100 ms of CPU, so it is made in an OS thread while the loop goes on.
+of S3, ~100 ms of CPU, so it is made in an OS thread (chat/off_loop.py) while the loop
+goes on. Keys are checked by chat/attachment_storage.py's rule.
 """
 import os
 import re
@@ -20,7 +21,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .passwords import off_the_loop
+from . import off_loop
+from .attachment_storage import checked_key
 
 # S3's rule for bucket names (MinIO and the others follow it).
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -80,16 +82,14 @@ class S3Storage:
         self._call("delete", key, "delete_object")
 
     def object_key(self, key):
-        if not key or key.startswith("/"):
-            raise ValueError(f"not a storage key: {key!r}")
-        return self.prefix + key
+        return self.prefix + checked_key(key)
 
     def client(self):
         """This process's client, made once (by the first caller; the others wait for it)."""
         if self._client is None or self._client_pid != os.getpid():
             with self._making:
                 if self._client is None or self._client_pid != os.getpid():
-                    self._client = off_the_loop(self.new_client)
+                    self._client = off_loop.run(self.new_client)
                     self._client_pid = os.getpid()
         return self._client
 

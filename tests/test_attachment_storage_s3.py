@@ -13,7 +13,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from chat.attachment_storage_s3 import S3Storage, S3StorageError
-from tests.support import ROOT, free_port
+from tests.support import ROOT, free_port, server_environment
 
 BUCKET = "chat-attachments"
 AWS_ENVIRONMENT = {
@@ -179,6 +179,13 @@ def test_a_malformed_storage_url_stops_start_up_saying_why(url, says):
     with pytest.raises(RuntimeError) as refused:
         S3Storage(url, {})
     assert "ATTACHMENT_STORAGE" in str(refused.value) and says in str(refused.value)
+
+
+def test_the_server_does_not_start_with_a_storage_url_without_a_bucket(tmp_path):
+    env = server_environment(tmp_path, {"ATTACHMENT_STORAGE": "s3:///attachments", "PORT": str(free_port())})
+    done = subprocess.run([sys.executable, "wsgi.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "ATTACHMENT_STORAGE names no valid bucket in 's3:///attachments'" in done.stderr
 
 
 def test_an_unknown_addressing_style_stops_start_up():
