@@ -118,9 +118,12 @@ def start_server(workdir, storage, s3_endpoint):
 
 def start_s3():
     """moto's S3 server in this process on a free loopback port, with the bench's bucket."""
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
     os.environ.update(S3_ENVIRONMENT)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)      # moto's line per request
     s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     s3.start()
     host, port = s3.get_host_and_port()
