@@ -1,7 +1,9 @@
 """Attachment storage against real servers: S3Storage against a local S3-compatible server
 (moto's server mode, started by this module on a free loopback port; boto3 talks to it over
 HTTP, nothing is patched), and LocalStorage (chat/attachment_storage.py) through the same
-round-trip tests. Then S3Storage the way production runs it: under eventlet and gevent."""
+round-trip tests. Then S3Storage the way production runs it: under eventlet and gevent, and
+behind a live server whose visitor uploads and fetches files."""
+import io
 import json
 import os
 import subprocess
@@ -10,10 +12,11 @@ import uuid
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from chat.attachment_storage_s3 import S3Storage, S3StorageError
-from tests.support import ROOT, free_port, server_environment
+from tests.support import ROOT, free_port, server_environment, start_chat
 
 BUCKET = "chat-attachments"
 AWS_ENVIRONMENT = {
@@ -265,3 +268,36 @@ def test_under_an_async_library_one_client_is_made_off_the_loop_and_green_thread
     # The loop went on (its ticker ran) while the client was made and while 10 MB went up.
     assert seen["made_ticks"] > 0, seen
     assert seen["upload_ticks"] > 0, seen
+
+
+# ---------------------------------------------------------------- a live server on the bucket
+
+def test_a_live_server_keeps_a_visitors_photo_and_pdf_in_the_bucket_and_serves_them(s3_endpoint, own_server):
+    from PIL import Image
+
+    from tests.support.files import ACCEPTED, jpeg_with_gps
+    prefix = f"live-{uuid.uuid4().hex[:8]}"
+    live = own_server(ATTACHMENT_STORAGE=f"s3://{BUCKET}/{prefix}", ATTACHMENT_S3_ENDPOINT_URL=s3_endpoint)
+    chat = start_chat(live)
+    key = {"X-Session-Key": chat["session_key"]}
+    pdf, photo = ACCEPTED["invoice.pdf"][0], jpeg_with_gps(size=(1600, 1200))
+    ids = {}
+    for name, data in (("invoice.pdf", pdf), ("photo.jpg", photo)):
+        answer = requests.post(live.api("/attachments"), data={"session_id": chat["session_id"]},
+                               files={"file": (name, data, "application/octet-stream")}, headers=key, timeout=30)
+        assert answer.status_code == 201, answer.text
+        ids[name] = answer.json()["attachment_id"]
+
+    found = requests.post(live.api("/attachments/links"), headers=key, timeout=10,
+                          json={"session_id": chat["session_id"], "attachment_ids": list(ids.values())}).json()["links"]
+    assert requests.get(live.url + found[ids["invoice.pdf"]]["url"], timeout=10).content == pdf
+    assert found[ids["invoice.pdf"]]["thumbnail_url"] is None
+    served = Image.open(io.BytesIO(requests.get(live.url + found[ids["photo.jpg"]]["url"], timeout=10).content))
+    assert served.size == (1600, 1200)
+    thumbnail = requests.get(live.url + found[ids["photo.jpg"]]["thumbnail_url"], timeout=10)
+    assert thumbnail.status_code == 200 and max(Image.open(io.BytesIO(thumbnail.content)).size) < 1600
+
+    listed = bucket_client(s3_endpoint).list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/")["Contents"]
+    folder = f"{prefix}/{chat['session_id']}"
+    assert sorted(item["Key"] for item in listed) == sorted(
+        [f"{folder}/{ids['invoice.pdf']}", f"{folder}/{ids['photo.jpg']}", f"{folder}/{ids['photo.jpg']}/thumb"])
