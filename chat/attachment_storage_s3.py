@@ -89,14 +89,18 @@ class S3Storage:
         if self._client is None or self._client_pid != os.getpid():
             with self._making:
                 if self._client is None or self._client_pid != os.getpid():
-                    self._client = off_loop.run(self.new_client)
+                    # A session of its own (boto3's default one is shared by every thread). Its
+                    # credentials are found here, on the green thread: without AWS_* variables
+                    # boto3 may ask an EC2 or ECS metadata service, over a patched socket.
+                    session = boto3.session.Session()
+                    session.get_credentials()
+                    self._client = off_loop.run(self.new_client, session)
                     self._client_pid = os.getpid()
         return self._client
 
-    def new_client(self):
-        """A client of its own session (boto3's default session is shared by every thread).
-        Credentials and the rest are the usual AWS variables, read by boto3; AWS_REGION too,
-        which boto3 reads only on AWS's own compute."""
+    def new_client(self, session):
+        """The client, from the usual AWS variables, read by boto3 (AWS_REGION by us: boto3 reads
+        it only on AWS's own compute). No I/O: the credentials are the session's already."""
         addressing = self.addressing_style or ("path" if self.endpoint_url else "auto")
         settings = Config(
             connect_timeout=5, read_timeout=30,
@@ -110,8 +114,7 @@ class S3Storage:
             response_checksum_validation="when_required",
             s3={"addressing_style": addressing})
         region = os.environ.get("AWS_REGION") or None
-        return boto3.session.Session().client("s3", endpoint_url=self.endpoint_url, region_name=region,
-                                              config=settings)
+        return session.client("s3", endpoint_url=self.endpoint_url, region_name=region, config=settings)
 
     def _call(self, action, key, operation, read_body=False, **arguments):
         name = self.object_key(key)
