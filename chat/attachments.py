@@ -372,12 +372,6 @@ def for_message(session_id, ids, sender_type, sender_id):
     return listed
 
 
-def preview(attachments):
-    """What a chat list shows for a message of files only: "📎 photo.jpg" (and how many more)."""
-    first = attachments[0]["name"]
-    return f"📎 {first}" if len(attachments) == 1 else f"📎 {first} (+{len(attachments) - 1})"
-
-
 # ---- fetching ----
 
 def find(attachment_id):

@@ -125,17 +125,19 @@ def read_messages(session_id):
 
 @bp.post("/messages")
 def send():
-    """Polling fallback: send `{session_id, session_key, text, client_id, button_id?}`.
+    """Polling fallback: send `{session_id, session_key, text, client_id, button_id?, attachments?}`.
     See docs/protocol.md, `POST /messages`."""
     body = json_body()
-    text = validation.message_text(body)
+    attachment_ids = validation.attachment_ids(body)
+    text = validation.message_text(body, required=not attachment_ids)
     client_id = validation.client_id(body)
     button_id = validation.button_id(body)
     chat_session = visitor_session(validation.session_id(body), body)
     # The same counter as the visitor's sockets: REST and sockets together stay under it.
     limits.check("MESSAGE_LIMIT_PER_SESSION", ("session", chat_session.id))
     message = messages.receive(messages.Inbound(chat_session.id, text, client_id,
-                                                sender_name=chat_session.visitor.name, button_id=button_id))
+                                                sender_name=chat_session.visitor.name, button_id=button_id,
+                                                attachment_ids=tuple(attachment_ids or ())))
     return jsonify({"ok": True, "message": message.to_dict()}), 201
 
 

@@ -68,8 +68,9 @@ def string_field(payload, name, max_length, required=False):
     return value or None
 
 
-def message_text(payload):
-    return string_field(payload, "text", current_app.config["MAX_MESSAGE_LENGTH"], required=True)
+def message_text(payload, required=True):
+    """A message's text; it may be empty ("") only when not `required` (a message of files)."""
+    return string_field(payload, "text", current_app.config["MAX_MESSAGE_LENGTH"], required=required) or ""
 
 
 def note(payload):

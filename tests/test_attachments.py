@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from chat import access, attachments, sessions
+from chat import access, attachments, messages, sessions
 from chat.attachment_storage import LocalStorage, storage_for
 from chat.attachments import Uploader
 from chat.errors import ChatError
@@ -330,3 +330,105 @@ def test_a_sites_allowed_kinds_are_all_by_default_and_changed_with_its_settings(
     assert refused.value.message == "svg is not a kind of file: choose from images, pdf, office, audio, video."
     db.session.rollback()
     assert site.attachment_type_list == []
+
+
+# ---- messages that name attachments ----
+
+def say_with_files(chat, ids, text="", client_id="c1"):
+    return messages.receive(messages.Inbound(chat.id, text, client_id, sender_name="Ann", attachment_ids=tuple(ids)))
+
+
+def test_a_message_of_files_lists_them_and_the_chat_list_names_the_first(chat, published):
+    photo = accept(chat, jpeg_with_gps(size=(640, 480)), "photo.jpg")
+    pdf = accept(chat, ACCEPTED["invoice.pdf"][0], "invoice.pdf")
+    message = say_with_files(chat, [photo.id, pdf.id])
+    payload = message.to_dict()
+    assert payload["text"] == ""
+    assert payload["attachments"] == [photo.to_dict(), pdf.to_dict()]
+    assert payload["attachments"][0] == {"id": photo.id, "name": "photo.jpg", "size": photo.size,
+                                         "content_type": "image/jpeg", "kind": "image", "width": 640,
+                                         "height": 480, "thumbnail": True}
+    db.session.refresh(chat)
+    assert chat.last_message_preview == "📎 photo.jpg (+1)"
+    assert [data["last_message"] for kind, event, data, *_ in published if event == "queue_update"] == \
+        ["📎 photo.jpg (+1)"] * 2
+    # The same message read back (replay, sync, REST, history) carries them too.
+    assert messages.after(chat.id)[0].to_dict()["attachments"] == payload["attachments"]
+    assert {a.message_id for a in db.session.query(Attachment)} == {message.id}
+
+
+def test_a_message_with_words_and_a_file_keeps_its_words_as_the_preview(chat):
+    photo = accept(chat, image_bytes("PNG"), "p.png")
+    say_with_files(chat, [photo.id], text="here it is")
+    db.session.refresh(chat)
+    assert chat.last_message_preview == "here it is"
+
+
+def test_a_message_without_files_has_no_attachments_key(chat):
+    assert "attachments" not in messages.receive(messages.Inbound(chat.id, "hi", "c1")).to_dict()
+
+
+def test_resending_the_same_client_id_returns_the_same_message(chat):
+    photo = accept(chat, image_bytes("PNG"), "p.png")
+    first = say_with_files(chat, [photo.id])
+    again = say_with_files(chat, [photo.id])
+    assert (again.id, again.to_dict()["attachments"]) == (first.id, first.to_dict()["attachments"])
+    db.session.refresh(chat)
+    assert chat.last_seq == 1
+
+
+def refused_message(chat, ids, client_id="c9"):
+    with pytest.raises(ChatError) as refused:
+        say_with_files(chat, ids, client_id=client_id)
+    return refused.value
+
+
+def test_a_file_can_be_named_by_one_message_only_of_its_own_chat_and_sender(chat, agents):
+    photo = accept(chat, image_bytes("PNG"), "p.png")
+    say_with_files(chat, [photo.id], client_id="c1")
+    expected = ("invalid_payload", "This file could not be found; please attach it again.")
+    assert (refused_message(chat, [photo.id]).code, refused_message(chat, [photo.id]).message) == expected
+    other, _ = sessions.start_session(chat.site)
+    others = accept(other, image_bytes("PNG"), "theirs.png")
+    assert refused_message(chat, [others.id]).code == "invalid_payload"           # another chat's
+    assert refused_message(chat, ["no-such-file"]).code == "invalid_payload"
+    agents_file = accept(chat, image_bytes("PNG"), "agent.png", Uploader("agent", agents[0].id))
+    assert refused_message(chat, [agents_file.id]).code == "invalid_payload"      # the agent's, not the visitor's
+    mine = accept(chat, image_bytes("PNG"), "mine.png")
+    assert refused_message(chat, [mine.id, photo.id]).code == "invalid_payload"   # one bad: none claimed
+    assert db.session.get(Attachment, mine.id).message_id is None
+    db.session.refresh(chat)
+    assert chat.last_seq == 1
+
+
+def test_an_agent_sends_its_own_files_and_a_note_may_carry_files(chat, agents):
+    alice, bob, _ = agents
+    sessions.claim_session(chat, alice)
+    db.session.refresh(chat)
+    reply_file = accept(chat, image_bytes("JPEG"), "reply.jpg", Uploader("agent", alice.id))
+    reply = messages.post_agent(chat, alice, "", "a1", [reply_file.id])
+    assert reply.to_dict()["attachments"][0]["id"] == reply_file.id
+    note_file = accept(chat, ACCEPTED["invoice.pdf"][0], "internal.pdf", Uploader("agent", alice.id))
+    note = messages.post_note(chat, alice, "for the team", "n1", [note_file.id])
+    assert note.private and note.to_dict()["attachments"][0]["name"] == "internal.pdf"
+    db.session.refresh(chat)
+    assert chat.last_message_preview == "📎 reply.jpg"                            # a note leaves it alone
+    bobs = accept(chat, image_bytes("JPEG"), "bob.jpg", Uploader("agent", bob.id))
+    with pytest.raises(ChatError):
+        messages.post_agent(chat, alice, "", "a2", [bobs.id])                    # another agent's upload
+    # The visitor sees the reply's file, never the note's; nor the agent's draft.
+    visible = attachments.visible_to_visitor(chat.id, [reply_file.id, note_file.id, bobs.id])
+    assert [attachment.id for attachment in visible] == [reply_file.id]
+    found, private = attachments.find(note_file.id)
+    assert access.may_fetch(alice, chat, found, private) and not access.visitor_may_fetch(found, private)
+
+
+def test_the_bot_does_not_answer_a_message_of_files_alone(chat, monkeypatch):
+    from chat import bot
+    asked = []
+    monkeypatch.setattr(bot, "on_visitor_message", asked.append)
+    chat.status = "bot"
+    db.session.commit()
+    photo = accept(chat, image_bytes("PNG"), "p.png")
+    say_with_files(chat, [photo.id])
+    assert asked == []

@@ -2,13 +2,17 @@
 their headers, signed links, and the same "not found" for everyone who may not have a file.
 See docs/protocol.md, "Attachments"."""
 import io
+import time
 import uuid
 
 import pytest
 import requests
+from itsdangerous import URLSafeTimedSerializer
 from PIL import Image
 
-from tests.support import add_site_and_agent, connect_agent, csrf_token, login, start_chat
+from tests.support import (
+    add_site_and_agent, connect_agent, connect_visitor, create_agent, csrf_token, login, start_chat, stored_messages,
+)
 from tests.support.files import ACCEPTED, HTML, SVG_WITH_SCRIPT, decompression_bomb_png, jpeg_with_gps
 
 PDF = ACCEPTED["invoice.pdf"][0]
@@ -183,8 +187,6 @@ def test_everyone_who_may_not_have_a_file_gets_the_same_not_found(server, agent_
 
 def test_an_expired_link_is_not_found(server, chat, monkeypatch):
     answer = uploaded(visitor_upload(server, chat, PDF, "a.pdf"))
-    from itsdangerous import URLSafeTimedSerializer
-    import time
     signer = URLSafeTimedSerializer("test-secret-key", salt="attachment-link")
     monkeypatch.setattr(time, "time", lambda: 1_000_000_000)           # signed long ago
     old = signer.dumps([answer["attachment_id"], chat["session_id"]])
@@ -196,7 +198,6 @@ def test_an_expired_link_is_not_found(server, chat, monkeypatch):
 def test_the_site_admin_form_shows_and_saves_the_allowed_kinds_of_file(own_server):
     live = own_server()
     admin_email, admin_password = "boss@example.com", "boss-password-1"
-    from tests.support import create_agent
     create_agent(live, admin_email, "Boss", admin_password, role="admin")
     admin = login(live, admin_email, admin_password)
     page = admin.get(live.url + "/admin/sites/demo", timeout=5).text
@@ -215,3 +216,99 @@ def test_the_site_admin_form_shows_and_saves_the_allowed_kinds_of_file(own_serve
     form["attachment_types"] = ["images", "svg"]
     refused = admin.post(live.url + "/admin/sites/demo", data=form, allow_redirects=False, timeout=5)
     assert refused.status_code == 400 and "svg is not a kind of file" in refused.text
+
+
+# ---- messages with files, everywhere a message appears ----
+
+def test_a_visitor_sends_a_photo_and_a_pdf_the_agent_replies_with_an_image_and_both_still_see_them(
+        server, agent_http, clients):
+    chat, agent = claimed_chat(server, agent_http, clients)
+    session_id = chat["session_id"]
+    agent.call("join_session", {"session_id": session_id})
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    photo = uploaded(visitor_upload(server, chat, jpeg_with_gps(size=(640, 480)), "photo.jpg"))
+    pdf = uploaded(visitor_upload(server, chat, PDF, "invoice.pdf"))
+    sent = visitor.call("send_message", {"text": "", "client_id": "v-files",
+                                         "attachments": [photo["attachment_id"], pdf["attachment_id"]]})
+    assert sent["ok"], sent
+    assert [(item["name"], item["kind"], item["thumbnail"]) for item in sent["message"]["attachments"]] == [
+        ("photo.jpg", "image", True), ("invoice.pdf", "document", False)]
+    assert sent["message"]["attachments"][0]["width"] == 640 and "width" not in sent["message"]["attachments"][1]
+    live = agent.wait_for("message", lambda message: message.get("client_id") == "v-files")
+    assert live["attachments"] == sent["message"]["attachments"]
+    assert agent.wait_for("queue_update", lambda data: data.get("last_message") == "📎 photo.jpg (+1)")
+    # The agent holding the chat fetches both; a thumbnail for the photo.
+    assert agent_http.get(server.url + f"/attachments/{pdf['attachment_id']}", timeout=5).content == PDF
+    thumb = agent_http.get(server.url + f"/attachments/{photo['attachment_id']}/thumbnail", timeout=5)
+    assert (thumb.status_code, thumb.headers["Content-Type"]) == (200, "image/jpeg")
+    # Another agent of the site, who cannot see this chat, gets the one "not found".
+    second = login(server, "second@example.com", "second-password")
+    response = second.get(server.url + f"/attachments/{pdf['attachment_id']}", timeout=5)
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    # The same client_id again: the same message.
+    again = visitor.call("send_message", {"text": "", "client_id": "v-files",
+                                          "attachments": [photo["attachment_id"], pdf["attachment_id"]]})
+    assert again["message"]["id"] == sent["message"]["id"]
+    # The agent replies with an image of its own.
+    reply_file = uploaded(agent_upload(server, agent_http, session_id, ACCEPTED["shot.png"][0], "answer.png"))
+    reply = agent.call("send_message", {"session_id": session_id, "text": "Like this?", "client_id": "a-reply",
+                                        "attachments": [reply_file["attachment_id"]]})
+    assert reply["ok"], reply
+    shown = visitor.wait_for("message", lambda message: message.get("client_id") == "a-reply")
+    assert shown["attachments"][0]["name"] == "answer.png"
+    link = links(server, chat, [reply_file["attachment_id"]]).json()["links"][reply_file["attachment_id"]]
+    assert requests.get(server.url + link["url"], timeout=5).headers["Content-Type"] == "image/png"
+    # After a reload: the REST fallback, the dashboard's chat window and the transcript hold all three.
+    with_files = [message for message in stored_messages(server, chat) if message.get("attachments")]
+    assert [[item["name"] for item in message["attachments"]] for message in with_files] == [
+        ["photo.jpg", "invoice.pdf"], ["answer.png"]]
+    window = agent_http.get(server.url + f"/dashboard/sessions/{session_id}", timeout=5).text
+    transcript = agent_http.get(server.url + f"/history/{session_id}", timeout=5).text
+    for page in (window, transcript):
+        for item in (photo, pdf, reply_file):
+            assert item["attachment_id"] in page
+    export = agent_http.get(server.url + "/history.csv", timeout=5).text.splitlines()
+    header = export[0].split(",")
+    row = next(line.split(",") for line in export if session_id in line)
+    assert row[header.index("attachment_count")] == "3"
+
+
+def test_the_rest_fallback_sends_a_message_of_files(server, chat):
+    from tests.support import stored_messages
+    pdf = uploaded(visitor_upload(server, chat, PDF, "form.pdf"))
+    response = requests.post(server.api("/messages"), json={
+        "session_id": chat["session_id"], "text": "", "client_id": "rest-1", "attachments": [pdf["attachment_id"]]},
+        headers={"X-Session-Key": chat["session_key"]}, timeout=5)
+    assert response.status_code == 201, response.text
+    assert response.json()["message"]["attachments"][0]["name"] == "form.pdf"
+    assert stored_messages(server, chat)[-1]["attachments"][0]["id"] == pdf["attachment_id"]
+    again = requests.post(server.api("/messages"), json={
+        "session_id": chat["session_id"], "text": "", "client_id": "rest-2", "attachments": [pdf["attachment_id"]]},
+        headers={"X-Session-Key": chat["session_key"]}, timeout=5)
+    assert again.status_code == 400
+    assert again.json()["error"] == {"code": "invalid_payload",
+                                     "message": "This file could not be found; please attach it again."}
+    empty = requests.post(server.api("/messages"), json={
+        "session_id": chat["session_id"], "text": "", "client_id": "rest-3"},
+        headers={"X-Session-Key": chat["session_key"]}, timeout=5)
+    assert (empty.status_code, empty.json()["error"]["message"]) == (400, "Please enter a message.")
+
+
+def test_a_private_notes_file_never_reaches_the_visitor(server, agent_http, clients):
+    chat, agent = claimed_chat(server, agent_http, clients)
+    session_id = chat["session_id"]
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    note_file = uploaded(agent_upload(server, agent_http, session_id, PDF, "internal.pdf"))
+    note = agent.call("send_message", {"session_id": session_id, "text": "", "client_id": "note-1",
+                                       "private": True, "attachments": [note_file["attachment_id"]]})
+    assert note["ok"] and note["message"]["private"] and note["message"]["attachments"][0]["name"] == "internal.pdf"
+    after = agent.call("send_message", {"session_id": session_id, "text": "public", "client_id": "after-note"})
+    visitor.wait_for("message", lambda message: message.get("client_id") == "after-note")
+    assert all(message.get("client_id") != "note-1" for message in visitor.messages())
+    assert all(not message.get("attachments") for message in stored_messages(server, chat))
+    assert after["ok"]
+    response = links(server, chat, [note_file["attachment_id"]])
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert agent_http.get(server.url + f"/attachments/{note_file['attachment_id']}", timeout=5).content == PDF

@@ -11,6 +11,12 @@ ATTACHMENT_KINDS = ("image", "video", "audio", "document")
 ATTACHMENT_CATEGORIES = ("images", "pdf", "office", "audio", "video")
 
 
+def files_preview(listed):
+    """What a chat list shows for a message of files only: "📎 photo.jpg" (and how many more)."""
+    first = listed[0]["name"]
+    return f"📎 {first}" if len(listed) == 1 else f"📎 {first} (+{len(listed) - 1})"
+
+
 class Attachment(db.Model):
     __tablename__ = "attachment"
     __table_args__ = (
