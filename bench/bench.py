@@ -10,6 +10,7 @@ production (`wsgi.py`), server pinned to CPU 0 and this load generator to CPU 1.
     bin/bench --supervisor load  # only its loads (HTTP, then Chromium against a baseline)
     bin/bench --reports  # only /reports over 100,000 chats, SQLite and PostgreSQL
     bin/bench --history-search   # History's text search over 1,000,000 messages (bench/history_search.py)
+    bin/bench --attachments      # a 10 MB upload and a 20-megapixel photo's thumbnail (bench/attachments.py)
 
 It prints a table; it asserts nothing.
 """

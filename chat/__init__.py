@@ -20,6 +20,10 @@ def create_app(test_config=None):
     app.config.update(load_settings(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    from .attachment_storage import storage_for
+    # Made now so a bad ATTACHMENT_STORAGE stops start-up (and boto3 is imported before the
+    # loop runs); a bucket is not contacted until the first file.
+    app.extensions["attachment_storage"] = storage_for(app.config)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

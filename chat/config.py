@@ -123,6 +123,14 @@ def load_settings(instance_path):
         # Model answers one process writes at once; more answer from the articles (a flood of
         # questions costs no more than this many model calls at a time).
         "LLM_MAX_CONCURRENT": _int_between("LLM_MAX_CONCURRENT", 20, 1, 1000),
+        # With ATTACHMENT_STORAGE=s3://bucket/prefix (chat/attachment_storage_s3.py): the address
+        # of an S3-compatible server other than AWS (MinIO, Ceph, ...), else boto3's own
+        # AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS itself; and its URL style ("path":
+        # http://host/bucket/key, the default with an endpoint; "virtual": http://bucket.host/key).
+        "ATTACHMENT_S3_ENDPOINT_URL": (os.environ.get("ATTACHMENT_S3_ENDPOINT_URL", "").strip()
+                                       or os.environ.get("AWS_ENDPOINT_URL_S3", "").strip()
+                                       or os.environ.get("AWS_ENDPOINT_URL", "").strip() or None),
+        "ATTACHMENT_S3_ADDRESSING_STYLE": os.environ.get("ATTACHMENT_S3_ADDRESSING_STYLE", "").strip() or None,
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 22),
         "INACTIVITY_MINUTES": _int("INACTIVITY_MINUTES", 30),
         "HEARTBEAT_TIMEOUT_MINUTES": _int("HEARTBEAT_TIMEOUT_MINUTES", 5),
