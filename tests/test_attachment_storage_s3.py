@@ -15,6 +15,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from chat.attachment_storage import LocalStorage, storage_for
 from chat.attachment_storage_s3 import S3Storage, S3StorageError
 from tests.support import ROOT, free_port, server_environment, start_chat
 
@@ -56,21 +57,11 @@ def s3_storage(endpoint, url=None):
                      {"ATTACHMENT_S3_ENDPOINT_URL": endpoint})
 
 
-def attachment_storage():
-    try:
-        from chat import attachment_storage
-    except ImportError as error:
-        if "attachment_storage" not in str(error):
-            raise
-        pytest.skip("chat/attachment_storage.py (LocalStorage, from branch att-core) is not there yet")
-    return attachment_storage
-
-
 @pytest.fixture(params=["s3", "local"])
 def storage(request, tmp_path):
     if request.param == "s3":
         return s3_storage(request.getfixturevalue("s3_endpoint"))
-    return attachment_storage().LocalStorage(tmp_path / "attachments")
+    return LocalStorage(tmp_path / "attachments")
 
 
 # ---------------------------------------------------------------- both storages
@@ -161,7 +152,7 @@ def test_a_server_that_is_not_there_is_named(s3_endpoint):
 
 
 def test_the_setting_s3_url_gives_the_bucket(s3_endpoint):
-    storage = attachment_storage().storage_for({"ATTACHMENT_STORAGE": f"s3://{BUCKET}/from-settings",
+    storage = storage_for({"ATTACHMENT_STORAGE": f"s3://{BUCKET}/from-settings",
                                                 "ATTACHMENT_S3_ENDPOINT_URL": s3_endpoint})
     storage.save("session-7/attachment-1", b"set", "text/plain")
     assert bucket_client(s3_endpoint).get_object(
