@@ -167,7 +167,7 @@
     progress.hidden = item.state !== "uploading";
     var state = element.querySelector(".upload-state");
     state.textContent = item.state === "uploading" ? "Uploading " + Math.round(item.progress * 100) + "%"
-      : item.state === "done" ? "Ready" : "";
+      : item.state === "done" ? "Ready" : "Not uploaded";
     var error = element.querySelector(".upload-error");
     error.textContent = item.error || "";
     error.hidden = !item.error;
@@ -207,7 +207,10 @@
       var target = next ? next.querySelector(".upload-remove") : tray.options.focusAfter;
       if (target && !target.disabled) target.focus();
     });
-    head.append(name, size, state, retry, remove);
+    head.append(name, retry, remove);
+    var meta = document.createElement("div");
+    meta.className = "upload-meta";
+    meta.append(size, state);
     var progress = document.createElement("progress");
     progress.className = "upload-progress";
     progress.max = 100;
@@ -215,7 +218,7 @@
     var error = document.createElement("p");
     error.className = "upload-error";
     error.setAttribute("role", "alert");
-    element.append(head, progress, error);
+    element.append(head, meta, progress, error);
     item.element = element;
     tray.draw(item);
     return element;
