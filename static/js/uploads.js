@@ -232,6 +232,7 @@
   /* Files dragged onto `area` are attached (`onFiles(files)`) when `enabled()` says the composer
      can take them; the area is marked while they are over it. */
   function dropZone(area, onFiles, enabled) {
+    guardPage();
     var depth = 0;
     function mark(on) { area.classList.toggle("dropping-files", on); }
     area.addEventListener("dragenter", function (event) {
@@ -255,6 +256,21 @@
       if (!hasFiles(event)) return;
       event.preventDefault();        // never opened in place of the chat
       if (enabled() && event.dataTransfer.files.length) onFiles(event.dataTransfer.files);
+    });
+  }
+
+  /* A file dropped anywhere else on the page is not opened in its place (the chat would be gone). */
+  var guarded = false;
+  function guardPage() {
+    if (guarded) return;
+    guarded = true;
+    ["dragover", "drop"].forEach(function (type) {
+      global.addEventListener(type, function (event) {
+        if (hasFiles(event) && !event.defaultPrevented) {
+          event.preventDefault();
+          if (type === "dragover") event.dataTransfer.dropEffect = "none";
+        }
+      });
     });
   }
 
