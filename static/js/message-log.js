@@ -373,18 +373,19 @@
 
   var TYPE_NAMES = {
     "application/pdf": ["PDF", "PDF document"],
-    "application/msword": ["DOC", "Word document"],
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ["DOC", "Word document"],
-    "application/vnd.ms-excel": ["XLS", "Excel spreadsheet"],
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ["XLS", "Excel spreadsheet"],
-    "application/vnd.ms-powerpoint": ["PPT", "PowerPoint presentation"],
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ["PPT", "PowerPoint presentation"],
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ["DOCX", "Word document"],
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ["XLSX", "Excel spreadsheet"],
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ["PPTX", "PowerPoint presentation"],
     "application/vnd.oasis.opendocument.text": ["ODT", "OpenDocument text"],
     "application/vnd.oasis.opendocument.spreadsheet": ["ODS", "OpenDocument spreadsheet"],
     "application/vnd.oasis.opendocument.presentation": ["ODP", "OpenDocument presentation"],
-    "text/plain": ["TXT", "Text file"],
-    "text/csv": ["CSV", "CSV file"],
-    "application/zip": ["ZIP", "ZIP archive"]
+    "audio/mpeg": ["MP3", "MP3 audio"],
+    "audio/ogg": ["OGG", "Ogg audio"],
+    "audio/wav": ["WAV", "WAV audio"],
+    "audio/mp4": ["M4A", "M4A audio"],
+    "video/mp4": ["MP4", "MP4 video"],
+    "video/webm": ["WEBM", "WebM video"],
+    "video/quicktime": ["MOV", "QuickTime video"]
   };
   var KIND_NAMES = {image: ["IMG", "Image"], video: ["VID", "Video"], audio: ["AUD", "Audio"], document: ["DOC", "Document"]};
 
