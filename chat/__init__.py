@@ -66,8 +66,9 @@ def create_app(test_config=None):
     for module in (auth, account, admin, dashboard, supervisor, health, public_api, reports_views, widget,
                    knowledge_views, cli):
         app.register_blueprint(module.bp)
-    from . import history
+    from . import attachment_views, history
     app.register_blueprint(history.bp)
+    app.register_blueprint(attachment_views.bp)
     register_error_handlers(app)
     return app
 

@@ -89,6 +89,35 @@ def visitor_may_write(chat):
     return chat.is_open
 
 
+# Attachments: who may upload to a chat, and who may fetch a file.
+
+def may_attach(agent, chat):
+    """An agent uploads to a chat it may write in or leave a note on."""
+    return may_write(agent, chat) or may_note(agent, chat)
+
+
+def visitor_may_attach(chat):
+    return visitor_may_write(chat)
+
+
+def visitor_may_fetch(attachment, private):
+    """The chat's visitor (its key checked by the caller) fetches the files of the chat's public
+    messages and its own uploads not yet sent; never a private note's, never an agent's draft."""
+    if attachment.message_id is None:
+        return attachment.uploaded_by_type == "visitor"
+    return not private
+
+
+def may_fetch(agent, chat, attachment, private):
+    """An agent fetches a file of a message it may see: in a chat it may view, or whose transcript it
+    may read (a note's only as its notes); a file not yet sent, only the agent who uploaded it."""
+    if attachment.message_id is None:
+        return attachment.uploaded_by_type == "agent" and attachment.uploaded_by_id == agent.id
+    if may_view(agent, chat):
+        return True
+    return may_read_notes(agent, chat) if private else may_read_transcript(agent, chat)
+
+
 # Refusals: a chat the agent may not see does not exist, as far as the agent knows.
 
 def require_view(agent, chat):
@@ -143,6 +172,22 @@ def require_transfer(agent, chat, to_agent):
             raise ChatError("invalid_target", f"{to_agent.display_name} already holds this chat.")
         raise ChatError("invalid_target", f"{to_agent.display_name} cannot take this chat "
                                           "(disabled, or does not answer this website).")
+    return chat
+
+
+def require_attach(agent, chat):
+    """A chat the agent may not see does not exist; one it sees but that ended takes no files."""
+    require_view(agent, chat)
+    if not may_attach(agent, chat):
+        if not chat.is_open:
+            raise ChatError("session_closed", "This chat has ended.")
+        raise ChatError("not_assigned", "Accept this chat before sending files.")
+    return chat
+
+
+def require_visitor_attach(chat):
+    if not visitor_may_attach(chat):
+        raise ChatError("session_closed", "This chat has ended.")
     return chat
 
 

@@ -3,7 +3,7 @@ translate; the rules are in `team`, `sites`, `canned` and `access`."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import access, canned, knowledge, sites, team
+from . import access, attachments, canned, knowledge, sites, team
 from .errors import ChatError, refused_page
 from .extensions import db
 from .models import AGENT_ROLES, MAX_CHATS_LIMIT, SITE_ROUTINGS, Agent, Site
@@ -106,7 +106,9 @@ def reset_password(agent_id):
 def site_form_values(form):
     return dict(name=form.get("name"), origins=(form.get("origins") or "").splitlines(),
                 greeting=form.get("greeting"), color=form.get("color"), position=form.get("position"),
-                routing=form.get("routing"))
+                routing=form.get("routing"),
+                # The form says which kinds of file it showed: none ticked is "no files".
+                attachment_types=form.getlist("attachment_types") if form.get("attachment_types_shown") else None)
 
 
 def site_or_404(key):
@@ -119,6 +121,7 @@ def site_or_404(key):
 def sites_page(status=200, **shown):
     listed = db.session.execute(db.select(Site).order_by(Site.name)).scalars().all()
     return render_template("admin/sites.html", sites=listed, positions=POSITIONS, routings=SITE_ROUTINGS,
+                           attachment_categories=attachments.CATEGORY_WORDS,
                            app_origin=own_origin(),
                            snippet=sites.embed_snippet, **shown), status
 
@@ -143,6 +146,7 @@ def add_site():
 def site_page(site, status=200, **shown):
     """One site's page: its embed tag, its settings and its bot (`shown`: an error and what was typed)."""
     return render_template("admin/site.html", site=site, positions=POSITIONS, routings=SITE_ROUTINGS,
+                           attachment_categories=attachments.CATEGORY_WORDS,
                            snippet=sites.embed_snippet(site, own_origin()), days=business_hours.DAY_NAMES,
                            hours=business_hours.hours_of(site), **shown), status
 

@@ -173,4 +173,27 @@ def load_settings(instance_path):
         # A heartbeat or poll writes the visitor's last-seen time at most this often per chat
         # and process (below the heartbeat timeout, so the away flag is always cleared).
         "VISITOR_SEEN_WRITE_SECONDS": _int_between("VISITOR_SEEN_WRITE_SECONDS", 15, 0, 60),
+        **attachment_settings(instance_path),
+    }
+
+
+def attachment_settings(instance_path):
+    """Attachments (chat/attachments.py): the size of one file, where files are kept, and how
+    much one chat may upload per hour."""
+    max_upload_mb = _int_between("MAX_UPLOAD_MB", 10, 1, 1024)
+    return {
+        "MAX_UPLOAD_MB": max_upload_mb,
+        # Werkzeug refuses a larger request body before reading it: the file and the form's
+        # few other fields (multipart headers and session_id) fit well within 64 KiB more.
+        "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024 + 65536,
+        # "" keeps files in ATTACHMENT_FOLDER; "s3://bucket/prefix" in a bucket (see README).
+        "ATTACHMENT_STORAGE": os.environ.get("ATTACHMENT_STORAGE", "").strip(),
+        "ATTACHMENT_FOLDER": os.environ.get("ATTACHMENT_FOLDER") or str(Path(instance_path) / "attachments"),
+        # Files and megabytes one chat may upload per rolling hour (visitor and agents together).
+        "ATTACHMENTS_PER_SESSION_HOUR": _int_between("ATTACHMENTS_PER_SESSION_HOUR", 20, 1, 100000),
+        "ATTACHMENT_MB_PER_SESSION_HOUR": _int_between("ATTACHMENT_MB_PER_SESSION_HOUR", 50, 1, 1000000),
+        # An image larger than this many pixels (all frames together) is refused: a decompression bomb.
+        "MAX_IMAGE_PIXELS": _int_between("MAX_IMAGE_PIXELS", 50_000_000, 1000, 1_000_000_000),
+        # Uploads from one address (Flask-Limiter), visitors' and agents' each.
+        "UPLOAD_LIMIT_PER_IP": _rate("UPLOAD_LIMIT_PER_IP", "30 per minute"),
     }

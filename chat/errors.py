@@ -47,6 +47,11 @@ STATUS_OF_CODE = {
     "invalid_payload": 400,
     "rate_limited": 429,
     "too_many_open_sessions": 429,
+    "attachment_not_found": 404,
+    "file_too_large": 413,
+    "file_type_not_allowed": 415,
+    "image_invalid": 400,
+    "upload_limit": 429,
 }
 
 
@@ -84,6 +89,11 @@ def register_error_handlers(app):
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        if error.code == 413 and request.path.endswith("/attachments"):
+            # MAX_CONTENT_LENGTH: refused before the body is read.
+            from flask import current_app
+            return json_error("file_too_large", f"This file is larger than {current_app.config['MAX_UPLOAD_MB']} MB.",
+                              413)
         if wants_json():
             code = (error.name or "error").lower().replace(" ", "_")
             return json_error(code, error.description, error.code)

@@ -74,7 +74,7 @@ def transcript(session_id):
 
 
 CSV_COLUMNS = ("started_at", "ended_at", "visitor_name", "visitor_email", "site_name", "channel", "agent_name",
-               "status", "end_reason", "message_count", "duration_seconds", "id")
+               "status", "end_reason", "message_count", "attachment_count", "duration_seconds", "id")
 
 
 def csv_cell(value):
@@ -98,8 +98,10 @@ def export():
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for row in history_search.chats_to_export(current_user, filters):
-        payload = row_payload(row)
+    rows = history_search.chats_to_export(current_user, filters)
+    files = history_search.attachment_counts(row.id for row in rows)
+    for row in rows:
+        payload = dict(row_payload(row), attachment_count=files.get(row.id, 0))
         writer.writerow([csv_cell(payload[column]) for column in CSV_COLUMNS])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="chat-history.csv"'})

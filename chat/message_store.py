@@ -117,19 +117,21 @@ def preview(text, private):
 
 
 def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None, sender_name=None,
-           private=False, require_open=True, extras=None):
+           private=False, require_open=True, extras=None, attachment_ids=None, preview_text=None):
     """Add a message with the next seq, in the cursor's transaction.
 
     The counter update comes first, so the row lock (or SQLite's write lock) serialises
     senders of one session; it also returns the session's status and agent.
     Returns (message, (status, agent_id, site_id)); (None, "closed") when the session is not open;
-    (None, "duplicate") when the client_id is already stored.
+    (None, "duplicate") when the client_id is already stored. A message naming attachments
+    (`attachment_ids`, checked by attachments.for_message) claims them (claim_attachments);
+    `preview_text` is its chat's preview when its text is empty.
     """
     sql = statements()
     now = utcnow()
     stamp = sql.datetime(now)
     cursor.execute(sql.next_seq[require_open], {
-        "session_id": session_id, "now": stamp, "preview": preview(text, private),
+        "session_id": session_id, "now": stamp, "preview": preview(preview_text or text, private),
         "first_response": stamp if is_first_response(sender_type, private) else None})
     row = cursor.fetchone()
     if row is None:
@@ -142,7 +144,26 @@ def append(cursor, session_id, sender_type, text, client_id=None, sender_id=None
     if inserted is None:
         cursor.execute(sql.undo_seq, {"session_id": session_id})
         return None, "duplicate"
+    if attachment_ids:
+        claim_attachments(cursor, inserted[0], session_id, attachment_ids)
     return StoredMessage(id=inserted[0], created_at=now, **fields), (status, agent_id, site_id)
+
+
+CLAIM_ATTACHMENTS_SQL = ("UPDATE attachment SET message_id = :message_id WHERE session_id = :session_id "
+                         "AND message_id IS NULL AND id IN ({ids})")
+
+
+def claim_attachments(cursor, message_id, session_id, attachment_ids):
+    """The files a message names become its own, in its transaction: each must still be of the
+    chat and in no other message (a racing message that named one first wins), else the whole
+    message fails (and its transaction with it)."""
+    names = {f"a{index}": attachment_id for index, attachment_id in enumerate(attachment_ids)}
+    sql = native(CLAIM_ATTACHMENTS_SQL.format(ids=", ".join(f":{name}" for name in names)),
+                 db.engine.dialect.paramstyle)
+    cursor.execute(sql, {"message_id": message_id, "session_id": session_id, **names})
+    if cursor.rowcount != len(attachment_ids):
+        from .attachments import attach_again
+        raise attach_again()
 
 
 class PendingMessage:
@@ -205,17 +226,28 @@ def _append_in_one_round_trip(connection, batch):
     fields = [{"client_id": None, "sender_id": None, "sender_name": None, "private": False, "extras": None,
                **pending.fields}
               for pending in batch]
+    # A message with files (rare) keeps their ids and its preview apart from its columns.
+    files = {index: (each.pop("attachment_ids"), each.pop("preview_text", None))
+             for index, each in enumerate(fields) if "attachment_ids" in each}
     with connection.pipeline():
         cursors = [connection.execute(POSTGRES_APPEND_SQL, dict(
-            each, now=now, preview=preview(each["text"], each["private"]),
+            each, now=now, preview=preview(files[index][1] or each["text"] if index in files else each["text"],
+                                           each["private"]),
             first_response=now if is_first_response(each["sender_type"], each["private"]) else None))
-            for each in fields]
+            for index, each in enumerate(fields)]
         rows = [cursor.fetchone() for cursor in cursors]
     results = []
-    for pending, each, (message_id, seq, status, agent_id, site_id, duplicate) in zip(batch, fields, rows):
+    for index, (pending, each, (message_id, seq, status, agent_id, site_id, duplicate)) in enumerate(
+            zip(batch, fields, rows)):
         if message_id is None:
             results.append((pending, None, "duplicate" if duplicate else "closed"))
         else:
+            if index in files:
+                cursor = connection.cursor()
+                try:
+                    claim_attachments(cursor, message_id, each["session_id"], files[index][0])
+                finally:
+                    cursor.close()
             results.append((pending, StoredMessage(id=message_id, seq=seq, created_at=now, **each), (status, agent_id, site_id)))
     return results
 

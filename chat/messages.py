@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from . import access, message_store, publish, sessions
+from . import access, attachments, message_store, publish, sessions
 from .errors import session_closed
 from .extensions import db
-from .models import ChatSession, Message, visitor_label
+from .models import ChatSession, Message, files_preview, visitor_label
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class Inbound:
     channel: str = "web"
     button_id: str | None = None  # the quick-reply button pressed (its title is the text)
     offline_form: bool = False    # sent through the offline form: for the team, not the bot
+    attachment_ids: tuple = ()    # files the visitor uploaded to this chat (attachments.accept)
 
 
 def is_end_word(text):
@@ -45,7 +46,7 @@ def receive(inbound):
     """Store a visitor's message once; an end word then ends the chat. Returns the message."""
     message = _store(inbound.session_id, "visitor", inbound.text, inbound.client_id,
                      sender_name=visitor_label(inbound.sender_name, inbound.session_id),
-                     extras=inbound_extras(inbound))
+                     extras=inbound_extras(inbound), attachment_ids=inbound.attachment_ids)
     if is_end_word(inbound.text):
         chat_session = sessions.find_session(inbound.session_id)
         if chat_session is not None:
@@ -61,24 +62,26 @@ def inbound_extras(inbound):
 
 
 def for_the_bot(message, chat_status):
-    """A visitor's message the bot answers: in a chat that is `bot`, neither an end word nor
-    one sent through the offline form."""
-    return (chat_status == "bot" and message.sender_type == "visitor" and not is_end_word(message.text)
+    """A visitor's message the bot answers: in a chat that is `bot`, with words (not files alone),
+    neither an end word nor one sent through the offline form."""
+    return (chat_status == "bot" and message.sender_type == "visitor" and message.text
+            and not is_end_word(message.text)
             and "form" not in (json.loads(message.extras) if message.extras else {}))
 
 
-def post_agent(chat, agent, text, client_id):
-    """An agent's reply to a chat it may write to (access.may_write)."""
+def post_agent(chat, agent, text, client_id, attachment_ids=()):
+    """An agent's reply to a chat it may write to (access.may_write), with the files it uploaded."""
     access.require_write(agent, chat)
-    return _store(chat.id, "agent", text, client_id, sender_id=agent.id, sender_name=agent.display_name)
+    return _store(chat.id, "agent", text, client_id, sender_id=agent.id, sender_name=agent.display_name,
+                  attachment_ids=attachment_ids)
 
 
-def post_note(chat, agent, text, client_id):
+def post_note(chat, agent, text, client_id, attachment_ids=()):
     """A private note in a chat the agent may note (access.may_note): agents and supervisors
-    see it; it never reaches the visitor or any channel."""
+    see it (and its files); it never reaches the visitor or any channel."""
     access.require_note(agent, chat)
     return _store(chat.id, "agent", text, client_id, sender_id=agent.id, sender_name=agent.display_name,
-                  private=True)
+                  private=True, attachment_ids=attachment_ids)
 
 
 def add_note(session_id, agent, text):
@@ -133,18 +136,24 @@ def start_writer(app):
     message_store.start_writer(app, _after_writer_stored)
 
 
-def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None, private=False, extras=None):
+def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name=None, private=False, extras=None,
+           attachment_ids=()):
     """Store a message once per client_id, publish it, and return it."""
+    fields = dict(session_id=session_id, sender_type=sender_type, text=text, client_id=client_id,
+                  sender_id=sender_id, sender_name=sender_name, private=private, extras=extras)
+    if attachment_ids:
+        # A resend of a stored message names files that are its own now: the message answers.
+        existing = _by_client_id(session_id, client_id) if client_id else None
+        if existing is not None:
+            return existing
+        with_files(fields, attachment_ids)
     # The writer takes its connection from the pool the events use: an event that read
     # something through the ORM first gives its connection back before it waits, or forty
     # agents in flight starve the writer (docs/benchmarks.md). An event that did not, the
     # usual case, creates no session just to roll it back.
     if db.session.registry.has():
         db.session.rollback()
-    pending = message_store.store_one(dict(session_id=session_id, sender_type=sender_type, text=text,
-                                           client_id=client_id, sender_id=sender_id, sender_name=sender_name,
-                                           private=private, extras=extras),
-                                      _after_writer_stored)
+    pending = message_store.store_one(fields, _after_writer_stored)
     if isinstance(pending.outcome, Exception):
         raise pending.outcome
     if pending.outcome in ("duplicate", "closed"):
@@ -154,6 +163,21 @@ def _store(session_id, sender_type, text, client_id, sender_id=None, sender_name
             return existing
         raise session_closed()
     return pending.message
+
+
+def with_files(fields, attachment_ids):
+    """A message's fields with the files it names (attachments.for_message checks them): listed in
+    its extras, claimed by the store in its transaction, and named in its chat's preview when it
+    has no words."""
+    listed = attachments.for_message(fields["session_id"], list(attachment_ids), fields["sender_type"],
+                                     fields["sender_id"])
+    extras = json.loads(fields["extras"]) if fields["extras"] else {}
+    extras["attachments"] = listed
+    fields.update(extras=json.dumps(extras, separators=(",", ":"), ensure_ascii=False),
+                  attachment_ids=list(attachment_ids))
+    if not fields["text"]:
+        fields["preview_text"] = files_preview(listed)
+    return fields
 
 
 def _by_client_id(session_id, client_id):

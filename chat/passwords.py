@@ -5,10 +5,11 @@ in C with the GIL released, so in an OS thread it leaves the eventlet or gevent 
 for every other socket of the process; with no async library patched in (the flask CLI,
 unit tests) it simply runs in the caller's thread.
 """
-import sys
 import threading
 
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import off_loop
 
 # Hashes computed at once by a process; more logins wait their turn (without holding the
 # loop: wsgi.py has patched threading before this module is imported). Bounds the memory
@@ -27,15 +28,7 @@ def password_matches(stored_hash, password):
 
 
 def off_the_loop(function, *args):
-    """function(*args) in an OS thread of the async library wsgi.py patched in, if any;
-    the calling green thread waits, the others run."""
+    """function(*args) in an OS thread of the async library wsgi.py patched in, if any
+    (chat/off_loop.py), at most HASHES_AT_ONCE at a time."""
     with HASHES_AT_ONCE:
-        eventlet_patcher = sys.modules.get("eventlet.patcher")
-        if eventlet_patcher is not None and eventlet_patcher.is_monkey_patched("thread"):
-            from eventlet import tpool
-            return tpool.execute(function, *args)
-        gevent_monkey = sys.modules.get("gevent.monkey")
-        if gevent_monkey is not None and gevent_monkey.is_module_patched("threading"):
-            import gevent
-            return gevent.get_hub().threadpool.apply(function, args)
-        return function(*args)
+        return off_loop.run(function, *args)

@@ -1,6 +1,6 @@
 """What clients receive about a chat: one serializer per kind of payload, each written once
 (docs/protocol.md, "Payloads"). A message is `Message.to_dict()`."""
-from .models import PREVIEW_LENGTH, isoformat, utcnow
+from .models import isoformat, message_preview, utcnow
 
 
 def summary(chat_session):
@@ -28,7 +28,7 @@ def brief(chat_session):
 def preview(message, status, agent_id):
     """A holder's chat list after a message: its preview and latest seq."""
     return {"session_id": message.session_id, "status": status, "agent_id": agent_id,
-            "last_message": message.text[:PREVIEW_LENGTH], "last_seq": message.seq,
+            "last_message": message_preview(message), "last_seq": message.seq,
             "last_message_at": isoformat(message.created_at), "sender_type": message.sender_type,
             "sender_name": message.sender_name}
 

@@ -2,7 +2,7 @@
 the JSON body or the X-Session-Key header, never in a URL."""
 from flask import Blueprint, current_app, jsonify, request
 
-from . import messages, payloads, queue, sessions, validation
+from . import access, attachment_views, attachments, messages, payloads, queue, sessions, validation
 from .errors import ChatError, json_error
 from .extensions import csrf, db, limiter
 from .models import Site
@@ -125,15 +125,48 @@ def read_messages(session_id):
 
 @bp.post("/messages")
 def send():
-    """Polling fallback: send `{session_id, session_key, text, client_id, button_id?}`.
+    """Polling fallback: send `{session_id, session_key, text, client_id, button_id?, attachments?}`.
     See docs/protocol.md, `POST /messages`."""
     body = json_body()
-    text = validation.message_text(body)
+    attachment_ids = validation.attachment_ids(body)
+    text = validation.message_text(body, required=not attachment_ids)
     client_id = validation.client_id(body)
     button_id = validation.button_id(body)
     chat_session = visitor_session(validation.session_id(body), body)
     # The same counter as the visitor's sockets: REST and sockets together stay under it.
     limits.check("MESSAGE_LIMIT_PER_SESSION", ("session", chat_session.id))
     message = messages.receive(messages.Inbound(chat_session.id, text, client_id,
-                                                sender_name=chat_session.visitor.name, button_id=button_id))
+                                                sender_name=chat_session.visitor.name, button_id=button_id,
+                                                attachment_ids=tuple(attachment_ids or ())))
     return jsonify({"ok": True, "message": message.to_dict()}), 201
+
+
+@bp.post("/attachments")
+@limiter.limit(lambda: current_app.config["UPLOAD_LIMIT_PER_IP"], override_defaults=False)
+def upload_attachment():
+    """The visitor uploads one file (multipart: `file`, `session_id`; key in X-Session-Key) to
+    name in a message. See docs/protocol.md, `POST /attachments`."""
+    chat_session = visitor_session(validation.session_id(request.form))
+    access.require_visitor_attach(chat_session)
+    attachment = attachments.accept(attachment_views.uploaded_file(), chat_session,
+                                    attachments.Uploader("visitor", chat_session.visitor_id))
+    return jsonify(attachment.upload_payload()), 201
+
+
+@bp.post("/attachments/links")
+def attachment_links():
+    """Signed links (15 minutes) to files of the visitor's chat: `{session_id, attachment_ids}`,
+    key in X-Session-Key. See docs/protocol.md, `POST /attachments/links`."""
+    body = json_body()
+    ids = validation.attachment_ids(body, "attachment_ids", most=50, required=True)
+    try:
+        chat_session = visitor_session(validation.session_id(body))
+    except ChatError as error:
+        if error.code != "session_not_found":
+            raise
+        raise attachments.not_found() from None       # the same answer as a wrong token
+    count_read(chat_session)
+    visible = attachments.visible_to_visitor(chat_session.id, ids)
+    if not visible:
+        raise attachments.not_found()
+    return jsonify({"links": {attachment.id: attachments.link(attachment) for attachment in visible}})

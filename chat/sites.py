@@ -18,7 +18,7 @@ from .bot import hours as business_hours
 from .bot import menu
 from .errors import ChatError
 from .extensions import db
-from .models import SITE_ROUTINGS, Agent, Site, agent_site
+from .models import ATTACHMENT_CATEGORIES, SITE_ROUTINGS, Agent, Site, agent_site
 from .origins import forget_site_origins
 from .realtime.disconnect import disconnect_agent_sockets
 from .validation import invalid
@@ -98,6 +98,17 @@ def new_key():
             return key
 
 
+def checked_attachment_types(categories):
+    """The kinds of files a site takes (models.ATTACHMENT_CATEGORIES), in their usual order;
+    None leaves them as they are."""
+    if categories is None:
+        return None
+    unknown = [category for category in categories if category not in ATTACHMENT_CATEGORIES]
+    if unknown:
+        raise invalid(f"{unknown[0]} is not a kind of file: choose from {', '.join(ATTACHMENT_CATEGORIES)}.")
+    return " ".join(category for category in ATTACHMENT_CATEGORIES if category in categories)
+
+
 def checked_settings(name, origins, greeting, color, position, routing=None):
     """A site's settings, each checked (ChatError with a sentence on the first bad one)."""
     name = (name or "").strip()
@@ -119,14 +130,15 @@ def checked_settings(name, origins, greeting, color, position, routing=None):
     return name, entries, greeting, color and color.lower(), position, routing
 
 
-def create_site(name, origins, greeting=None, color=None, position=None, routing=None):
+def create_site(name, origins, greeting=None, color=None, position=None, routing=None, attachment_types=None):
     """A new site with a fresh key, allowed on `origins` (each checked; nothing is written
     when one is refused). Every agent of the team answers it, as a new agent answers every
     site that exists (`flask chat create-agent --site` narrows an agent's sites)."""
     name, entries, greeting, color, position, routing = checked_settings(
         name, origins, greeting, color, position, routing)
+    attachment_types = checked_attachment_types(attachment_types)
     site = Site(key=new_key(), name=name, allowed_origins=" ".join(entries))
-    apply_settings(site, greeting, color, position, routing)
+    apply_settings(site, greeting, color, position, routing, attachment_types)
     db.session.add(site)
     db.session.flush()
     team = db.session.execute(db.select(Agent.id)).scalars().all()
@@ -141,20 +153,22 @@ def create_site(name, origins, greeting=None, color=None, position=None, routing
     return site
 
 
-def update_site(site, name, origins, greeting=None, color=None, position=None, routing=None):
+def update_site(site, name, origins, greeting=None, color=None, position=None, routing=None,
+                attachment_types=None):
     """New settings for a site; the list of origins replaces the old one. Nothing is written
     when one setting is refused. Turning auto-assignment on offers the waiting chats at once."""
     name, entries, greeting, color, position, routing = checked_settings(
         name, origins, greeting, color, position, routing)
+    attachment_types = checked_attachment_types(attachment_types)
     site.name, site.allowed_origins = name, " ".join(entries)
-    apply_settings(site, greeting, color, position, routing)
+    apply_settings(site, greeting, color, position, routing, attachment_types)
     db.session.commit()
     forget_site_origins()
     queue.offer_waiting([site.id])
     return site
 
 
-def apply_settings(site, greeting, color, position, routing=None):
+def apply_settings(site, greeting, color, position, routing=None, attachment_types=None):
     if greeting:
         site.greeting = greeting
     if color:
@@ -163,6 +177,8 @@ def apply_settings(site, greeting, color, position, routing=None):
         site.position = position
     if routing:
         site.routing = routing
+    if attachment_types is not None:
+        site.attachment_types = attachment_types
 
 
 def update_bot(site, enabled, menu_json, hours):

@@ -68,8 +68,9 @@ def string_field(payload, name, max_length, required=False):
     return value or None
 
 
-def message_text(payload):
-    return string_field(payload, "text", current_app.config["MAX_MESSAGE_LENGTH"], required=True)
+def message_text(payload, required=True):
+    """A message's text; it may be empty ("") only when not `required` (a message of files)."""
+    return string_field(payload, "text", current_app.config["MAX_MESSAGE_LENGTH"], required=required) or ""
 
 
 def note(payload):
@@ -110,6 +111,22 @@ def button_id(payload):
         return None
     if not isinstance(value, str) or not BUTTON_ID_PATTERN.match(value):
         raise invalid("This button could not be sent (its id must be 1 to 256 letters, digits or _ : -).")
+    return value
+
+
+ATTACHMENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,36}$")
+
+
+def attachment_ids(payload, name="attachments", most=10, required=False):
+    """A list of 1 to `most` distinct attachment ids; None when absent and not required."""
+    value = payload.get(name)
+    if value is None and not required:
+        return None
+    if (not isinstance(value, list) or not 1 <= len(value) <= most
+            or not all(isinstance(each, str) and ATTACHMENT_ID_PATTERN.match(each) for each in value)
+            or len(set(value)) != len(value)):
+        raise invalid(f"These files could not be sent ({name} must be a list of 1 to {most} different "
+                      "attachment ids).")
     return value
 
 

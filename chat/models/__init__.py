@@ -1,5 +1,5 @@
 """Database models: people (agents, visitors), sites, conversations (chat sessions and their
-messages), the knowledge base, and the jobs' lease. Every name is importable from here."""
+messages, the files attached to them), the knowledge base, and the jobs' lease. Every name is importable from here."""
 from .common import (
     AGENT_ROLES, CHANNELS, EVERY_SITE_ROLES, LINE_STATUSES, MAX_CHATS_LIMIT, OPEN_STATUSES, PREVIEW_LENGTH,
     QUEUED_STATUSES, SENDER_TYPES, SESSION_STATUSES, SITE_ROUTINGS, hash_session_key, isoformat, utcnow,
@@ -7,7 +7,9 @@ from .common import (
 )
 from .conversations import (
     EXTRA_KEYS, ChatRead, ChatSession, Message, StatusGroups, StoredMessage, message_extras, message_payload,
+    message_preview,
 )
+from .attachments import ATTACHMENT_CATEGORIES, ATTACHMENT_KINDS, Attachment, files_preview
 from .jobs import JobLease
 from .knowledge import Article, UnansweredQuestion
 from .people import Agent, CannedResponse, Visitor, agent_site
@@ -17,6 +19,6 @@ __all__ = [
     "AGENT_ROLES", "CHANNELS", "EVERY_SITE_ROLES", "LINE_STATUSES", "MAX_CHATS_LIMIT", "OPEN_STATUSES",
     "PREVIEW_LENGTH", "QUEUED_STATUSES", "SENDER_TYPES", "SESSION_STATUSES", "SITE_ROUTINGS", "hash_session_key",
     "isoformat", "utcnow", "visitor_label", "EXTRA_KEYS", "ChatRead", "ChatSession", "Message", "StatusGroups",
-    "StoredMessage", "message_extras", "message_payload", "JobLease", "Article", "UnansweredQuestion", "Agent",
-    "CannedResponse", "Visitor", "agent_site", "Site",
+    "StoredMessage", "message_extras", "message_payload", "message_preview", "JobLease", "Article", "UnansweredQuestion", "Agent",
+    "CannedResponse", "Visitor", "agent_site", "Site", "ATTACHMENT_CATEGORIES", "ATTACHMENT_KINDS", "Attachment", "files_preview",
 ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..extensions import db
+from .attachments import files_preview
 from .common import (
     LINE_STATUSES, OPEN_STATUSES, PREVIEW_LENGTH, QUEUED_STATUSES, hash_session_key, isoformat, utcnow, visitor_label,
 )
@@ -119,7 +120,8 @@ class Message(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     # A private note: agents and supervisors only, never sent to the visitor or any channel.
     private = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
-    # JSON of what a bot message offers beside its text: buttons, links, a form (message_extras).
+    # JSON of what a message holds beside its text: a bot's buttons, links, a form; the files
+    # attached (message_extras).
     extras = db.Column(db.Text)
 
     def to_dict(self):
@@ -142,13 +144,22 @@ def message_payload(message):
     }
 
 
-EXTRA_KEYS = ("buttons", "links", "form", "button")
+EXTRA_KEYS = ("buttons", "links", "form", "button", "attachments")
+
+
+def message_preview(message):
+    """What a chat list shows for a message: its text, or for files alone "📎 photo.jpg"."""
+    if message.text or not message.extras:
+        return message.text[:PREVIEW_LENGTH]
+    listed = message_extras(message.extras).get("attachments")
+    return files_preview(listed)[:PREVIEW_LENGTH] if listed else ""
 
 
 def message_extras(extras):
     """What a message offers beside its text, from its `extras` JSON: `buttons` (quick replies,
     each {id, title}), `links` ({title, url}), `form` ("offline"); a visitor's message sent
-    by pressing a button holds its id (`button`). Empty for most messages."""
+    by pressing a button holds its id (`button`); a message with files lists them (`attachments`,
+    Attachment.to_dict each). Empty for most messages."""
     if not extras:
         return {}
     values = json.loads(extras)

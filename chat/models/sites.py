@@ -1,6 +1,9 @@
 """The sites whose visitors chat: origins, look, routing and the bot's settings."""
 from ..extensions import db
 
+DEFAULT_ATTACHMENT_TYPES = "images pdf office audio video"
+
+
 class Site(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     key = db.Column(db.String(64), unique=True, nullable=False)
@@ -19,7 +22,15 @@ class Site(db.Model):
     bot_enabled = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     bot_menu = db.Column(db.Text)
     business_hours = db.Column(db.Text)
+    # The kinds of files visitors and agents may attach (models.ATTACHMENT_CATEGORIES),
+    # space-separated; empty: none.
+    attachment_types = db.Column(db.String(100), nullable=False, default=DEFAULT_ATTACHMENT_TYPES,
+                                 server_default=DEFAULT_ATTACHMENT_TYPES)
 
     @property
     def origin_list(self):
         return self.allowed_origins.split()
+
+    @property
+    def attachment_type_list(self):
+        return (self.attachment_types or "").split()

@@ -125,15 +125,16 @@ def leave_session(state, payload):
 @socketio.on("send_message", namespace=NS)
 @acknowledged(NS)
 def send_message(state, payload):
-    """Agent sends `{session_id, text, client_id, private?}` to a chat it may write to, or
-    (private: true) a note to one it may view. See docs/protocol.md, `send_message` (/agent)."""
-    text = validation.message_text(payload)
+    """Agent sends `{session_id, text, client_id, private?, attachments?}` to a chat it may write
+    to, or (private: true) a note to one it may view. See docs/protocol.md, `send_message` (/agent)."""
+    attachment_ids = validation.attachment_ids(payload)
+    text = validation.message_text(payload, required=not attachment_ids)
     client_id = validation.client_id(payload)
     private = validation.optional_flag(payload, "private")
     limits.check("MESSAGE_LIMIT_PER_SOCKET", (request.sid, "message"))
     agent, chat = viewable_chat(state, payload)
     post = messages.post_note if private else messages.post_agent
-    return {"message": post(chat, agent, text, client_id).to_dict()}
+    return {"message": post(chat, agent, text, client_id, attachment_ids or ()).to_dict()}
 
 
 @socketio.on("typing", namespace=NS)

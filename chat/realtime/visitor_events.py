@@ -81,16 +81,17 @@ def own_session(state, payload):
 @socketio.on("send_message", namespace=NS)
 @acknowledged(NS)
 def send_message(state, payload):
-    """Visitor sends `{text, client_id, button_id?}`; acked with the stored message after commit.
-    See docs/protocol.md, `send_message` (/visitor)."""
-    text = validation.message_text(payload)
+    """Visitor sends `{text, client_id, button_id?, attachments?}`; acked with the stored message
+    after commit. See docs/protocol.md, `send_message` (/visitor)."""
+    attachment_ids = validation.attachment_ids(payload)
+    text = validation.message_text(payload, required=not attachment_ids)
     client_id = validation.client_id(payload)
     button_id = validation.button_id(payload)
     session_id = own_session_id(state, payload)
     limits.check("MESSAGE_LIMIT_PER_SOCKET", (request.sid, "message"))
     limits.check("MESSAGE_LIMIT_PER_SESSION", ("session", session_id))
     message = messages.receive(messages.Inbound(session_id, text, client_id, sender_name=state["visitor_name"],
-                                                button_id=button_id))
+                                                button_id=button_id, attachment_ids=tuple(attachment_ids or ())))
     return {"message": message.to_dict()}
 
 

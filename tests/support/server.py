@@ -68,6 +68,7 @@ def server_environment(workdir, extra=None):
         "TYPING_LIMIT_PER_SOCKET": "10000 per second",
         "TYPING_LIMIT_PER_SESSION": "10000 per second",
         "PUBLIC_API_LIMIT_PER_IP": "100000 per second",
+        "UPLOAD_LIMIT_PER_IP": "100000 per second",
         "READ_LIMIT_PER_SESSION": "10000 per second",
         "HEARTBEAT_LIMIT_PER_SOCKET": "10000 per second",
         "KEY_FAILURE_LIMIT_PER_IP": "10000 per second",
