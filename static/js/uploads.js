@@ -8,6 +8,7 @@
 (function (global) {
   "use strict";
   var MAX_FILES = 10;          // a message names at most 10 attachments (docs/protocol.md)
+  var AT_ONCE = 2;             // uploads running at once per composer; the others wait their turn
 
   /* options: list (the <ul> of chips), url (the upload endpoint), fields() (form fields, e.g.
      {session_id}), headers() (e.g. the session key or the CSRF token), onChange() (after every
@@ -42,15 +43,23 @@
         break;
       }
       var item = {file: files[i], name: files[i].name || "pasted image", size: files[i].size,
-                  state: "uploading", progress: 0, error: null, result: null, request: null};
+                  state: "waiting", progress: 0, error: null, result: null, request: null};
       this.items.push(item);
       item.element = chip(this, item);
       if (this.list) this.list.appendChild(item.element);
-      this.upload(item);
       added += 1;
     }
+    this.next();
     this.changed();
     return added;
+  };
+
+  /* Start the waiting uploads while fewer than AT_ONCE run. */
+  Tray.prototype.next = function () {
+    var running = this.items.filter(function (item) { return item.state === "uploading"; }).length;
+    for (var i = 0; i < this.items.length && running < AT_ONCE; i++) {
+      if (this.items[i].state === "waiting") { this.upload(this.items[i]); running += 1; }
+    }
   };
 
   Tray.prototype.upload = function (item) {
@@ -85,13 +94,16 @@
         self.failed(item, answer && answer.error && answer.error.message
           ? answer.error.message : "The upload failed (" + request.status + "); try again.");
       }
+      item.request = null;
       self.draw(item);
+      self.next();
       self.changed();
     });
     request.addEventListener("error", function () {
       if (item.request !== request) return;
       self.failed(item, "The upload did not reach the server; check the connection and try again.");
       self.draw(item);
+      self.next();
       self.changed();
     });
     request.send(form);
@@ -106,7 +118,10 @@
   };
 
   Tray.prototype.retry = function (item) {
-    this.upload(item);
+    item.state = "waiting";
+    item.error = null;
+    this.draw(item);
+    this.next();
     this.changed();
     var remove = item.element && item.element.querySelector(".upload-remove");
     if (remove) remove.focus();           // the Retry button it was on is gone
@@ -118,6 +133,7 @@
     if (item.request) { var request = item.request; item.request = null; request.abort(); }
     this.items.splice(index, 1);
     if (item.element) item.element.remove();
+    this.next();
     this.changed();
   };
 
@@ -135,7 +151,7 @@
   };
 
   Tray.prototype.busy = function () {
-    return this.items.some(function (item) { return item.state === "uploading"; });
+    return this.items.some(function (item) { return item.state === "uploading" || item.state === "waiting"; });
   };
 
   Tray.prototype.hasReady = function () {
@@ -164,10 +180,10 @@
     element.dataset.state = item.state;
     var progress = element.querySelector(".upload-progress");
     progress.value = Math.round(item.progress * 100);
-    progress.hidden = item.state !== "uploading";
+    progress.hidden = item.state !== "uploading" && item.state !== "waiting";
     var state = element.querySelector(".upload-state");
     state.textContent = item.state === "uploading" ? "Uploading " + Math.round(item.progress * 100) + "%"
-      : item.state === "done" ? "Ready" : "Not uploaded";
+      : item.state === "waiting" ? "Waiting" : item.state === "done" ? "Ready" : "Not uploaded";
     var error = element.querySelector(".upload-error");
     error.textContent = item.error || "";
     error.hidden = !item.error;

@@ -144,8 +144,8 @@ def test_files_go_both_ways_and_stay_after_a_reload(server, visitor_page, agent_
     with visitor_page.context.expect_page() as opened:
         widget.locator("#messages .attachment-image").first.click()
     tab = opened.value
+    tab.wait_for_url(re.compile(r"/attachments/[0-9a-f-]+\?token="))
     tab.wait_for_load_state()
-    assert re.search(r"/attachments/[0-9a-f-]+\?token=", tab.url), tab.url
     assert tab.evaluate("() => document.images.length === 1 && document.images[0].naturalWidth === 640")
     tab.close()
 
