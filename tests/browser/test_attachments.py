@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+import requests
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -14,6 +15,8 @@ from tests.browser.pages import (
     PHONE_OPTIONS, expect_live, mine_item, open_session, start_accepted_chat, unique_name,
     wait_until_dashboard_loaded,
 )
+from tests.browser.test_supervisor_view import open_pane, open_supervisor_view
+from tests.support import connect_visitor, start_chat
 
 PHOTO = "shelf photo.jpg"
 PDF = "invoice-2291.pdf"
@@ -232,3 +235,35 @@ def test_on_a_phone_chips_wrap_and_thumbnails_fit(server, phone_context, new_pag
         assert box["right"] <= width and box["width"] > 40, box
     assert widget.locator("body").evaluate(
         "body => document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth")
+
+
+def test_a_supervisor_pane_shows_the_files_and_attaches_to_a_note(server, new_page, clients):
+    """A visitor's PDF (sent over the socket) in a supervisor's pane; the supervisor's note with an
+    image (the paperclip); the transcript page draws both."""
+    name = unique_name("Noor")
+    chat = start_chat(server, name=name)
+    visitor = connect_visitor(server, chat)
+    clients.append(visitor)
+    upload = requests.post(server.api("/attachments"), data={"session_id": chat["session_id"]},
+                           files={"file": (PDF, pdf_bytes(), "application/pdf")},
+                           headers={"X-Session-Key": chat["session_key"]}, timeout=10)
+    assert upload.status_code == 201, upload.text
+    assert visitor.call("send_message", {"text": "", "client_id": "pdf-1",
+                                         "attachments": [upload.json()["attachment_id"]]})["ok"]
+
+    page = open_supervisor_view(new_page(), server)
+    shown = open_pane(page, name)
+    expect_card(shown.locator(".message-visitor"), PDF, re.compile(r"^PDF document · \d+ KB$"))
+    shown.locator(".pane-note").check()
+    shown.locator(".attach-input").set_input_files(
+        files=[{"name": "label.png", "mimeType": "image/png", "buffer": photo_bytes(120, 80, kind="PNG")}])
+    expect(shown.locator(".upload-chip .upload-state")).to_have_text(["Ready"])
+    shown.locator(".pane-input").fill("Label for the return")
+    shown.get_by_role("button", name="Send").click()
+    note = shown.locator(".message.note:not(.pending)").filter(has_text="Label for the return")
+    expect_thumbnail(note, "label.png")
+    expect(shown.locator(".upload-chip")).to_have_count(0)
+
+    page.goto(server.url + "/history/" + chat["session_id"])
+    expect_card(page.locator("#messages .message-visitor"), PDF, re.compile(r"^PDF document · \d+ KB$"))
+    expect_thumbnail(page.locator("#messages .message.note"), "label.png")
