@@ -55,6 +55,8 @@ def create_app(test_config=None):
     )
     from .engineio_guard import guard_engineio
     guard_engineio(app, socketio)
+    from .attachment_views import pace_upload_reads
+    pace_upload_reads(app, socketio)
     trust_proxies(app)
 
     from .validation import RowId

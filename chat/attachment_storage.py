@@ -4,7 +4,7 @@ several machines. Keys are made by the server only ("<session_id>/<attachment_id
 ".../thumb"), never from a file name."""
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}(/[A-Za-z0-9-]{1,64}){0,3}$")
@@ -34,17 +34,15 @@ class LocalStorage:
     def save(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Written whole or not at all: a reader never sees half a file.
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        # Written whole or not at all: a reader never sees half a file. (The builtin open, not
+        # os.open/os.fdopen, which eventlet turns green: this runs in an OS thread.)
+        temporary = path.parent / f".upload-{secrets.token_hex(8)}"
         try:
-            with os.fdopen(handle, "wb") as out:
+            with open(temporary, "xb") as out:
                 out.write(data)
             os.replace(temporary, path)
         except BaseException:
-            try:
-                os.unlink(temporary)
-            except FileNotFoundError:
-                pass
+            temporary.unlink(missing_ok=True)
             raise
 
     def read(self, key: str) -> bytes:

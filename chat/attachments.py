@@ -68,7 +68,6 @@ CATEGORY_WORDS = {
 MAX_NAME_LENGTH = 200
 THUMBNAIL_SIZE = 320
 READ_CHUNK = 256 * 1024
-MAX_ATTACHMENTS_PER_MESSAGE = 10
 LINK_SECONDS = 15 * 60
 # Images decoded at once by a process: a 20-megapixel photo takes ~60 MB while it is worked on.
 IMAGES_AT_ONCE = threading.BoundedSemaphore(2)
@@ -174,8 +173,8 @@ class Examined:
     sha256: str = ""
 
 
-def examine(stream, limit, max_pixels, allowed):
-    """Read, detect and (for an image) clean up an upload; runs in an OS thread."""
+def examine(stream, limit, allowed):
+    """Read an upload and decide what it is; runs in an OS thread."""
     data = read_capped(stream, limit)
     if data is None:
         raise ChatError("file_too_large", f"This file is larger than {limit // (1024 * 1024)} MB.")
@@ -185,11 +184,13 @@ def examine(stream, limit, max_pixels, allowed):
     if content_type is None or TYPES[content_type][1] not in allowed:
         raise ChatError("file_type_not_allowed", allowed_words(allowed))
     kind, category, _ = TYPES[content_type]
-    found = Examined(data, content_type, kind, category)
-    if kind == "image":
-        with IMAGES_AT_ONCE:
-            found.data, found.width, found.height, found.thumbnail, found.thumbnail_type = clean_image(
-                data, content_type, max_pixels)
+    return Examined(data, content_type, kind, category, sha256=hashlib.sha256(data).hexdigest())
+
+
+def cleaned(found, max_pixels):
+    """An examined image, verified and re-encoded (clean_image); runs in an OS thread."""
+    found.data, found.width, found.height, found.thumbnail, found.thumbnail_type = clean_image(
+        found.data, found.content_type, max_pixels)
     found.sha256 = hashlib.sha256(found.data).hexdigest()
     return found
 
@@ -298,7 +299,11 @@ def accept(upload, chat, uploader):
     config = current_app.config
     require_within_hourly_limits(chat.id)
     found = off_loop.run(examine, upload.stream, config["MAX_UPLOAD_MB"] * 1024 * 1024,
-                         config["MAX_IMAGE_PIXELS"], tuple(chat.site.attachment_type_list))
+                         tuple(chat.site.attachment_type_list))
+    if found.kind == "image":
+        # Taken here, on the loop's side: a green semaphore cannot be waited on in an OS thread.
+        with IMAGES_AT_ONCE:
+            found = off_loop.run(cleaned, found, config["MAX_IMAGE_PIXELS"])
     require_within_hourly_limits(chat.id, len(found.data))
     attachment = Attachment(id=str(uuid.uuid4()), session_id=chat.id, uploaded_by_type=uploader.type, uploaded_by_id=uploader.id,
                             name=safe_name(upload.filename, found.content_type), content_type=found.content_type,

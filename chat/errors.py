@@ -90,10 +90,9 @@ def register_error_handlers(app):
     @app.errorhandler(HTTPException)
     def http_error(error):
         if error.code == 413 and request.path.endswith("/attachments"):
-            # MAX_CONTENT_LENGTH: refused before the body is read.
-            from flask import current_app
-            return json_error("file_too_large", f"This file is larger than {current_app.config['MAX_UPLOAD_MB']} MB.",
-                              413)
+            # MAX_CONTENT_LENGTH: an upload refused before its body is read.
+            from .attachments import too_large
+            return chat_error(too_large())
         if wants_json():
             code = (error.name or "error").lower().replace(" ", "_")
             return json_error(code, error.description, error.code)

@@ -102,7 +102,10 @@ def test_an_agent_uploads_to_a_chat_it_holds_but_not_to_one_it_cannot_see(server
     assert (response.status_code, response.json()["error"]["code"]) == (404, "session_not_found")
     response = requests.post(server.url + "/api/v1/agent/attachments", data={"session_id": chat["session_id"]},
                              files={"file": ("a.pdf", PDF)}, timeout=5)
-    assert response.status_code in (400, 401)           # no login: no CSRF token either
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "login_required")
+    response = agent_http.post(server.url + "/api/v1/agent/attachments", data={"session_id": chat["session_id"]},
+                               files={"file": ("a.pdf", PDF)}, timeout=5)          # logged in, no CSRF token
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "csrf_failed")
 
 
 def test_uploads_are_rate_limited_per_address(own_server):
@@ -151,6 +154,20 @@ def test_a_pdf_is_served_as_a_download(server, chat):
     assert response.headers["Content-Disposition"] == (
         "attachment; filename=\"Rechnung M_rz.pdf\"; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf")
     assert response.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    part = requests.get(server.url + link["url"], headers={"Range": "bytes=0-7"}, timeout=5)
+    assert (part.status_code, part.content) == (206, PDF[:8])
+    again = requests.get(server.url + link["url"], headers={"If-None-Match": response.headers["ETag"]}, timeout=5)
+    assert again.status_code == 304
+
+
+def test_several_photos_uploaded_at_once_are_all_kept(server, chat):
+    """Images are worked on two at a time per process, in OS threads: the others wait their turn."""
+    from concurrent.futures import ThreadPoolExecutor
+    photos = [jpeg_with_gps(size=(1200 + n, 900)) for n in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda n: visitor_upload(server, chat, photos[n], f"p{n}.jpg"), range(6)))
+    assert [(answer.status_code, answer.json()["width"]) for answer in answers] == [
+        (201, 1200 + n) for n in range(6)]
 
 
 def test_everyone_who_may_not_have_a_file_gets_the_same_not_found(server, agent_http, clients):
@@ -202,6 +219,8 @@ def test_the_site_admin_form_shows_and_saves_the_allowed_kinds_of_file(own_serve
     admin = login(live, admin_email, admin_password)
     page = admin.get(live.url + "/admin/sites/demo", timeout=5).text
     assert 'name="attachment_types" value="pdf" checked' in page
+    listing = admin.get(live.url + "/admin/sites", timeout=5)
+    assert listing.status_code == 200 and 'name="attachment_types" value="video" checked' in listing.text
     token = csrf_token(page)
     form = {"csrf_token": token, "name": "Demo shop", "origins": "self", "attachment_types_shown": "1",
             "attachment_types": ["images"], "position": "bottom-right", "routing": "manual"}
