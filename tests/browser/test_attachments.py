@@ -152,6 +152,14 @@ def test_files_go_both_ways_and_stay_after_a_reload(server, visitor_page, agent_
     assert tab.evaluate("() => document.images.length === 1 && document.images[0].naturalWidth === 640")
     tab.close()
 
+    # A link that no longer works (expired after 15 minutes): the widget asks for a new one.
+    thumbnail = files_only(widget, "agent").locator(".attachment-image img")
+    thumbnail.evaluate("img => { img.src = img.src.replace(/token=[^&]+/, 'token=expired'); }")
+    expect(thumbnail).not_to_have_attribute("src", re.compile("token=expired"))
+    expect_thumbnail(files_only(widget, "agent"), REPLY_IMAGE)
+
+    link_requests = []
+    visitor_page.on("request", lambda request: "/attachments/links" in request.url and link_requests.append(request))
     visitor_page.reload()
     visitor_page.locator("#cc-chat-launcher").click()
     widget = visitor_page.frame_locator("#cc-chat-frame")
@@ -160,6 +168,7 @@ def test_files_go_both_ways_and_stay_after_a_reload(server, visitor_page, agent_
     wait_until_dashboard_loaded(agent_page)
     open_session(agent_page, mine_item(agent_page, name))
     expect_all_three(widget, agent_page)
+    assert len(link_requests) == 1          # the restored conversation's three files in one request
 
 
 def test_a_refused_file_says_why_and_can_be_retried_or_removed(server, visitor_page, agent_page):
