@@ -295,7 +295,8 @@
     for (var i = 0; i < files.length; i++) {
       var file = files[i];
       if (!file || !file.id) continue;
-      box.appendChild(isShownAsImage(file) && !pending ? imageAttachment(file, links) : fileCard(file, links));
+      // A copy still being sent shows its files as cards without links: they are not in a message yet.
+      box.appendChild(pending ? fileCard(file, null) : isShownAsImage(file) ? imageAttachment(file, links) : fileCard(file, links));
     }
     return box;
   }
@@ -321,7 +322,7 @@
     link.appendChild(image);
     var retried = false;
     function show(urls) {
-      if (!urls) { link.replaceWith(fileCard(file, links)); return; }
+      if (!urls) { link.replaceWith(fileCard(file, null)); return; }
       link.setAttribute("href", urls.url);
       image.src = urls.thumbnail_url || urls.url;
     }
@@ -359,6 +360,7 @@
     info.append(name, meta);
     card.append(icon, info);
     card.title = (file.name || "") + " (" + (file.content_type || "") + ")";
+    if (!links) return card;               // null: shown, not opened (being sent, or no longer there)
     card.addEventListener("click", function (event) { if (links.open(file, event)) event.preventDefault(); });
     links.get(file, function (urls) { if (urls) card.setAttribute("href", urls.url); });
     return card;
