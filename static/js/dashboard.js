@@ -328,15 +328,19 @@
   /* ---- files attached to a reply or a note (uploads.js) ---- */
 
   /* Each chat's files being attached: a redraw of the chat, or a switch to another and back,
-     keeps them and their uploads. */
+     keeps them and their uploads; a reload keeps the finished ones (localStorage, like drafts). */
   function trayFor(sessionId) {
     if (!trays[sessionId]) {
       trays[sessionId] = new ChatUploads.Tray({
         list: null, url: "/api/v1/agent/attachments",
         fields: function () { return {session_id: sessionId}; },
         headers: function () { return {"X-CSRFToken": csrfToken}; },
-        onChange: function () { if (current && current.tray === trays[sessionId]) refreshSend(); }
+        onChange: function (tray) {
+          keep("uploads", sessionId, tray.ready());          // a reload keeps the finished ones
+          if (current && current.tray === tray) refreshSend();
+        }
       });
+      trays[sessionId].restore(kept("uploads", sessionId, []));
     }
     return trays[sessionId];
   }

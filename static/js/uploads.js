@@ -137,17 +137,39 @@
     this.changed();
   };
 
-  /* The finished uploads, as the message names them; they leave the tray (failed ones stay). */
-  Tray.prototype.take = function () {
-    var done = this.items.filter(function (item) { return item.state === "done"; });
-    done.forEach(function (item) { this.remove(item); }, this);
-    return done.map(function (item) {
+  /* The finished uploads, as a message names them ({id, name, size, content_type, kind, ...}). */
+  Tray.prototype.ready = function () {
+    return this.items.filter(function (item) { return item.state === "done"; }).map(function (item) {
       var file = item.result;
       var described = {id: file.attachment_id, name: file.name, size: file.size,
                        content_type: file.content_type, kind: file.kind};
       if (file.width) { described.width = file.width; described.height = file.height; }
       return described;
     });
+  };
+
+  /* The finished uploads leave the tray for a message (failed ones stay). */
+  Tray.prototype.take = function () {
+    var described = this.ready();
+    this.items.filter(function (item) { return item.state === "done"; })
+      .forEach(function (item) { this.remove(item); }, this);
+    return described;
+  };
+
+  /* Finished uploads kept from before a reload (`ready()`'s list) come back as chips. */
+  Tray.prototype.restore = function (described) {
+    for (var i = 0; i < (described || []).length && this.items.length < MAX_FILES; i++) {
+      var file = described[i];
+      if (!file || !file.id) continue;
+      var item = {file: null, name: file.name, size: file.size, state: "done", progress: 1, error: null,
+                  request: null, result: {attachment_id: file.id, name: file.name, size: file.size,
+                                          content_type: file.content_type, kind: file.kind,
+                                          width: file.width, height: file.height}};
+      this.items.push(item);
+      item.element = chip(this, item);
+      if (this.list) this.list.appendChild(item.element);
+    }
+    this.changed();
   };
 
   Tray.prototype.busy = function () {

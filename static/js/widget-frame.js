@@ -187,14 +187,22 @@
     messagesBox.textContent = "";
     messagesBox.appendChild(welcome());
     showPosition(lastPosition);
-    if (tray) tray.clear();
+    if (tray) { tray.options.onChange = null; tray.clear(); }
+    var owner = chat;
+    var keptUploads = chat.uploads;
     tray = new ChatUploads.Tray({
       list: document.getElementById("uploadTray"), status: uploadStatus, focusAfter: input,
       url: api + "/attachments",
-      fields: function () { return {session_id: chat.session_id}; },
-      headers: function () { return {"X-Session-Key": chat.session_key}; },
-      onChange: refreshSend
+      fields: function () { return {session_id: owner.session_id}; },
+      headers: function () { return {"X-Session-Key": owner.session_key}; },
+      onChange: function (changed) {
+        if (chat !== owner) return;
+        chat.uploads = changed.ready();        // a reload keeps the finished ones, with the chat
+        save();
+        refreshSend();
+      }
     });
+    tray.restore(keptUploads);
     log = new ChatUI.MessageLog(messagesBox, {
       mine: "visitor",
       interactive: true,

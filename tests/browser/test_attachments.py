@@ -276,3 +276,31 @@ def test_a_supervisor_pane_shows_the_files_and_attaches_to_a_note(server, new_pa
     page.goto(server.url + "/history/" + chat["session_id"])
     expect_card(page.locator("#messages .message-visitor"), PDF, re.compile(r"^PDF document · \d+ KB$"))
     expect_thumbnail(page.locator("#messages .message.note"), "label.png")
+
+
+def test_finished_uploads_outlive_a_reload_on_both_sides(server, visitor_page, agent_page):
+    name = unique_name("Lea")
+    widget = start_accepted_chat(server, visitor_page, agent_page, name)
+    widget.locator("#composer .attach-input").set_input_files(
+        files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}])
+    agent_page.locator("#composer .attach-input").set_input_files(
+        files=[{"name": "map.png", "mimeType": "image/png", "buffer": photo_bytes(200, 100, kind="PNG")}])
+    expect_ready(widget, ["receipt.pdf"])
+    expect_ready(agent_page, ["map.png"])
+
+    visitor_page.reload()
+    visitor_page.locator("#cc-chat-launcher").click()
+    widget = visitor_page.frame_locator("#cc-chat-frame")
+    expect_live(widget)
+    agent_page.reload()
+    wait_until_dashboard_loaded(agent_page)
+    open_session(agent_page, mine_item(agent_page, name))
+    expect_ready(widget, ["receipt.pdf"])
+    expect_ready(agent_page, ["map.png"])
+
+    widget.locator("#sendButton").click()
+    agent_page.locator("#sendButton").click()
+    for scope in (widget, agent_page):
+        expect_card(files_only(scope, "visitor"), "receipt.pdf", re.compile(r"^PDF document · \d+ KB$"))
+        expect_thumbnail(files_only(scope, "agent"), "map.png")
+        expect(chips(scope)).to_have_count(0)
