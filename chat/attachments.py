@@ -21,7 +21,7 @@ import filetype
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from PIL import Image, ImageOps
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from . import off_loop
 from .attachment_storage import storage_for
@@ -195,7 +195,9 @@ def cleaned(found, max_pixels):
     return found
 
 
-IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+# What Pillow must find in each accepted image type (the first is what it is saved as).
+IMAGE_FORMATS = {"image/jpeg": ("JPEG", "MPO"), "image/png": ("PNG",), "image/gif": ("GIF",),
+                 "image/webp": ("WEBP",)}
 
 
 def clean_image(data, content_type, max_pixels):
@@ -204,22 +206,24 @@ def clean_image(data, content_type, max_pixels):
     metadata (orientation applied first), and a thumbnail of at most THUMBNAIL_SIZE pixels a side."""
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            if probe.format != IMAGE_FORMATS[content_type]:
+            if probe.format not in IMAGE_FORMATS[content_type]:
                 raise image_invalid()
             width, height = probe.size
-            frames = getattr(probe, "n_frames", 1)
+            # A phone's MPO (a JPEG with a second, preview picture) is kept as its first picture.
+            frames = 1 if probe.format == "MPO" else getattr(probe, "n_frames", 1)
             if width * height * frames > max_pixels:
                 raise image_invalid()
             probe.verify()
         image = Image.open(io.BytesIO(data))
         image.load()
+        image_format = IMAGE_FORMATS[content_type][0]
         if frames > 1:
-            stored = reencode_frames(image, IMAGE_FORMATS[content_type])
+            stored = reencode_frames(image, image_format)
             image.seek(0)
             first = image.convert("RGBA")
         else:
             image = ImageOps.exif_transpose(image)
-            stored = reencode(image, IMAGE_FORMATS[content_type])
+            stored = reencode(image, image_format)
             first = image
         width, height = first.size
         thumbnail, thumbnail_type = make_thumbnail(first)
@@ -430,6 +434,31 @@ def is_inline(content_type):
 
 
 # ---- deleting ----
+
+DRAFTS_PER_SWEEP = 500
+
+
+def delete_unsent(cutoff):
+    """Files uploaded before `cutoff` that no message named (abandoned drafts): their rows, then
+    their files. A message naming one meanwhile finds it gone (attach_again). Returns their ids."""
+    ids = db.session.execute(select(Attachment.id).where(Attachment.message_id.is_(None),
+                                                         Attachment.created_at <= cutoff)
+                             .limit(DRAFTS_PER_SWEEP)).scalars().all()
+    if not ids:
+        return []
+    gone = db.session.execute(
+        delete(Attachment).where(Attachment.id.in_(ids), Attachment.message_id.is_(None))
+        .returning(Attachment.id, Attachment.session_id, Attachment.thumbnail_type)
+        .execution_options(synchronize_session=False)).all()
+    db.session.commit()
+    keys = []
+    for attachment_id, session_id, thumbnail_type in gone:
+        keys.append(f"{session_id}/{attachment_id}")
+        if thumbnail_type is not None:
+            keys.append(f"{session_id}/{attachment_id}/thumb")
+    delete_files(keys)
+    return [attachment_id for attachment_id, _, _ in gone]
+
 
 def delete_files_of(session_ids):
     """Delete the stored files of these chats' attachments (before the chats are deleted: their

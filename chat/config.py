@@ -192,8 +192,11 @@ def attachment_settings(instance_path):
         # Files and megabytes one chat may upload per rolling hour (visitor and agents together).
         "ATTACHMENTS_PER_SESSION_HOUR": _int_between("ATTACHMENTS_PER_SESSION_HOUR", 20, 1, 100000),
         "ATTACHMENT_MB_PER_SESSION_HOUR": _int_between("ATTACHMENT_MB_PER_SESSION_HOUR", 50, 1, 1000000),
-        # An image larger than this many pixels (all frames together) is refused: a decompression bomb.
-        "MAX_IMAGE_PIXELS": _int_between("MAX_IMAGE_PIXELS", 50_000_000, 1000, 1_000_000_000),
+        # An image larger than this many pixels (all frames together) is refused: a decompression
+        # bomb. At most Pillow's own hard limit (twice its MAX_IMAGE_PIXELS, about 179 million).
+        "MAX_IMAGE_PIXELS": _int_between("MAX_IMAGE_PIXELS", 50_000_000, 1000, 178_000_000),
+        # A file no message has named this many hours after its upload is deleted (jobs.py).
+        "ATTACHMENT_DRAFT_HOURS": _int_between("ATTACHMENT_DRAFT_HOURS", 24, 1, 24 * 365),
         # Uploads from one address (Flask-Limiter), visitors' and agents' each.
         "UPLOAD_LIMIT_PER_IP": _rate("UPLOAD_LIMIT_PER_IP", "30 per minute"),
     }

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import queue, sessions
+from . import attachments, queue, sessions
 from .realtime import presence
 from .extensions import db
 from .models import QUEUED_STATUSES, Agent, ChatSession, JobLease, utcnow
@@ -88,8 +88,13 @@ def offer_waiting_chats(now):
     return queue.offer_waiting()
 
 
+def delete_unsent_attachments(now):
+    """Files uploaded ATTACHMENT_DRAFT_HOURS ago that no message names: a draft never sent."""
+    return attachments.delete_unsent(now - timedelta(hours=current_app.config["ATTACHMENT_DRAFT_HOURS"]))
+
+
 SWEEPS = (expire_overdue_sessions, abandon_silent_visitors, abandon_inactive_sessions,
-          requeue_chats_of_absent_agents, offer_waiting_chats)
+          requeue_chats_of_absent_agents, offer_waiting_chats, delete_unsent_attachments)
 
 
 def take_lease(now, seconds):

@@ -221,6 +221,17 @@ def test_an_animated_gif_keeps_its_frames(chat):
         assert image.n_frames == 3
 
 
+def test_a_phones_mpo_photo_is_kept_as_a_plain_jpeg_of_its_first_picture(chat):
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(out, "MPO", save_all=True,
+                                           append_images=[Image.new("RGB", (32, 24), "blue")])
+    with Image.open(io.BytesIO(out.getvalue())) as original:
+        assert original.format == "MPO"
+    attachment = accept(chat, out.getvalue(), "IMG_0001.JPG")
+    with Image.open(io.BytesIO(stored(attachment))) as image:
+        assert (attachment.content_type, image.format, image.size) == ("image/jpeg", "JPEG", (64, 48))
+
+
 def test_a_decompression_bomb_is_refused(chat):
     bomb = decompression_bomb_png()
     assert len(bomb) < 10_000
@@ -432,3 +443,26 @@ def test_the_bot_does_not_answer_a_message_of_files_alone(chat, monkeypatch):
     photo = accept(chat, image_bytes("PNG"), "p.png")
     say_with_files(chat, [photo.id])
     assert asked == []
+
+
+def test_files_never_sent_are_deleted_by_the_jobs_after_attachment_draft_hours(app, chat):
+    from datetime import timedelta
+
+    from chat import jobs
+    from chat.models import utcnow
+    sent = accept(chat, image_bytes("PNG"), "sent.png")
+    say_with_files(chat, [sent.id])
+    draft = accept(chat, image_bytes("PNG"), "draft.png")
+    recent = accept(chat, ACCEPTED["invoice.pdf"][0], "recent.pdf")
+    for attachment in (sent, draft):
+        attachment.created_at -= timedelta(hours=25)
+    db.session.commit()
+    draft_id, keys = draft.id, (draft.storage_key, draft.thumbnail_key)
+    assert jobs.run_jobs(use_lease=False)["delete_unsent_attachments"] == 1
+    assert db.session.get(Attachment, draft_id) is None
+    for key in keys:
+        with pytest.raises(KeyError):
+            attachments.storage().read(key)
+    assert stored(sent) and stored(recent)
+    assert refused_message(chat, [draft_id]).code == "invalid_payload"
+    assert jobs.delete_unsent_attachments(utcnow()) == []
