@@ -322,7 +322,7 @@
     link.appendChild(image);
     var retried = false;
     function show(urls) {
-      if (!urls) { link.replaceWith(fileCard(file, null)); return; }
+      if (!urls) { link.replaceWith(fileCard(file, links)); return; }    // a click asks again
       link.setAttribute("href", urls.url);
       image.src = urls.thumbnail_url || urls.url;
     }
@@ -343,7 +343,9 @@
     var card = document.createElement("a");
     card.className = "attachment attachment-file";
     card.dataset.kind = file.kind || "document";
-    card.setAttribute("target", "_blank");
+    // Only raster images open in a tab; anything else the server sends as a download.
+    if (INLINE_IMAGES[file.content_type]) card.setAttribute("target", "_blank");
+    else card.setAttribute("download", "");
     card.setAttribute("rel", "noopener noreferrer");
     var icon = document.createElement("span");
     icon.className = "attachment-icon";
@@ -476,10 +478,24 @@
       })(ids.slice(start, start + LINKS_PER_REQUEST));
     }
   };
-  /* A click opens the file in a new tab with a link asked for just now: the tab opens at once
-     (a browser lets a click open one), and goes to the file when the link arrives. */
+  /* A click opens the file with a link asked for just now: an image in a new tab, which opens at
+     once (a browser lets a click open one) and goes to the file when the link arrives; any
+     other file is downloaded from the new link. */
   SignedLinks.prototype.open = function (file, event) {
     if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return false;
+    if (!INLINE_IMAGES[file.content_type]) {
+      this.fresh(file, function (urls) {
+        if (!urls) return;
+        var link = document.createElement("a");
+        link.setAttribute("href", urls.url);
+        link.setAttribute("download", "");
+        link.hidden = true;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+      });
+      return true;
+    }
     var tab = global.open("", "_blank");
     if (!tab) return false;               // no new tab: the link as it is
     try { tab.opener = null; } catch (e) { /* already cut off */ }

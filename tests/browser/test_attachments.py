@@ -5,6 +5,7 @@ Retry button; Send waits while an upload runs."""
 import base64
 import io
 import re
+from pathlib import Path
 
 import pytest
 import requests
@@ -151,6 +152,15 @@ def test_files_go_both_ways_and_stay_after_a_reload(server, visitor_page, agent_
     tab.wait_for_load_state()
     assert tab.evaluate("() => document.images.length === 1 && document.images[0].naturalWidth === 640")
     tab.close()
+
+    # The PDF downloads, under its name, from a link asked for at the click.
+    with visitor_page.expect_download() as downloading:
+        widget.locator("#messages .attachment-file").first.click()
+    assert downloading.value.suggested_filename == PDF
+    assert Path(downloading.value.path()).read_bytes() == pdf_bytes()
+    with agent_page.expect_download() as downloading:
+        agent_page.locator("#messages .attachment-file").first.click()
+    assert downloading.value.suggested_filename == PDF
 
     # A link that no longer works (expired after 15 minutes): the widget asks for a new one.
     thumbnail = files_only(widget, "agent").locator(".attachment-image img")
