@@ -278,22 +278,25 @@ def make_thumbnail(image):
     return out.getvalue(), "image/jpeg"
 
 
-def hourly_use(session_id):
-    """(files, bytes) uploaded to the chat in the last hour."""
-    since = utcnow() - timedelta(hours=1)
-    count, total = db.session.execute(
-        select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0))
+def hourly_use(session_id, now):
+    """(files, bytes, the first upload's time) of the chat's uploads in the hour before `now`."""
+    since = now - timedelta(hours=1)
+    return db.session.execute(
+        select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0), func.min(Attachment.created_at))
         .where(Attachment.session_id == session_id, Attachment.created_at >= since)).one()
-    return count, total
 
 
 def require_within_hourly_limits(session_id, size=0):
+    """The chat's uploads of the last hour leave room for one more file of `size` bytes; else
+    upload_limit, with the seconds until the hour's first upload stops counting."""
     config = current_app.config
     most_files, most_mb = config["ATTACHMENTS_PER_SESSION_HOUR"], config["ATTACHMENT_MB_PER_SESSION_HOUR"]
-    count, total = hourly_use(session_id)
+    now = utcnow()
+    count, total, first = hourly_use(session_id, now)
     if count + 1 > most_files or total + size > most_mb * 1024 * 1024:
+        wait = (first + timedelta(hours=1) - now).total_seconds() if first else 3600
         raise ChatError("upload_limit", f"This chat has reached its limit of {most_files:,} files "
-                                        f"({most_mb:,} MB) an hour; please try again later.")
+                                        f"({most_mb:,} MB) an hour; please try again later.", retry_after=wait)
 
 
 def accept(upload, chat, uploader):

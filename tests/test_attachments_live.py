@@ -119,7 +119,9 @@ def test_a_chat_has_an_hourly_limit_of_files(own_server):
     live = own_server(ATTACHMENTS_PER_SESSION_HOUR=2)
     chat = start_chat(live)
     assert [visitor_upload(live, chat, PDF, "a.pdf").status_code for _ in range(3)] == [201, 201, 429]
-    assert visitor_upload(live, chat, PDF, "a.pdf").json()["error"]["code"] == "upload_limit"
+    refused = visitor_upload(live, chat, PDF, "a.pdf")
+    assert refused.json()["error"]["code"] == "upload_limit"
+    assert 3500 <= int(refused.headers["Retry-After"]) <= 3600
 
 
 # ---- fetching ----
