@@ -314,3 +314,22 @@ def test_finished_uploads_outlive_a_reload_on_both_sides(server, visitor_page, a
         expect_card(files_only(scope, "visitor"), "receipt.pdf", re.compile(r"^PDF document · \d+ KB$"))
         expect_thumbnail(files_only(scope, "agent"), "map.png")
         expect(chips(scope)).to_have_count(0)
+
+
+def test_the_keyboard_attaches_and_a_file_name_stays_text(server, visitor_page, agent_page):
+    widget = start_accepted_chat(server, visitor_page, agent_page, unique_name("Sam"))
+    tricky = '<img src=x onerror=alert(1)>"quote".pdf'
+    # The paperclip is a button in the tab order, named for screen readers; Enter opens the picker.
+    widget.locator("#messageInput").focus()
+    widget.locator("#messageInput").press("Shift+Tab")
+    expect(widget.get_by_role("button", name="Attach files")).to_be_focused()
+    with visitor_page.expect_file_chooser() as choosing:
+        visitor_page.keyboard.press("Enter")
+    choosing.value.set_files(files=[{"name": tricky, "mimeType": "application/pdf", "buffer": pdf_bytes()}])
+    expect(chips(widget).locator(".upload-state")).to_have_text(["Ready"])
+    widget.locator("#messageInput").press("Enter")           # files alone are a message
+    for scope in (widget, agent_page):
+        card = files_only(scope, "visitor").locator(".attachment-file")
+        expect(card.locator(".attachment-name")).to_have_text(re.compile(r"^<img src=x onerror=alert\(1\)>"))
+        expect(card.locator("img")).to_have_count(0)
+    assert visitor_page.dialogs == [] and agent_page.dialogs == []
