@@ -304,15 +304,17 @@ def accept(upload, chat, uploader):
     attachment of `chat` from `uploader`; the caller has authorised it (access.require_attach,
     access.require_visitor_attach). Returns the committed Attachment."""
     config = current_app.config
-    require_within_hourly_limits(chat.id)
-    found = off_loop.run(examine, upload.stream, config["MAX_UPLOAD_MB"] * 1024 * 1024,
-                         tuple(chat.site.attachment_type_list))
+    session_id, allowed = chat.id, tuple(chat.site.attachment_type_list)
+    require_within_hourly_limits(session_id)
+    db.session.rollback()          # no connection held while the file is read and worked on
+    found = off_loop.run(examine, upload.stream, config["MAX_UPLOAD_MB"] * 1024 * 1024, allowed)
     if found.kind == "image":
         # Taken here, on the loop's side: a green semaphore cannot be waited on in an OS thread.
         with IMAGES_AT_ONCE:
             found = off_loop.run(cleaned, found, config["MAX_IMAGE_PIXELS"])
-    require_within_hourly_limits(chat.id, len(found.data))
-    attachment = Attachment(id=str(uuid.uuid4()), session_id=chat.id, uploaded_by_type=uploader.type, uploaded_by_id=uploader.id,
+    require_within_hourly_limits(session_id, len(found.data))
+    attachment = Attachment(id=str(uuid.uuid4()), session_id=session_id, uploaded_by_type=uploader.type,
+                            uploaded_by_id=uploader.id,
                             name=safe_name(upload.filename, found.content_type), content_type=found.content_type,
                             kind=found.kind, size=len(found.data), sha256=found.sha256, width=found.width,
                             height=found.height, thumbnail_type=found.thumbnail_type)
