@@ -2,6 +2,7 @@
 
 Run through `bin/screenshots [FOLDER]` (default docs/screenshots/).
 """
+import io
 import os
 import sys
 import tempfile
@@ -25,6 +26,26 @@ CONVERSATION = [
 ]
 OTHER_VISITORS = [("Jonas Weber", "Do you ship to Austria?"),
                   ("Priya N.", "Is the oak shelf back in stock?")]
+
+
+FILES_VISITOR = "Tom Baker"
+
+
+def picture(colour, image_format="JPEG"):
+    """A photo-like picture: a plank texture of one colour."""
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (800, 560), colour)
+    draw = ImageDraw.Draw(image)
+    for x in range(0, 800, 70):
+        draw.line([(x, 0), (x + 40, 560)], fill=tuple(max(0, c - 40) for c in colour), width=6)
+    out = io.BytesIO()
+    image.save(out, image_format)
+    return out.getvalue()
+
+
+def one_page_pdf():
+    from tests.browser.test_attachments import pdf_bytes
+    return pdf_bytes()
 
 
 def add_waiting_visitors(server):
@@ -123,6 +144,31 @@ def take_screenshots(server, folder):
             agent.locator("#messageInput").press_sequentially("/")     # the canned-reply picker
             expect(agent.get_by_role("listbox", name="Canned replies").get_by_role("option").first).to_be_visible()
             agent.screenshot(path=folder / "dashboard-canned.png")
+
+            files_from = new_page()             # files both ways: a photo and a PDF, a picture back
+            widget = open_widget(files_from, server)
+            start_widget_chat(widget, FILES_VISITOR)
+            send_message(widget, "I'd like to talk to someone about a damaged delivery")
+            widget.get_by_role("button", name="Talk to an expert").last.click()
+            agent.locator("#messageInput").fill("")
+            open_session(agent, waiting_item(agent, FILES_VISITOR))
+            accept_chat(agent)
+            widget.locator("#composer .attach-input").set_input_files(files=[
+                {"name": "scratched tabletop.jpg", "mimeType": "image/jpeg", "buffer": picture((150, 105, 70))},
+                {"name": "order-58213.pdf", "mimeType": "application/pdf", "buffer": one_page_pdf()}])
+            expect(widget.locator(".upload-chip .upload-state")).to_have_text(["Ready", "Ready"])
+            send_message(widget, "The table arrived scratched, here is a photo and my order")
+            agent.locator("#composer .attach-input").set_input_files(files=[
+                {"name": "return label.png", "mimeType": "image/png", "buffer": picture((235, 235, 245), "PNG")}])
+            expect(agent.locator(".upload-chip .upload-state")).to_have_text(["Ready"])
+            send_message(agent, "Sorry about that! Here is a return label; a new one ships tomorrow.")
+            for scope in (widget, agent):
+                images = scope.locator("#messages .message:not(.pending) .attachment-image img")
+                expect(images).to_have_count(2)
+                images.evaluate_all("all => Promise.all(all.map(image => image.decode()))")
+                scope.locator("#messages").evaluate("box => { box.scrollTop = box.scrollHeight; }")
+            files_from.screenshot(path=folder / "widget-files.png")
+            agent.screenshot(path=folder / "dashboard-files.png")
         finally:
             browser.close()
 
@@ -141,7 +187,8 @@ def main(argv):
             server.stop()
     for name in ("demo-widget.png", "dashboard.png", "dashboard-phone-list.png", "dashboard-phone-chat.png",
                  "login.png", "admin-site.png", "admin-articles.png", "article-editor.png", "help-article.png",
-                 "help-article-phone.png", "dashboard-canned.png", "supervisor.png"):
+                 "help-article-phone.png", "dashboard-canned.png", "supervisor.png", "widget-files.png",
+                 "dashboard-files.png"):
         print(folder / name)
 
 

@@ -36,6 +36,17 @@
       senderName: this.me.name, fields: {session_id: this.sessionId}, limit: 100,
       send: function (item) { if (self.socket.connected) self.outbox.emit(self.socket, item); }
     });
+    this.tray = new ChatUploads.Tray({
+      list: this.find(".pane-uploads"), status: this.find(".pane-upload-status"), focusAfter: this.input,
+      url: "/api/v1/agent/attachments",
+      fields: function () { return {session_id: self.sessionId}; },
+      headers: function () { return {"X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content}; },
+      onChange: function () { self.showControls(); }
+    });
+    var attach = function (files) { if (!self.input.disabled) self.tray.add(files); };
+    ChatUploads.picker(this.find(".attach-button"), this.find(".attach-input"), attach);
+    ChatUploads.dropZone(this.element, attach, function () { return !self.input.disabled; });
+    ChatUploads.pasteFiles(this.input, attach);
     this.typing = new ChatUI.TypingIndicator(this.find(".pane-typing"));
     this.notifier = new ChatUI.TypingNotifier(function (isTyping) {
       if (self.mayWrite()) self.socket.emit("typing", {session_id: self.sessionId, is_typing: isTyping});
@@ -115,7 +126,10 @@
     this.find(".pane-transfer-to").disabled = !open;
     this.find(".pane-note").disabled = !open;
     this.input.disabled = !writable;
-    this.find(".pane-composer button").disabled = !writable;
+    var busy = this.tray ? this.tray.busy() : false;
+    this.find(".pane-composer button[type=submit]").disabled = !writable || busy;
+    this.find(".pane-composer button[type=submit]").title = busy ? "Wait for the files to finish uploading" : "";
+    this.find(".attach-button").disabled = !writable;
     this.input.placeholder = !open ? "This chat has ended" : note ? "A note only the team sees…"
       : writable ? "Type a reply…" : "Join the chat to reply";
     this.fillTransferTargets();
@@ -203,9 +217,11 @@
   ChatPane.prototype.send = function () {
     var text = this.input.value.trim();
     var note = this.find(".pane-note").checked;
-    if (!text || this.input.disabled) return;
-    var item = this.outbox.add(text, note);
-    if (!item) { this.notice("Too many unsent replies; wait for the connection."); return; }
+    if (this.input.disabled) return;
+    if (this.tray.busy()) { this.tray.say("Wait for the files to finish uploading."); return; }
+    if (!text && !this.tray.hasReady()) return;
+    if (this.outbox.items.length >= this.outbox.limit) { this.notice("Too many unsent replies; wait for the connection."); return; }
+    var item = this.outbox.add(text, note, null, this.tray.take());
     this.input.value = "";
     this.notifier.stop();
     if (this.socket.connected) this.outbox.emit(this.socket, item);
@@ -238,6 +254,7 @@
     if (this.closed) return;
     this.closed = true;
     this.notifier.stop();
+    this.tray.clear();
     if (this.socket.connected) this.socket.emit("leave_session", {session_id: this.sessionId});
     this.element.remove();
     this.options.onClose(this);

@@ -20,7 +20,8 @@
                              randomizationFactor: 0.5});
   ChatUI.watchConnection(socket, document.getElementById("connectionStatus"));
 
-  var current = null;   // {sessionId, log, typing, notifier, outbox}
+  var current = null;   // {sessionId, log, typing, notifier, outbox, tray}
+  var trays = {};       // session id -> its files being attached (uploads.js), kept while the page lives
   var selectedId = null;
   var endedWhileOpen = null;   // the open chat's id, once it ended on screen
 
@@ -235,6 +236,7 @@
                               items: kept("outbox", sessionId, []),
                               onChange: function () { keep("outbox", sessionId, outbox.items); }});
     var keptMode = current && current.sessionId === sessionId ? current.mode : null;
+    var tray = trayFor(sessionId);
     var log = new ChatUI.MessageLog(messages, {
       mine: "agent",
       requestSync: function (after) { syncMessages(sessionId, after); },
@@ -247,6 +249,7 @@
     current = {
       sessionId: sessionId,
       outbox: outbox,
+      tray: tray,
       log: log,
       typing: new ChatUI.TypingIndicator(document.getElementById("typingIndicator")),
       notifier: new ChatUI.TypingNotifier(function (isTyping) {
@@ -259,6 +262,7 @@
 
     var input = document.getElementById("messageInput");
     if (!input.disabled) input.value = kept("draft", sessionId, "");
+    bindUploads(tray, input);
     document.getElementById("composer").addEventListener("submit", function (event) {
       event.preventDefault();
       sendReply(input);
@@ -306,13 +310,64 @@
 
   function sendReply(input) {
     var text = input.value.trim();
-    if (!text || !current) return;
-    var item = current.outbox.add(text, composerMode() === "note");
-    if (!item) { showError({message: "Too many unsent replies; wait for the connection."}); return; }
+    if (!current || input.disabled) return;
+    var tray = current.tray;
+    if (tray.busy()) { document.getElementById("uploadStatus").textContent = "Wait for the files to finish uploading."; return; }
+    if (!text && !tray.hasReady()) return;
+    if (current.outbox.items.length >= current.outbox.limit) {
+      showError({message: "Too many unsent replies; wait for the connection."});
+      return;
+    }
+    var item = current.outbox.add(text, composerMode() === "note", null, tray.take());
     input.value = "";
     keep("draft", current.sessionId, "");
     current.notifier.stop();
     if (socket.connected) current.outbox.emit(socket, item);
+  }
+
+  /* ---- files attached to a reply or a note (uploads.js) ---- */
+
+  /* Each chat's files being attached: a redraw of the chat, or a switch to another and back,
+     keeps them and their uploads; a reload keeps the finished ones (localStorage, like drafts). */
+  function trayFor(sessionId) {
+    if (!trays[sessionId]) {
+      trays[sessionId] = new ChatUploads.Tray({
+        list: null, url: "/api/v1/agent/attachments",
+        fields: function () { return {session_id: sessionId}; },
+        headers: function () { return {"X-CSRFToken": csrfToken}; },
+        onChange: function (tray) {
+          keep("uploads", sessionId, tray.ready());          // a reload keeps the finished ones
+          if (current && current.tray === tray) refreshSend();
+        }
+      });
+      trays[sessionId].restore(kept("uploads", sessionId, []));
+    }
+    return trays[sessionId];
+  }
+
+  function bindUploads(tray, input) {
+    var composer = document.getElementById("composer");
+    var button = composer.querySelector(".attach-button");
+    tray.options.focusAfter = input;
+    tray.mount(document.getElementById("uploadTray"), document.getElementById("uploadStatus"));
+    if (!button) { tray.clear(); return; }      // this agent may no longer write in this chat
+    function attach(files) { if (!input.disabled && current && current.tray === tray) tray.add(files); }
+    ChatUploads.picker(button, composer.querySelector(".attach-input"), attach);
+    ChatUploads.dropZone(document.querySelector("#chat .chat-main"), attach, function () { return !input.disabled; });
+    ChatUploads.pasteFiles(input, attach);
+    refreshSend();
+  }
+
+  /* Send waits for the uploads still running; the paperclip follows the message box. */
+  function refreshSend() {
+    var send = document.getElementById("sendButton");
+    var input = document.getElementById("messageInput");
+    if (!send || !input || !current) return;
+    var busy = current.tray.busy();
+    send.disabled = input.disabled || busy;
+    send.title = busy ? "Wait for the files to finish uploading" : "";
+    var button = document.querySelector("#composer .attach-button");
+    if (button) button.disabled = input.disabled;
   }
 
   /* An action's `session_status` comes before its ack (one socket keeps the order) and
@@ -366,6 +421,7 @@
       if (note) current.notifier.stop();        // the visitor no longer sees "is typing…"
       input.disabled = false;
       send.disabled = false;
+      refreshSend();
       input.placeholder = note ? input.dataset.notePlaceholder : input.dataset.replyPlaceholder;
       send.textContent = note ? "Add note" : "Send";
     }
@@ -492,6 +548,7 @@
   var acceptedBy = {};
   function showAcceptedElsewhere(chat, agentName) {
     chat.querySelectorAll("button, textarea").forEach(function (control) { control.disabled = true; });
+    if (trays[chat.dataset.sessionId]) trays[chat.dataset.sessionId].clear();
     var accept = document.getElementById("acceptButton");
     if (accept) accept.hidden = true;
     document.getElementById("chatStatus").textContent = "active";

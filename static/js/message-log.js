@@ -13,6 +13,9 @@
     this.mine = options.mine;               // sender_type drawn on the right
     this.interactive = Boolean(options.interactive);   // the bot's buttons and form can be used (the widget)
     this.requestSync = options.requestSync || function () {};
+    // Where a message's files are fetched from: the dashboard's own URLs (login cookie) unless
+    // the page gives another source (the widget's signed links).
+    this.links = options.links || directLinks;
     this.onShown = options.onShown || function () {};
     this.lastSeq = 0;
     this.held = {};                         // seq -> message, waiting for a gap to fill
@@ -29,7 +32,7 @@
       var messages = JSON.parse(pages[i].dataset.messages);
       for (var j = 0; j < messages.length; j++) {
         var element = document.createElement("div");
-        fillMessage(element, messages[j], this.mine, this.interactive);
+        fillMessage(element, messages[j], this.mine, this.interactive, this.links);
         this.list.insertBefore(element, pages[i]);
         this.lastSeq = Math.max(this.lastSeq, messages[j].seq);
       }
@@ -100,7 +103,7 @@
   MessageLog.prototype.show = function (message) {
     this.lastSeq = message.seq;
     var element = this.pendingElement(message.client_id) || document.createElement("div");
-    fillMessage(element, message, this.mine, this.interactive);
+    fillMessage(element, message, this.mine, this.interactive, this.links);
     // Stored messages stay in seq order above the ones still being sent (null: at the end).
     this.list.insertBefore(element, this.list.querySelector(".message.pending:not(.failed)"));
     this.onShown(message);
@@ -126,10 +129,13 @@
     for (var i = 0; i < drafts.length; i++) drafts[i].remove();
   };
 
-  MessageLog.prototype.addPending = function (clientId, text, senderName, isPrivate) {
+  /* `files`: the attachments it names, as their uploads described them (drawn as cards until
+     the stored message, with its thumbnails, takes the copy's place). */
+  MessageLog.prototype.addPending = function (clientId, text, senderName, isPrivate, files) {
     var element = document.createElement("div");
     fillMessage(element, {client_id: clientId, sender_type: this.mine, sender_name: senderName,
-                          text: text, created_at: null, private: Boolean(isPrivate)}, this.mine);
+                          text: text, created_at: null, private: Boolean(isPrivate),
+                          attachments: files || null}, this.mine, false, this.links);
     element.classList.add("pending");
     this.list.appendChild(element);
     return element;
@@ -166,7 +172,7 @@
     }
   };
 
-  function fillMessage(element, message, mine, interactive) {
+  function fillMessage(element, message, mine, interactive, links) {
     element.className = "message message-" + message.sender_type +
       (message.sender_type === mine ? " mine" : "") + (message.private ? " note" : "");
     if (message.seq) element.dataset.seq = message.seq;
@@ -184,10 +190,14 @@
       }
       element.appendChild(sender);
     }
-    var text = document.createElement("div");
-    text.className = "message-text";
-    appendLinkedText(text, message.text || "");
-    element.appendChild(text);
+    var files = message.attachments && message.attachments.length ? message.attachments : null;
+    if (message.text || !files) {       // a message of files only has no empty line of text
+      var text = document.createElement("div");
+      text.className = "message-text";
+      appendLinkedText(text, message.text || "");
+      element.appendChild(text);
+    }
+    if (files) element.appendChild(attachmentList(files, links || directLinks, !message.seq));
     if (message.links && message.links.length) element.appendChild(linkList(message.links));
     if (message.buttons && message.buttons.length) element.appendChild(quickReplies(message.buttons, interactive));
     if (message.form === "offline") element.appendChild(interactive ? offlineForm() : formNote());
@@ -269,6 +279,237 @@
     note.className = "message-form-note";
     note.textContent = "Offered the form to leave a message";
     return note;
+  }
+
+  /* ---- a message's files ----
+     Each attachment {id, name, size, content_type, kind, width?, height?, thumbnail}: an image
+     as a thumbnail that opens the full file in a new tab, anything else as a card (an icon by
+     kind, the name, the type, the size) that opens or downloads it. The name is always text.
+     `links` gives the URLs: get(attachment, done) and fresh(attachment, done) call done with
+     {url, thumbnail_url} or null; open(attachment, event) may take over a click (true). */
+  var THUMBNAIL_BOX = 220;     // px, the largest side of a thumbnail as drawn
+
+  function attachmentList(files, links, pending) {
+    var box = document.createElement("div");
+    box.className = "message-attachments";
+    for (var i = 0; i < files.length; i++) {
+      var file = files[i];
+      if (!file || !file.id) continue;
+      // A copy still being sent shows its files as cards without links: they are not in a message yet.
+      box.appendChild(pending ? fileCard(file, null) : isShownAsImage(file) ? imageAttachment(file, links) : fileCard(file, links));
+    }
+    return box;
+  }
+
+  var INLINE_IMAGES = {"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true};
+
+  function isShownAsImage(file) {
+    return file.kind === "image" && (file.thumbnail === true || INLINE_IMAGES[file.content_type] === true);
+  }
+
+  function imageAttachment(file, links) {
+    var link = document.createElement("a");
+    link.className = "attachment attachment-image";
+    link.setAttribute("target", "_blank");
+    link.setAttribute("rel", "noopener noreferrer");
+    link.setAttribute("aria-label", "Open the image " + (file.name || "") + " (" + formatSize(file.size) + ") in a new tab");
+    link.title = file.name || "";
+    var image = document.createElement("img");
+    image.alt = file.name || "Image";
+    image.decoding = "async";
+    var size = fitted(file.width, file.height);
+    if (size) { image.width = size[0]; image.height = size[1]; }
+    link.appendChild(image);
+    var retried = false;
+    function show(urls) {
+      if (!urls) { link.replaceWith(fileCard(file, links)); return; }    // a click asks again
+      link.setAttribute("href", urls.url);
+      image.src = urls.thumbnail_url || urls.url;
+    }
+    // An expired or refused link: asked for once more, then the file is shown as a card.
+    image.addEventListener("error", function () {
+      if (!image.getAttribute("src")) return;
+      if (retried) { link.replaceWith(fileCard(file, links)); return; }
+      retried = true;
+      links.fresh(file, show);
+    });
+    image.addEventListener("load", function () { link.classList.add("loaded"); });
+    link.addEventListener("click", function (event) { if (links.open(file, event)) event.preventDefault(); });
+    links.get(file, show);
+    return link;
+  }
+
+  function fileCard(file, links) {
+    var card = document.createElement("a");
+    card.className = "attachment attachment-file";
+    card.dataset.kind = file.kind || "document";
+    // Only raster images open in a tab; anything else the server sends as a download.
+    if (INLINE_IMAGES[file.content_type]) card.setAttribute("target", "_blank");
+    else card.setAttribute("download", "");
+    card.setAttribute("rel", "noopener noreferrer");
+    var icon = document.createElement("span");
+    icon.className = "attachment-icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = fileBadge(file);
+    var info = document.createElement("span");
+    info.className = "attachment-info";
+    var name = document.createElement("span");
+    name.className = "attachment-name";
+    name.textContent = file.name || "File";
+    var meta = document.createElement("span");
+    meta.className = "attachment-meta";
+    meta.textContent = typeName(file) + " · " + formatSize(file.size);
+    info.append(name, meta);
+    card.append(icon, info);
+    card.title = (file.name || "") + " (" + (file.content_type || "") + ")";
+    if (!links) return card;               // null: shown, not opened (being sent, or no longer there)
+    card.addEventListener("click", function (event) { if (links.open(file, event)) event.preventDefault(); });
+    links.get(file, function (urls) { if (urls) card.setAttribute("href", urls.url); });
+    return card;
+  }
+
+  /* The thumbnail's drawn size, its ratio kept, within THUMBNAIL_BOX (null: not known). */
+  function fitted(width, height) {
+    if (!(width > 0 && height > 0)) return null;
+    var scale = Math.min(1, THUMBNAIL_BOX / Math.max(width, height));
+    return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
+  }
+
+  var TYPE_NAMES = {
+    "application/pdf": ["PDF", "PDF document"],
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ["DOCX", "Word document"],
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ["XLSX", "Excel spreadsheet"],
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ["PPTX", "PowerPoint presentation"],
+    "application/vnd.oasis.opendocument.text": ["ODT", "OpenDocument text"],
+    "application/vnd.oasis.opendocument.spreadsheet": ["ODS", "OpenDocument spreadsheet"],
+    "application/vnd.oasis.opendocument.presentation": ["ODP", "OpenDocument presentation"],
+    "audio/mpeg": ["MP3", "MP3 audio"],
+    "audio/ogg": ["OGG", "Ogg audio"],
+    "audio/wav": ["WAV", "WAV audio"],
+    "audio/mp4": ["M4A", "M4A audio"],
+    "video/mp4": ["MP4", "MP4 video"],
+    "video/webm": ["WEBM", "WebM video"],
+    "video/quicktime": ["MOV", "QuickTime video"]
+  };
+  var KIND_NAMES = {image: ["IMG", "Image"], video: ["VID", "Video"], audio: ["AUD", "Audio"], document: ["DOC", "Document"]};
+
+  function typeInfo(file) {
+    return TYPE_NAMES[file.content_type] || KIND_NAMES[file.kind] || KIND_NAMES.document;
+  }
+  function fileBadge(file) {
+    var sub = /^(image|video|audio)\/([a-z0-9]+)/i.exec(file.content_type || "");
+    return sub && !TYPE_NAMES[file.content_type] ? sub[2].slice(0, 4).toUpperCase() : typeInfo(file)[0];
+  }
+  function typeName(file) {
+    var known = TYPE_NAMES[file.content_type];
+    if (known) return known[1];
+    var sub = /^(image|video|audio)\/([a-z0-9.+-]+)/i.exec(file.content_type || "");
+    if (sub) return sub[2].toUpperCase().replace(/^X-/, "") + " " + sub[1];
+    return file.content_type || typeInfo(file)[1];
+  }
+
+  /* 840 bytes -> "1 KB", 12 345 -> "12 KB", 1 572 864 -> "1.5 MB". */
+  function formatSize(bytes) {
+    var size = Number(bytes) || 0;
+    if (size < 1024 * 1024) return Math.max(1, Math.round(size / 1024)) + " KB";
+    var megabytes = size / (1024 * 1024);
+    return (megabytes < 10 ? Math.round(megabytes * 10) / 10 : Math.round(megabytes)) + " MB";
+  }
+
+  /* The dashboard's and the transcript's files: the server's own URLs, under the login cookie. */
+  var directLinks = {
+    get: function (file, done) {
+      var url = "/attachments/" + encodeURIComponent(file.id);
+      done({url: url, thumbnail_url: file.thumbnail ? url + "/thumbnail" : null});
+    },
+    fresh: function (file, done) { directLinks.get(file, done); },
+    open: function () { return false; }
+  };
+
+  /* The widget's files: short-lived signed links from `fetchLinks(ids)` (a Promise of
+     {links: {id: {url, thumbnail_url}}}), asked for in one batch per drawing (at most 50 ids a
+     request), kept a little under their 15 minutes, asked for again when one fails to load and
+     before a file opens full size. */
+  var LINK_LIFETIME_MS = 12 * 60 * 1000;
+  var LINKS_PER_REQUEST = 50;
+
+  function SignedLinks(fetchLinks) {
+    this.fetchLinks = fetchLinks;
+    this.known = {};          // id -> {urls, until}
+    this.waiting = {};        // id -> [done, ...] for the next batch
+    this.timer = null;
+  }
+  SignedLinks.prototype.get = function (file, done) {
+    var known = this.known[file.id];
+    if (known && known.until > Date.now()) { done(known.urls); return; }
+    this.ask(file.id, done);
+  };
+  SignedLinks.prototype.fresh = function (file, done) {
+    delete this.known[file.id];
+    this.ask(file.id, done);
+  };
+  SignedLinks.prototype.ask = function (id, done) {
+    var self = this;
+    (this.waiting[id] = this.waiting[id] || []).push(done);
+    if (!this.timer) this.timer = setTimeout(function () { self.flush(); }, 0);
+  };
+  SignedLinks.prototype.flush = function () {
+    var self = this;
+    var waiting = this.waiting;
+    this.waiting = {};
+    this.timer = null;
+    var ids = Object.keys(waiting);
+    for (var start = 0; start < ids.length; start += LINKS_PER_REQUEST) {
+      (function (batch) {
+        var asked = Date.now();
+        Promise.resolve().then(function () { return self.fetchLinks(batch); })
+          .then(function (answer) {
+            var links = (answer && answer.links) || {};
+            batch.forEach(function (id) {
+              var urls = links[id] && sameOrigin(links[id].url) ? {url: links[id].url,
+                thumbnail_url: sameOrigin(links[id].thumbnail_url) ? links[id].thumbnail_url : null} : null;
+              if (urls) self.known[id] = {urls: urls, until: asked + LINK_LIFETIME_MS};
+              waiting[id].forEach(function (done) { done(urls); });
+            });
+          })
+          .catch(function () {
+            batch.forEach(function (id) { waiting[id].forEach(function (done) { done(null); }); });
+          });
+      })(ids.slice(start, start + LINKS_PER_REQUEST));
+    }
+  };
+  /* A click opens the file with a link asked for just now: an image in a new tab, which opens at
+     once (a browser lets a click open one) and goes to the file when the link arrives; any
+     other file is downloaded from the new link. */
+  SignedLinks.prototype.open = function (file, event) {
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return false;
+    if (!INLINE_IMAGES[file.content_type]) {
+      this.fresh(file, function (urls) {
+        if (!urls) return;
+        var link = document.createElement("a");
+        link.setAttribute("href", urls.url);
+        link.setAttribute("download", "");
+        link.hidden = true;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+      });
+      return true;
+    }
+    var tab = global.open("", "_blank");
+    if (!tab) return false;               // no new tab: the link as it is
+    try { tab.opener = null; } catch (e) { /* already cut off */ }
+    this.fresh(file, function (urls) {
+      if (urls) tab.location.href = urls.url;
+      else tab.close();
+    });
+    return true;
+  };
+
+  /* A URL of this server ("/attachments/..."), never another site nor another scheme. */
+  function sameOrigin(url) {
+    if (typeof url !== "string" || !url) return false;
+    try { return new URL(url, global.location.href).origin === global.location.origin; } catch (e) { return false; }
   }
 
   /* Text as text nodes, with each http(s) URL in it an <a> whose href is exactly that URL
@@ -374,5 +615,5 @@
 
   global.ChatUI = {MessageLog: MessageLog, TypingIndicator: TypingIndicator,
                    TypingNotifier: TypingNotifier, watchConnection: watchConnection,
-                   showConnection: showConnection};
+                   showConnection: showConnection, SignedLinks: SignedLinks, formatSize: formatSize};
 })(window);

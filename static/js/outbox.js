@@ -1,6 +1,6 @@
 /* Messages typed but not yet stored by the server, for the widget and the dashboard.
  *
- * Each item {client_id, text} is shown at once as a pending copy in its MessageLog and
+ * Each item {client_id, text, attachments?, files?} is shown at once as a pending copy in its MessageLog and
  * stays in the outbox until the server answers: stored (the copy is replaced by the stored
  * message) or refused (the copy is marked failed with the server's reason). No answer (a
  * timeout, a lost connection, a busy server) keeps it, to be sent again with the same
@@ -27,25 +27,32 @@
   }
 
   /* A new item and its pending copy; null when the outbox is full. `isPrivate`: a private
-     note of the team (the dashboard's Note mode); `buttonId`: the bot's button pressed. */
-  Outbox.prototype.add = function (text, isPrivate, buttonId) {
+     note of the team (the dashboard's Note mode); `buttonId`: the bot's button pressed;
+     `files`: uploaded attachments ({id, name, size, content_type, kind, ...}) it sends, by id. */
+  Outbox.prototype.add = function (text, isPrivate, buttonId, files) {
     if (this.items.length >= this.limit) return null;
     var item = {client_id: newClientId(), text: text};
     if (isPrivate) item.private = true;
     if (buttonId) item.button_id = buttonId;          // a quick reply of the bot, pressed
+    if (files && files.length) {
+      item.attachments = files.map(function (file) { return file.id; });
+      item.files = files;                             // what its pending copy shows
+    }
     this.items.push(item);
     this.onChange();
-    this.log.addPending(item.client_id, text, this.senderName, item.private);
+    this.showItem(item);
     return item;
+  };
+
+  Outbox.prototype.showItem = function (item) {
+    this.log.addPending(item.client_id, item.text, this.senderName, item.private, item.files);
   };
 
   /* Pending copies of every item on `log`, which the answers still to come go to
      (a restored conversation, or the same chat's window drawn again). */
   Outbox.prototype.showPending = function (log) {
     this.log = log;
-    for (var i = 0; i < this.items.length; i++) {
-      this.log.addPending(this.items[i].client_id, this.items[i].text, this.senderName, this.items[i].private);
-    }
+    for (var i = 0; i < this.items.length; i++) this.showItem(this.items[i]);
   };
 
   /* The server stored (or refused) this client_id: it leaves the outbox. */
@@ -71,7 +78,7 @@
   Outbox.prototype.retry = function (item) {
     this.items.push(item);
     this.onChange();
-    this.log.addPending(item.client_id, item.text, this.senderName, item.private);
+    this.showItem(item);
     this.send(item);
   };
 
@@ -111,6 +118,7 @@
     var body = {text: item.text, client_id: item.client_id};
     if (item.private) body.private = true;
     if (item.button_id) body.button_id = item.button_id;
+    if (item.attachments && item.attachments.length) body.attachments = item.attachments;
     for (var name in fields) body[name] = fields[name];
     return body;
   }

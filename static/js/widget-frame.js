@@ -26,6 +26,8 @@
   var statusElement = document.getElementById("connectionStatus");
   var agentsOnline = document.getElementById("agentsOnline");
   var availability = document.getElementById("availability");
+  var sendButton = document.getElementById("sendButton");
+  var uploadStatus = document.getElementById("uploadStatus");
   if (root.dataset.color) document.documentElement.style.setProperty("--primary", root.dataset.color);
 
   var chat = null;        // {session_id, session_key, messages: [], outbox: [], visitor_name}
@@ -41,6 +43,7 @@
   var heartbeatTimer = null;
   var restoredAtLoad = false;   // this page load brought a chat back: said at its first connect only
   var lastPosition = null;  // the latest queue_position, while the chat waits
+  var tray = null;          // the files attached to the next message (uploads.js)
 
   /* ---- storage (shared by every tab of this site) ---- */
 
@@ -184,9 +187,26 @@
     messagesBox.textContent = "";
     messagesBox.appendChild(welcome());
     showPosition(lastPosition);
+    if (tray) { tray.options.onChange = null; tray.clear(); }
+    var owner = chat;
+    var keptUploads = chat.uploads;
+    tray = new ChatUploads.Tray({
+      list: document.getElementById("uploadTray"), status: uploadStatus, focusAfter: input,
+      url: api + "/attachments",
+      fields: function () { return {session_id: owner.session_id}; },
+      headers: function () { return {"X-Session-Key": owner.session_key}; },
+      onChange: function (changed) {
+        if (chat !== owner) return;
+        chat.uploads = changed.ready();        // a reload keeps the finished ones, with the chat
+        save();
+        refreshSend();
+      }
+    });
+    tray.restore(keptUploads);
     log = new ChatUI.MessageLog(messagesBox, {
       mine: "visitor",
       interactive: true,
+      links: new ChatUI.SignedLinks(fetchLinks),
       requestSync: function (after) {
         if (socket && socket.connected) {
           socket.emit("sync", {after_seq: after}, function (reply) { if (reply && reply.ok) log.acceptPage(reply); });
@@ -217,6 +237,30 @@
     });
   }
 
+  /* Signed links to this chat's files, for the message log (the key goes in a header). */
+  function fetchLinks(ids) {
+    return fetch(api + "/attachments/links", {
+      method: "POST",
+      headers: {"Content-Type": "application/json", "X-Session-Key": chat.session_key},
+      body: JSON.stringify({session_id: chat.session_id, attachment_ids: ids})
+    }).then(function (response) {
+      if (!response.ok) throw new Error(response.status);
+      return response.json();
+    });
+  }
+
+  /* Send waits for the uploads still running. */
+  function refreshSend() {
+    var busy = tray && tray.busy();
+    sendButton.disabled = Boolean(busy);
+    sendButton.title = busy ? "Wait for the files to finish uploading" : "";
+  }
+
+  function attach(files) {
+    if (!chat || !tray || composer.hidden) return;
+    tray.add(files);
+  }
+
   function note(text) {
     var element = document.createElement("div");
     element.className = "message message-note";
@@ -229,6 +273,7 @@
     composer.hidden = true;
     endButton.hidden = true;
     newChatButton.hidden = false;
+    if (tray) tray.clear();
     stopHeartbeat();
     clearStorage();
   }
@@ -396,9 +441,11 @@
   function send(event) {
     if (event) event.preventDefault();
     var text = input.value.trim();
-    if (!text || !chat) return;
-    var item = outbox.add(text);
-    if (!item) { note("Too many unsent messages; wait for the connection."); return; }
+    if (!chat) return;
+    if (tray.busy()) { uploadStatus.textContent = "Wait for the files to finish uploading."; return; }
+    if (!text && !tray.hasReady()) return;
+    if (outbox.items.length >= MAX_OUTBOX) { note("Too many unsent messages; wait for the connection."); return; }
+    var item = outbox.add(text, false, null, tray.take());
     input.value = "";
     notifier.stop();
     deliver(item);
@@ -431,6 +478,9 @@
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); send(); }
   });
   input.addEventListener("input", function () { notifier.keystroke(); });
+  ChatUploads.picker(composer.querySelector(".attach-button"), composer.querySelector(".attach-input"), attach);
+  ChatUploads.dropZone(chatView, attach, function () { return Boolean(chat) && !composer.hidden; });
+  ChatUploads.pasteFiles(input, attach);
   messagesBox.addEventListener("click", function (event) {
     var button = event.target.closest(".quick-reply");
     if (button && !button.disabled) pressQuickReply(button);
