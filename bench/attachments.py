@@ -150,6 +150,8 @@ class Window:
         time.sleep(0.5)                       # the loop watch logs a stall once it wakes
         self.cpu = load.cpu_seconds(self.server.process.pid) - self.cpu
         self.stalls, self.worst = load.loop_stalls([self.server], self.offsets)
+        self.held, self.most_held = load.held_stalls([self.server], self.offsets)
+        self.every = load.logged_stalls([self.server], self.offsets)
         self.errors = load.server_errors([self.server], self.offsets)
         self.load = (self.load, os.getloadavg()[0])
 
@@ -221,8 +223,8 @@ def ms(values):
 def print_header(count):
     print(f"\n| storage, what | n | upload ms p50 / p95 / max | MB/s (p50) | upload to thumbnail served ms "
           f"p50 / p95 / max | server CPU ms per upload | loop stalls >= {load.STALL_MS} ms (worst ms) "
-          f"| load average (start, end) |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"| of them held by the loop's work (most CPU ms in one) | load average (start, end) |")
+    print("|---|---|---|---|---|---|---|---|---|")
 
 
 def print_row(storage, row):
@@ -231,8 +233,11 @@ def print_row(storage, row):
     cpu = f"{window.cpu * 1000 / len(times):.0f}" if times else f"({window.cpu * 1000:.0f} in all)"
     errors = "; ".join(f"{key} x{count}" for key, count in window.errors.items())
     print(f"| {storage}, {row['label']} | {len(times) or '-'} | {ms(times)} | {rate} | {ms(row.get('thumbs'))} "
-          f"| {cpu} | {window.stalls} ({window.worst}) | {window.load[0]:.1f}, {window.load[1]:.1f} |"
-          + (f" errors: {errors}" if errors else ""))
+          f"| {cpu} | {window.stalls} ({window.worst}) | {window.held} ({window.most_held}) "
+          f"| {window.load[0]:.1f}, {window.load[1]:.1f} |" + (f" errors: {errors}" if errors else ""))
+    if window.every:
+        print("  (stalls, ms late / the loop's CPU ms in it: "
+              + ", ".join(f"{late}/{cpu}" for late, cpu in window.every) + ")", file=sys.stderr)
     sys.stdout.flush()
 
 
