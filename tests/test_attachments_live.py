@@ -182,8 +182,8 @@ def test_everyone_who_may_not_have_a_file_gets_the_same_not_found(server, agent_
     other = start_chat(server, name="Mallory")
     other_photo = uploaded(visitor_upload(server, other, PDF, "mine.pdf"))
     other_link = links(server, other, [other_photo["attachment_id"]]).json()["links"][other_photo["attachment_id"]]
-    add_site_and_agent(server, "elsewhere", "elsewhere@example.com", "elsewhere-password")
-    outsider = login(server, "elsewhere@example.com", "elsewhere-password")
+    add_site_and_agent(server, "files-elsewhere", "files-elsewhere@example.com", "elsewhere-password")
+    outsider = login(server, "files-elsewhere@example.com", "elsewhere-password")
     url = server.url + f"/attachments/{attachment_id}"
     token = other_link["url"].split("token=")[1]
     answers = [
