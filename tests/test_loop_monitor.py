@@ -1,4 +1,5 @@
 """The event-loop watch logs a stall when its 10 ms wake-up comes late."""
+import gc
 import logging
 import re
 import time
@@ -53,3 +54,21 @@ def test_a_stall_says_how_much_of_it_the_loop_spent_working(caplog):
 def stall_figures(line):
     match = re.search(r"late_ms=(\d+) cpu_ms=(\d+)", line)
     return int(match[1]), int(match[2])
+
+
+def test_a_long_garbage_collection_is_logged(caplog):
+    from chat.loop_monitor import watch_garbage_collections
+    caplog.set_level(logging.WARNING, logger="chat.loop_monitor")
+    callbacks = list(gc.callbacks)
+    try:
+        watch_garbage_collections(threshold_ms=0)
+        garbage = [[] for _ in range(1000)]
+        for item in garbage:
+            item.append(item)             # cycles: only a collection frees them
+        del garbage, item
+        gc.collect()
+    finally:
+        gc.callbacks[:] = callbacks
+    lines = [r.getMessage() for r in caplog.records if "garbage collection" in r.getMessage()]
+    assert lines and re.search(r"took_ms=\d+ generation=2 collected=(\d+)", lines[-1])
+    assert int(re.search(r"collected=(\d+)", lines[-1])[1]) >= 1000
