@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from .errors import ChatError
 from .extensions import db
-from .knowledge_search import index_fields
+from .knowledge_search import count_terms, index_fields, terms_of
 from .models import Article, Site, UnansweredQuestion, utcnow
 from .validation import invalid
 
@@ -48,17 +48,23 @@ def checked(title, body, tags):
 def save(site, title, body, tags="", published=False, article=None):
     """Create an article of `site`, or change `article`; returns it (committed)."""
     title, body, tags = checked(title, body, tags)
+    held = set()
     if article is None:
         article = Article(site_id=site.id)
         db.session.add(article)
+    else:
+        held = terms_of(article.search_title, article.search_body)
     article.title, article.body, article.tags, article.published = title, body, tags, bool(published)
     article.search_title, article.search_body, article.search_length = index_fields(title, tags, body)
     article.updated_at = utcnow()
+    holds = terms_of(article.search_title, article.search_body)
+    count_terms(added=holds - held, removed=held - holds)
     db.session.commit()
     return article
 
 
 def delete(article):
+    count_terms(added=set(), removed=terms_of(article.search_title, article.search_body))
     db.session.delete(article)
     db.session.commit()
 

@@ -18,13 +18,15 @@ from dataclasses import dataclass
 
 import snowballstemmer
 from flask import current_app
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from . import off_loop
 from .extensions import db
 from .markdown import blocks
-from .models import Article
+from .models import Article, ArticleTerm
 
 WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_TERMS = 12
@@ -217,21 +219,46 @@ def candidates(session, site_id, terms):
 
 def corpus_statistics(session, terms):
     """(articles, their average length, {term: articles holding it}) over every article: the
-    figures BM25 weighs a word by (a word in most articles says little)."""
+    figures BM25 weighs a word by (a word in most articles says little). The counts are kept
+    by key in `article_term` (counting them over the matching articles at each search read
+    most of the knowledge base for a question of common words)."""
     total, average = session.execute(text("SELECT COUNT(*), AVG(search_length) FROM article")).one()
-    if session.get_bind().dialect.name == "postgresql":
-        columns = ", ".join(f"COUNT(*) FILTER (WHERE {PG_VECTOR} @@ to_tsquery('simple', :t{n}))"
-                            for n in range(len(terms)))
-        any_term = " | ".join(pg_lexeme(term) for term in terms)
-        row = session.execute(
-            text(f"SELECT {columns} FROM article WHERE {PG_VECTOR} @@ to_tsquery('simple', :any)"),
-            {"any": any_term, **{f"t{n}": pg_lexeme(term) for n, term in enumerate(terms)}}).one()
-    else:
-        columns = ", ".join(f"(SELECT COUNT(*) FROM article_fts WHERE article_fts MATCH :t{n})"
-                            for n in range(len(terms)))
-        row = session.execute(text(f"SELECT {columns}"),
-                                 {f"t{n}": fts5_string(term) for n, term in enumerate(terms)}).one()
-    return total or 0, float(average or 0), dict(zip(terms, row))
+    counts = dict(session.execute(select(ArticleTerm.term, ArticleTerm.articles)
+                                  .where(ArticleTerm.term.in_(terms))).all())
+    return total or 0, float(average or 0), {term: counts.get(term, 0) for term in terms}
+
+
+def terms_of(search_title, search_body):
+    """The distinct stems an article's index fields hold (as `article_term` counts them)."""
+    return {term[:100] for term in f"{search_title} {search_body}".split()}
+
+
+def count_terms(added, removed):
+    """One more article holds each of `added`, one fewer each of `removed` (in the caller's
+    transaction, in a fixed order, so two saves at once never wait on each other in a cycle)."""
+    if added:
+        insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(ArticleTerm).values([{"term": term, "articles": 1} for term in sorted(added)])
+        db.session.execute(statement.on_conflict_do_update(
+            index_elements=[ArticleTerm.term], set_={"articles": ArticleTerm.articles + 1}))
+    if removed:
+        db.session.execute(update(ArticleTerm).where(ArticleTerm.term.in_(sorted(removed)))
+                           .values(articles=ArticleTerm.articles - 1))
+        db.session.execute(delete(ArticleTerm).where(ArticleTerm.term.in_(sorted(removed)),
+                                                     ArticleTerm.articles <= 0))
+
+
+def recount_terms():
+    """`article_term` made again from every article (after articles are written in bulk, past
+    knowledge.save)."""
+    counts = Counter()
+    for search_title, search_body in db.session.execute(select(Article.search_title, Article.search_body)):
+        counts.update(terms_of(search_title, search_body))
+    db.session.execute(delete(ArticleTerm))
+    if counts:
+        db.session.execute(ArticleTerm.__table__.insert(),
+                           [{"term": term, "articles": n} for term, n in counts.items()])
+    db.session.commit()
 
 
 # The indexed text on PostgreSQL: to_tsvector('simple', search_title || ' ' || search_body),

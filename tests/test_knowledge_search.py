@@ -1,12 +1,15 @@
 """The knowledge base's search, in-process on a migrated database (SQLite, or PostgreSQL
 with TEST_DATABASE_URL): any-word matching, stems and accents, ranking by BM25 over the
 same stems on both databases, drafts and other sites left out, typed syntax read as words."""
+from collections import Counter
+
 import pytest
+from sqlalchemy import delete, select
 
 from chat import knowledge
 from chat.extensions import db
-from chat.knowledge_search import query_terms, search
-from chat.models import Site
+from chat.knowledge_search import query_terms, recount_terms, search
+from chat.models import Article, ArticleTerm, Site
 
 CORPUS = [
     ("How long does shipping take?", "shipping, delivery",
@@ -101,3 +104,37 @@ def test_a_large_knowledge_base_finds_candidates_by_the_questions_rarer_words():
     assert finding_terms(["ship", "order"], often, 1000) == ["ship", "order"]        # no rarer word: all
     assert finding_terms(["ship", "zebra"], often, 1000) == ["ship", "zebra"]        # a word in no article finds none
     assert finding_terms(["ship", "norway"], often, 500) == ["ship", "norway"]       # a small one: every word
+
+
+def stored_word_counts():
+    return dict(db.session.execute(select(ArticleTerm.term, ArticleTerm.articles)).all())
+
+
+def recounted_word_counts():
+    counts = Counter()
+    for article in db.session.scalars(select(Article)):
+        counts.update(set(f"{article.search_title} {article.search_body}".split()))
+    return dict(counts)
+
+
+def test_each_words_article_count_follows_every_save_change_and_delete(site, corpus):
+    assert stored_word_counts() == recounted_word_counts()
+    assert stored_word_counts()["card"] == 3                 # Payment methods, Returns and refunds, Gift cards
+    gift = corpus["Gift cards"]
+    knowledge.save(site, "Gift vouchers", "Vouchers are sent by email; a zebra delivers none.", "gift",
+                   published=True, article=gift)
+    assert stored_word_counts() == recounted_word_counts()
+    assert stored_word_counts()["card"] == 2 and stored_word_counts()["zebra"] == 1
+    knowledge.delete(gift)
+    assert stored_word_counts() == recounted_word_counts()
+    assert "zebra" not in stored_word_counts() and "voucher" not in stored_word_counts()
+    # The search weighs words by these counts, and finds what holds them.
+    assert sorted(titles(search(site.id, "card", k=3))) == ["Payment methods", "Returns and refunds"]
+
+
+def test_the_counts_made_again_from_the_articles_match_the_kept_ones(site, corpus):
+    kept = stored_word_counts()
+    db.session.execute(delete(ArticleTerm))
+    db.session.commit()
+    recount_terms()
+    assert stored_word_counts() == kept

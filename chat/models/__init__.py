@@ -11,7 +11,7 @@ from .conversations import (
 )
 from .attachments import ATTACHMENT_CATEGORIES, ATTACHMENT_KINDS, Attachment, files_preview
 from .jobs import JobLease
-from .knowledge import Article, UnansweredQuestion
+from .knowledge import Article, ArticleTerm, UnansweredQuestion
 from .people import Agent, CannedResponse, Visitor, agent_site
 from .sites import Site
 
@@ -19,6 +19,6 @@ __all__ = [
     "AGENT_ROLES", "CHANNELS", "EVERY_SITE_ROLES", "LINE_STATUSES", "MAX_CHATS_LIMIT", "OPEN_STATUSES",
     "PREVIEW_LENGTH", "QUEUED_STATUSES", "SENDER_TYPES", "SESSION_STATUSES", "SITE_ROUTINGS", "hash_session_key",
     "isoformat", "utcnow", "visitor_label", "EXTRA_KEYS", "ChatRead", "ChatSession", "Message", "StatusGroups",
-    "StoredMessage", "message_extras", "message_payload", "message_preview", "JobLease", "Article", "UnansweredQuestion", "Agent",
+    "StoredMessage", "message_extras", "message_payload", "message_preview", "JobLease", "Article", "ArticleTerm", "UnansweredQuestion", "Agent",
     "CannedResponse", "Visitor", "agent_site", "Site", "ATTACHMENT_CATEGORIES", "ATTACHMENT_KINDS", "Attachment", "files_preview",
 ]

@@ -30,6 +30,16 @@ class Article(db.Model):
         return [tag for tag in (part.strip() for part in self.tags.split(",")) if tag]
 
 
+class ArticleTerm(db.Model):
+    """How many articles (of every site, published or not) hold a stem: the document frequency
+    BM25 weighs a word by, read by key at each search; kept by knowledge.save and delete
+    (knowledge_search.count_terms), filled by migration c4e8a1f7d2b9."""
+    __tablename__ = "article_term"
+
+    term = db.Column(db.String(100), primary_key=True)
+    articles = db.Column(db.Integer, nullable=False)
+
+
 class UnansweredQuestion(db.Model):
     """A visitor's question the knowledge base had no answer for: for admins to write one."""
     __tablename__ = "unanswered_question"
