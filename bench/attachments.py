@@ -97,7 +97,7 @@ def multipart(chat, name, data, content_type):
 
 # ---------------------------------------------------------------- the server
 
-def start_server(workdir, storage, s3_endpoint):
+def start_server(workdir, storage, s3_endpoint, server_cpus=(0,)):
     extra = {"ACCESS_LOG": "0", "LOG_LEVEL": "WARNING", "LOOP_STALL_WARNING_MS": str(load.STALL_MS),
              "SCHEDULER_ENABLED": "1", "MAX_CONNECTIONS_PER_ADDRESS": "0",
              # every upload of the run is one chat's, from one address
@@ -111,7 +111,7 @@ def start_server(workdir, storage, s3_endpoint):
     server.env["SOCKETIO_ASYNC_MODE"] = "eventlet"
     server.prepare_database()
     server.start()
-    load.pin(server.process.pid, 0)
+    os.sched_setaffinity(server.process.pid, set(server_cpus))     # its OS threads (tpool) inherit it
     load.pin(0, 1)
     return server
 
@@ -152,6 +152,7 @@ class Window:
         self.stalls, self.worst = load.loop_stalls([self.server], self.offsets)
         self.held, self.most_held = load.held_stalls([self.server], self.offsets)
         self.every = load.logged_stalls([self.server], self.offsets)
+        self.collections = load.logged_collections([self.server], self.offsets)
         self.errors = load.server_errors([self.server], self.offsets)
         self.load = (self.load, os.getloadavg()[0])
 
@@ -238,13 +239,16 @@ def print_row(storage, row):
     if window.every:
         print("  (stalls, ms late / the loop's CPU ms in it: "
               + ", ".join(f"{late}/{cpu}" for late, cpu in window.every) + ")", file=sys.stderr)
+    if window.collections:
+        print("  (garbage collections of 20 ms or more, ms / generation: "
+              + ", ".join(f"{ms}/{generation}" for ms, generation in window.collections) + ")", file=sys.stderr)
     sys.stdout.flush()
 
 
 def run(storage, args, files):
     s3, endpoint = start_s3() if storage == "s3" else (None, None)
     with tempfile.TemporaryDirectory() as workdir:
-        server = start_server(Path(workdir), storage, endpoint)
+        server = start_server(Path(workdir), storage, endpoint, args.server_cpus)
         try:
             print_row(storage, idle(server, args.idle_seconds))
             (pdf, photo, quality) = files
@@ -267,6 +271,8 @@ def main():
     parser.add_argument("--uploads", type=int, default=10, help="timed uploads of each file")
     parser.add_argument("--storages", default="local,s3", help="local, s3 or both")
     parser.add_argument("--idle-seconds", type=int, default=5)
+    parser.add_argument("--server-cpus", default=(0,), type=lambda value: tuple(int(cpu) for cpu in value.split(",")),
+                        help="the CPUs the server may use (default 0; 0,1 lets its image threads run beside its loop)")
     parser.add_argument("--megabytes", type=int, default=10, help="the server's MAX_UPLOAD_MB and the file's size")
     args = parser.parse_args()
     os.environ["MAX_UPLOAD_MB"] = str(args.megabytes)

@@ -125,6 +125,19 @@ def logged_stalls(servers, since):
     return found
 
 
+COLLECTION_LINE = re.compile(rb"garbage collection took_ms=(\d+) generation=(\d+)")
+
+
+def logged_collections(servers, since):
+    """The long garbage collections the servers logged after `since`: (ms, generation)."""
+    found = []
+    for server, offset in zip(servers, since):
+        with open(server.log_path, "rb") as log:
+            log.seek(offset)
+            found += [(int(match[1]), int(match[2])) for match in map(COLLECTION_LINE.search, log) if match]
+    return found
+
+
 def loop_stalls(servers, since):
     """Stalls of 20 ms or more the servers logged after the log offsets `since`: (count, worst ms)."""
     lates = [late for late, _cpu in logged_stalls(servers, since)]
