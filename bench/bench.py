@@ -113,29 +113,28 @@ STALL_MS = 20
 
 
 STALL_LINE = re.compile(rb"event loop stalled late_ms=(\d+)(?: cpu_ms=(\d+))?")
-
-
-def logged_stalls(servers, since):
-    """The stalls the servers logged after the log offsets `since`: (late ms, the loop's CPU ms in it)."""
-    found = []
-    for server, offset in zip(servers, since):
-        with open(server.log_path, "rb") as log:
-            log.seek(offset)
-            found += [(int(match[1]), int(match[2] or 0)) for match in map(STALL_LINE.search, log) if match]
-    return found
-
-
 COLLECTION_LINE = re.compile(rb"garbage collection took_ms=(\d+) generation=(\d+)")
 
 
-def logged_collections(servers, since):
-    """The long garbage collections the servers logged after `since`: (ms, generation)."""
+def logged_figures(servers, since, pattern):
+    """The two numbers of each line matching `pattern` the servers logged after the log offsets
+    `since` (a missing second one is 0)."""
     found = []
     for server, offset in zip(servers, since):
         with open(server.log_path, "rb") as log:
             log.seek(offset)
-            found += [(int(match[1]), int(match[2])) for match in map(COLLECTION_LINE.search, log) if match]
+            found += [(int(match[1]), int(match[2] or 0)) for match in map(pattern.search, log) if match]
     return found
+
+
+def logged_stalls(servers, since):
+    """The stalls logged after `since`: (late ms, the loop's CPU ms in it)."""
+    return logged_figures(servers, since, STALL_LINE)
+
+
+def logged_collections(servers, since):
+    """The long garbage collections logged after `since`: (ms, generation)."""
+    return logged_figures(servers, since, COLLECTION_LINE)
 
 
 def loop_stalls(servers, since):
