@@ -71,6 +71,11 @@ READ_CHUNK = 256 * 1024
 LINK_SECONDS = 15 * 60
 # Images decoded at once by a process: a 20-megapixel photo takes ~60 MB while it is worked on.
 IMAGES_AT_ONCE = threading.BoundedSemaphore(2)
+# Freed image memory Pillow keeps for the next image, in 16 MB blocks (128 MB at most), instead
+# of handing it back to the system at once: mapping and faulting in ~80 MB per photo beside the
+# event loop woke the loop 20-33 ms late once or twice per ten photos (docs/benchmarks.md, issue 15).
+IMAGE_BLOCKS_KEPT = 8
+Image.core.set_blocks_max(IMAGE_BLOCKS_KEPT)
 # What a re-encoded image keeps of what its file said beside the pixels: nothing personal.
 KEPT_IMAGE_INFO = ("transparency", "duration", "loop", "background", "icc_profile")
 
