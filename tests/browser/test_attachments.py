@@ -116,6 +116,18 @@ def expect_all_three(widget, dashboard):
         expect_thumbnail(files_only(scope, "agent"), REPLY_IMAGE)
 
 
+def reload_both(visitor_page, agent_page, name):
+    """Both sides reload: the widget reopened and live, the agent's chat with `name` open again."""
+    visitor_page.reload()
+    visitor_page.locator("#cc-chat-launcher").click()
+    widget = visitor_page.frame_locator("#cc-chat-frame")
+    expect_live(widget)
+    agent_page.reload()
+    wait_until_dashboard_loaded(agent_page)
+    open_session(agent_page, mine_item(agent_page, name))
+    return widget
+
+
 def test_files_go_both_ways_and_stay_after_a_reload(server, visitor_page, agent_page):
     name = unique_name("Iris")
     widget = start_accepted_chat(server, visitor_page, agent_page, name)
@@ -170,13 +182,7 @@ def test_files_go_both_ways_and_stay_after_a_reload(server, visitor_page, agent_
 
     link_requests = []
     visitor_page.on("request", lambda request: "/attachments/links" in request.url and link_requests.append(request))
-    visitor_page.reload()
-    visitor_page.locator("#cc-chat-launcher").click()
-    widget = visitor_page.frame_locator("#cc-chat-frame")
-    expect_live(widget)
-    agent_page.reload()
-    wait_until_dashboard_loaded(agent_page)
-    open_session(agent_page, mine_item(agent_page, name))
+    widget = reload_both(visitor_page, agent_page, name)
     expect_all_three(widget, agent_page)
     assert len(link_requests) == 1          # the restored conversation's three files in one request
 
@@ -298,13 +304,7 @@ def test_finished_uploads_outlive_a_reload_on_both_sides(server, visitor_page, a
     expect_ready(widget, ["receipt.pdf"])
     expect_ready(agent_page, ["map.png"])
 
-    visitor_page.reload()
-    visitor_page.locator("#cc-chat-launcher").click()
-    widget = visitor_page.frame_locator("#cc-chat-frame")
-    expect_live(widget)
-    agent_page.reload()
-    wait_until_dashboard_loaded(agent_page)
-    open_session(agent_page, mine_item(agent_page, name))
+    widget = reload_both(visitor_page, agent_page, name)
     expect_ready(widget, ["receipt.pdf"])
     expect_ready(agent_page, ["map.png"])
 
