@@ -35,6 +35,7 @@ from chat.jobs import start_scheduler  # noqa: E402
 from chat.loop_monitor import watch_event_loop, watch_garbage_collections  # noqa: E402
 from chat.message_store import writer_is_idle  # noqa: E402
 from chat.messages import start_writer as start_message_writer  # noqa: E402
+from chat.channels.sender import sender_is_idle, start_sender as start_outbox_sender, stop_sender  # noqa: E402
 
 app = create_app()
 log = logging.getLogger("wsgi")
@@ -252,15 +253,16 @@ def serve(host, port):
 
 
 def stop_gracefully():
-    """On SIGTERM: store, publish and acknowledge the messages already received (for at
-    most SHUTDOWN_GRACE_SECONDS), then exit. A job sweep cut short is a rolled-back
-    transaction, redone at the next tick. Every message is committed before it is
+    """On SIGTERM: store, publish and acknowledge the messages already received, and let the
+    sends to phones in flight finish (for at most SHUTDOWN_GRACE_SECONDS), then exit. A job
+    sweep cut short is a rolled-back transaction, redone at the next tick. Every message is committed before it is
     acknowledged, so nothing acknowledged is lost; clients reconnect (to this process
     when it is back, or to another one) and resend what was not acknowledged."""
     def finish():
         log.info("shutting down")
         deadline = time.monotonic() + float(os.environ.get("SHUTDOWN_GRACE_SECONDS", "5"))
-        while not writer_is_idle() and time.monotonic() < deadline:
+        stop_sender()           # no new sends to phones; one cut short is sent again (channels/sender.py)
+        while not (writer_is_idle() and sender_is_idle()) and time.monotonic() < deadline:
             time.sleep(0.01)
         log.info("stopped")
         logging.shutdown()
@@ -281,6 +283,7 @@ def stop_gracefully():
 if __name__ == "__main__":
     start_scheduler(app)
     start_message_writer(app)
+    start_outbox_sender(app)
     stall_ms = int(os.environ.get("LOOP_STALL_WARNING_MS", "100"))
     if ASYNC_MODE in ("eventlet", "gevent") and stall_ms > 0:
         watch_event_loop(socketio, stall_ms)

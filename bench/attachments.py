@@ -135,25 +135,28 @@ def start_s3():
 # ---------------------------------------------------------------- the runs
 
 class Window:
-    """The server's stalls and CPU from its start to its end."""
+    """The servers' stalls and CPU (summed) from its start to its end."""
 
-    def __init__(self, server):
-        self.server = server
+    def __init__(self, *servers):
+        self.servers = list(servers)
+
+    def cpu_seconds(self):
+        return sum(load.cpu_seconds(server.process.pid) for server in self.servers)
 
     def __enter__(self):
-        self.offsets = load.log_offsets([self.server])
-        self.cpu = load.cpu_seconds(self.server.process.pid)
+        self.offsets = load.log_offsets(self.servers)
+        self.cpu = self.cpu_seconds()
         self.load = os.getloadavg()[0]
         return self
 
     def __exit__(self, *exc):
         time.sleep(0.5)                       # the loop watch logs a stall once it wakes
-        self.cpu = load.cpu_seconds(self.server.process.pid) - self.cpu
-        self.stalls, self.worst = load.loop_stalls([self.server], self.offsets)
-        self.held, self.most_held = load.held_stalls([self.server], self.offsets)
-        self.every = load.logged_stalls([self.server], self.offsets)
-        self.collections = load.logged_collections([self.server], self.offsets)
-        self.errors = load.server_errors([self.server], self.offsets)
+        self.cpu = self.cpu_seconds() - self.cpu
+        self.stalls, self.worst = load.loop_stalls(self.servers, self.offsets)
+        self.held, self.most_held = load.held_stalls(self.servers, self.offsets)
+        self.every = load.logged_stalls(self.servers, self.offsets)
+        self.collections = load.logged_collections(self.servers, self.offsets)
+        self.errors = load.server_errors(self.servers, self.offsets)
         self.load = (self.load, os.getloadavg()[0])
 
 

@@ -62,6 +62,9 @@ def create_app(test_config=None):
     from .attachment_views import pace_upload_reads
     pace_upload_reads(app, socketio)
     trust_proxies(app)
+    if app.config["CHAT_ENV"] == "development":      # /dev/phone and the fake providers it plays against
+        from . import dev_phone
+        dev_phone.mount(app)
 
     from .validation import RowId
     app.url_map.converters["id"] = RowId          # before the blueprints' routes use it
@@ -72,9 +75,11 @@ def create_app(test_config=None):
     for module in (auth, account, admin, dashboard, supervisor, health, public_api, reports_views, widget,
                    knowledge_views, cli):
         app.register_blueprint(module.bp)
-    from . import attachment_views, history
+    from . import attachment_views, channel_views, channels, history
     app.register_blueprint(history.bp)
     app.register_blueprint(attachment_views.bp)
+    app.register_blueprint(channel_views.bp)
+    channels.register_blueprints(app)     # the WhatsApp and LINE webhooks
     register_error_handlers(app)
     return app
 

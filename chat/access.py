@@ -7,12 +7,12 @@ in one query (`agent_and_chat`).
 """
 from dataclasses import dataclass
 
-from sqlalchemy import exists, false, or_, select, true, union
+from sqlalchemy import and_, exists, false, or_, select, true, union
 
 from . import message_store, visitors
 from .errors import ChatError, session_not_found
 from .extensions import db
-from .models import EVERY_SITE_ROLES, OPEN_STATUSES, ChatSession, Message, StatusGroups
+from .models import EVERY_SITE_ROLES, OPEN_STATUSES, QUEUED_STATUSES, ChatSession, Message, StatusGroups
 
 
 def supervises(agent):
@@ -222,11 +222,12 @@ class ChatFacts(StatusGroups):
     agent_id: int | None
     site_id: int
     last_seq: int
+    channel: str = "web"        # web, whatsapp, line: a phone's chat has rules of its own (channels/)
 
 
 AGENT_AND_CHAT_SQL = (
     "SELECT a.active, a.session_version, a.role, a.display_name, "
-    "c.id, c.status, c.agent_id, c.site_id, c.last_seq, "
+    "c.id, c.status, c.agent_id, c.site_id, c.last_seq, c.channel, "
     "EXISTS (SELECT 1 FROM agent_site s WHERE s.agent_id = a.id AND s.site_id = c.site_id) "
     "FROM agent a LEFT JOIN chat_session c ON c.id = :session_id WHERE a.id = :agent_id")
 
@@ -237,9 +238,9 @@ def agent_and_chat(agent_id, session_id=None):
     row = message_store.fetch_one(AGENT_AND_CHAT_SQL, {"agent_id": agent_id, "session_id": session_id})
     if row is None:
         return None, None
-    active, version, role, name, chat_id, status, holder, site_id, last_seq, serves = row
+    active, version, role, name, chat_id, status, holder, site_id, last_seq, channel, serves = row
     agent = AgentFacts(agent_id, bool(active), version, role, name, bool(serves))
-    chat = ChatFacts(chat_id, status, holder, site_id, last_seq) if chat_id is not None else None
+    chat = ChatFacts(chat_id, status, holder, site_id, last_seq, channel) if chat_id is not None else None
     return agent, chat
 
 
@@ -289,9 +290,10 @@ def _talking_to_person_of(agent, chat):
 
 
 def may_read_transcript(agent, chat):
-    """Supervisors any; an agent the chats it took part in, and the closed chats of a visitor it
-    is talking to now (its side panel lists them)."""
-    return took_part(agent, chat) or (not chat.is_open and _talking_to_person_of(agent, chat))
+    """Supervisors any; an agent the chats it took part in, the chats it may view (the queue of
+    its sites), and the closed chats of a visitor it is talking to now (its side panel lists them)."""
+    return (took_part(agent, chat) or may_view(agent, chat)
+            or (not chat.is_open and _talking_to_person_of(agent, chat)))
 
 
 def may_read_notes(agent, chat):
@@ -305,7 +307,8 @@ def readable_transcripts(agent, chat):
     if supervises(agent):
         return true()
     same_person_rule = ChatSession.status.not_in(OPEN_STATUSES) if _talking_to_person_of(agent, chat) else false()
-    return or_(history_condition(agent), same_person_rule)
+    in_its_queue = and_(ChatSession.status.in_(QUEUED_STATUSES), ChatSession.site_id.in_(agent.site_ids))
+    return or_(history_condition(agent), same_person_rule, in_its_queue)
 
 
 def require_transcript(agent, chat):

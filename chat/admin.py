@@ -1,5 +1,6 @@
-"""The admin pages (role admin): the team, the sites and the shared canned replies. Views
-translate; the rules are in `team`, `sites`, `canned` and `access`."""
+"""The admin pages (role admin): the team, the sites (their WhatsApp and LINE accounts in
+`channel_views`) and the shared canned replies. Views translate; the rules are in `team`,
+`sites`, `canned`, `channels.accounts` and `access`."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -9,6 +10,7 @@ from .extensions import db
 from .models import AGENT_ROLES, MAX_CHATS_LIMIT, SITE_ROUTINGS, Agent, Site
 from .origins import own_origin
 from .bot import hours as business_hours
+from .channels import accounts as channel_accounts
 from .widget import POSITIONS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -148,7 +150,8 @@ def site_page(site, status=200, **shown):
     return render_template("admin/site.html", site=site, positions=POSITIONS, routings=SITE_ROUTINGS,
                            attachment_categories=attachments.CATEGORY_WORDS,
                            snippet=sites.embed_snippet(site, own_origin()), days=business_hours.DAY_NAMES,
-                           hours=business_hours.hours_of(site), **shown), status
+                           hours=business_hours.hours_of(site),
+                           channels=channel_accounts.summaries(site, own_origin()), **shown), status
 
 
 @bp.get("/sites/<key>")
@@ -187,6 +190,14 @@ def save_bot(key):
         return site_page(site, 400, bot_error=error.message, bot_draft=request.form)
     flash(f"{site.name}'s bot is {'on' if site.bot_enabled else 'off'} and saved.")
     return redirect(url_for("admin.edit_site", key=site.key) + "#bot")
+
+
+@bp.post("/sites/<key>/identity-secret")
+def new_identity_secret(key):
+    """A new identity secret (the old one leaked, or its holder left)."""
+    site = sites.new_identity_secret(site_or_404(key))
+    flash(f"{site.name} has a new identity secret: update it on your server, where the user hashes are made.")
+    return redirect(url_for("admin.edit_site", key=site.key) + "#identity")
 
 
 @bp.get("/unanswered")
@@ -237,3 +248,4 @@ def delete_canned(reply_id):
 
 
 from . import admin_articles  # noqa: E402,F401  (the knowledge base's pages, on this blueprint)
+from . import channel_views  # noqa: E402,F401  (a site's WhatsApp and LINE accounts, on this blueprint)

@@ -69,6 +69,9 @@ MAX_NAME_LENGTH = 200
 THUMBNAIL_SIZE = 320
 READ_CHUNK = 256 * 1024
 LINK_SECONDS = 15 * 60
+# A link sent to a WhatsApp or LINE phone (LINE fetches images from it; a customer opens a file's
+# link when they read it, maybe days later): its lifetime is signed into it.
+PHONE_LINK_SECONDS = 7 * 24 * 3600
 # Images decoded at once by a process: a 20-megapixel photo takes ~60 MB while it is worked on.
 IMAGES_AT_ONCE = threading.BoundedSemaphore(2)
 # Freed image memory Pillow keeps for the next image, in 16 MB blocks (128 MB at most), instead
@@ -417,9 +420,10 @@ def _serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="attachment-link")
 
 
-def link(attachment):
-    """A visitor's signed link to a file and its thumbnail, good for LINK_SECONDS."""
-    token = _serializer().dumps([attachment.id, attachment.session_id])
+def link(attachment, seconds=LINK_SECONDS):
+    """A visitor's signed link to a file and its thumbnail, good for `seconds` (LINK_SECONDS for
+    the widget, PHONE_LINK_SECONDS for a phone)."""
+    token = _serializer().dumps([attachment.id, attachment.session_id, min(seconds, PHONE_LINK_SECONDS)])
     return {"url": f"/attachments/{attachment.id}?token={token}",
             "thumbnail_url": f"/attachments/{attachment.id}/thumbnail?token={token}"
             if attachment.has_thumbnail else None}
@@ -428,7 +432,10 @@ def link(attachment):
 def attachment_for_link(attachment_id, token):
     """The attachment a visitor's token opens (still visible to the visitor), else not_found."""
     try:
-        signed_id, session_id = _serializer().loads(token, max_age=LINK_SECONDS)
+        signed, signed_at = _serializer().loads(token, max_age=PHONE_LINK_SECONDS, return_timestamp=True)
+        signed_id, session_id, seconds = signed
+        if (utcnow() - signed_at.replace(tzinfo=None)).total_seconds() > seconds:
+            raise BadSignature("expired")
     except (BadSignature, TypeError, ValueError):
         raise not_found() from None
     attachment, private = find(attachment_id)

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from . import access, demo_data, knowledge, sessions, sites, validation
 from .errors import ChatError
 from .canned import create as create_canned_reply
+from .channels import accounts as channel_accounts
 from .extensions import db
 from .jobs import run_jobs
-from .models import AGENT_ROLES, SESSION_STATUSES, SITE_ROUTINGS, Agent, ChatSession, Site
+from .models import AGENT_ROLES, CHANNEL_PROVIDERS, CHANNEL_TITLES, SESSION_STATUSES, SITE_ROUTINGS, Agent, ChatSession, Site
 from .realtime.disconnect import disconnect_agent_sockets
 
 bp = Blueprint("chat_cli", __name__, cli_group="chat")
@@ -146,6 +147,8 @@ def seed_demo():
     if new:                     # once, with the site: replies a team deleted stay deleted, a menu changed stays
         seed_canned_replies()
         demo_data.seed_bot_menu(site)
+    if current_app.config["CHAT_ENV"] == "development" and demo_data.connect_demo_channels(site):
+        click.echo("The demo site's WhatsApp and LINE accounts use the built-in fakes: be a customer at /dev/phone.")
 
 
 def seed_canned_replies():
@@ -236,6 +239,72 @@ def kb_export(folder, site_key):
     click.echo(f"{count} {'file' if count == 1 else 'files'} written to {folder}.")
 
 
+# ---- WhatsApp and LINE (chat/channels/accounts.py) ----
+
+def connect_channel(site_key, channel, **fields):
+    """Connect (or reconnect) a site's channel account and say what to paste where; never a secret."""
+    site = site_option(site_key)
+    try:
+        account = channel_accounts.connect(site, channel, **fields)
+    except ChatError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message)
+    url = channel_accounts.webhook_url(channel, app_origin_for_snippets())
+    name = CHANNEL_TITLES[channel]
+    click.echo(f"{site.name} is connected to {name} as {account.display_name or '(no name)'} ({account.external_id}); "
+               f"access token {channel_accounts.masked(account.access_token)}.")
+    if channel == "whatsapp":
+        click.echo("In Meta's App Dashboard, WhatsApp > Configuration > Webhook: set the callback URL to")
+        click.echo(f"  {url}")
+        click.echo("with the verify token you gave here, then subscribe the webhook to the `messages` field.")
+    else:
+        click.echo("In the LINE Developers Console, Messaging API tab: set the webhook URL to")
+        click.echo(f"  {url}")
+        click.echo("turn on \"Use webhook\", and turn off the auto-reply and greeting messages.")
+
+
+@bp.cli.command("connect-whatsapp")
+@click.option("--site", "site_key", required=True, metavar="KEY", help="The site whose customers write from WhatsApp.")
+@click.option("--phone-number-id", required=True, metavar="ID", help="The business phone number's ID (not the number).")
+@click.option("--access-token", required=True, metavar="TOKEN", help="A system user's permanent access token.")
+@click.option("--app-secret", required=True, metavar="SECRET", help="The Meta app's secret: it signs the webhooks.")
+@click.option("--verify-token", required=True, metavar="TOKEN",
+              help="A word of your choice, typed again in Meta's webhook settings.")
+@click.option("--business-account-id", metavar="ID", help="The WhatsApp Business Account ID (for templates).")
+@click.option("--api-base", metavar="URL", help="Another Graph API address (a fake provider in development).")
+def connect_whatsapp(site_key, phone_number_id, access_token, app_secret, verify_token, business_account_id,
+                     api_base):
+    """Connect a site to a WhatsApp Business number (or replace its credentials); the number's
+    name is asked of the Graph API with the token, so a wrong one is refused now."""
+    connect_channel(site_key, "whatsapp", phone_number_id=phone_number_id, access_token=access_token,
+                    app_secret=app_secret, verify_token=verify_token, business_account_id=business_account_id,
+                    api_base=api_base)
+
+
+@bp.cli.command("connect-line")
+@click.option("--site", "site_key", required=True, metavar="KEY", help="The site whose customers write from LINE.")
+@click.option("--channel-secret", required=True, metavar="SECRET", help="The channel secret: it signs the webhooks.")
+@click.option("--access-token", required=True, metavar="TOKEN", help="A long-lived channel access token.")
+@click.option("--api-base", metavar="URL", help="Another Messaging API address (a fake provider in development).")
+def connect_line(site_key, channel_secret, access_token, api_base):
+    """Connect a site to a LINE Official Account (or replace its credentials); the bot's id and
+    name are asked of the Messaging API with the token, so a wrong one is refused now."""
+    connect_channel(site_key, "line", channel_secret=channel_secret, access_token=access_token, api_base=api_base)
+
+
+@bp.cli.command("disconnect-channel")
+@click.option("--site", "site_key", required=True, metavar="KEY", help="The site.")
+@click.option("--channel", required=True, type=click.Choice(CHANNEL_PROVIDERS), help="The channel to disconnect.")
+def disconnect_channel(site_key, channel):
+    """Forget a site's WhatsApp or LINE account and its secrets; messages still waiting to go
+    are marked failed."""
+    site = site_option(site_key)
+    if channel_accounts.disconnect(site, channel):
+        click.echo(f"{site.name} is no longer connected to {CHANNEL_TITLES[channel]}.")
+    else:
+        click.echo(f"{site.name} was not connected to {CHANNEL_TITLES[channel]}.")
+
+
 @bp.cli.command("list-sites")
 def list_sites():
     """List the sites: key, name and allowed origins."""
@@ -288,3 +357,20 @@ def run_jobs_command(once, now_text):
             return
         db.session.remove()
         time.sleep(current_app.config["JOBS_INTERVAL_SECONDS"])
+
+
+@bp.cli.command("sync-templates")
+@click.option("--site", "site_key", required=True, metavar="KEY", help="The site whose WhatsApp account it is.")
+def sync_templates(site_key):
+    """Copy the approved message templates of the site's WhatsApp business account (what an agent
+    may send once a customer's 24-hour window has closed)."""
+    from .channels import SendError, whatsapp
+    account = whatsapp.account_of_site(site_option(site_key).id)
+    if account is None:
+        raise click.ClickException("This site has no WhatsApp account connected.")
+    try:
+        templates = whatsapp.sync_templates(account)
+    except SendError as error:
+        raise click.ClickException(error.text)
+    click.echo(f"{len(templates)} approved {'template' if len(templates) == 1 else 'templates'}: "
+               + (", ".join(f"{t['name']} ({t['language']})" for t in templates) or "none"))

@@ -57,7 +57,9 @@ def engine_options(database):
     messages/s). No ping per checkout (a round trip per event): a connection the server
     dropped fails once, is discarded with the rest of the pool, and socket events retry."""
     if database.startswith("sqlite"):
-        return {}
+        # Kept open, not opened and tuned (chat/extensions.py) per burst: SQLAlchemy's default
+        # of 5 (and 10 opened for a moment beyond) was too few for a burst of webhooks.
+        return {"pool_size": 20, "max_overflow": 10}
     return {"pool_size": _int("DATABASE_POOL_SIZE", 30), "max_overflow": _int("DATABASE_MAX_OVERFLOW", 10),
             "pool_timeout": 10, "pool_recycle": 1800}
 
@@ -138,6 +140,11 @@ def load_settings(instance_path):
         "AGENT_AWAY_MINUTES": _int_between("AGENT_AWAY_MINUTES", 2, 1, 24 * 60),
         "SCHEDULER_ENABLED": os.environ.get("SCHEDULER_ENABLED", "1") == "1",
         "JOBS_INTERVAL_SECONDS": _int("JOBS_INTERVAL_SECONDS", 60),
+        # Channels (chat/channels/): a provider's events are remembered this many days, so a
+        # redelivery stores nothing new (WhatsApp redelivers for up to 7); a customer who writes
+        # while waiting for an agent is told to wait at most once every WAIT_NOTICE_MINUTES.
+        "CHANNEL_EVENT_DAYS": _int_between("CHANNEL_EVENT_DAYS", 8, 1, 365),
+        "WAIT_NOTICE_MINUTES": _int_between("WAIT_NOTICE_MINUTES", 3, 0, 24 * 60),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
@@ -181,7 +188,35 @@ def load_settings(instance_path):
         # A heartbeat or poll writes the visitor's last-seen time at most this often per chat
         # and process (below the heartbeat timeout, so the away flag is always cleared).
         "VISITOR_SEEN_WRITE_SECONDS": _int_between("VISITOR_SEEN_WRITE_SECONDS", 15, 0, 60),
+        # A browser's visitor token lapses after this many days without use (visitor_identity).
+        "VISITOR_TOKEN_DAYS": _int_between("VISITOR_TOKEN_DAYS", 365, 1, 3650),
+        # Open conversations one visitor may have at once in the widget (conversations.start).
+        "VISITOR_OPEN_CONVERSATIONS": _int_between("VISITOR_OPEN_CONVERSATIONS", 5, 1, 50),
         **attachment_settings(instance_path),
+        **channel_settings(),
+    }
+
+
+def channel_settings():
+    """WhatsApp and LINE (chat/channels/): how the outbox sends to phones."""
+    return {
+        # Messages per second one WhatsApp number is sent from each process (Meta's default
+        # throughput is 80 per number, inbound and outbound together; with several processes,
+        # divide it between them).
+        "WHATSAPP_SENDS_PER_SECOND": _int_between("WHATSAPP_SENDS_PER_SECOND", 80, 1, 1000),
+        # Tries of a send the provider refused for now (5xx, 429, throughput) before it is failed.
+        "CHANNEL_SEND_ATTEMPTS": _int_between("CHANNEL_SEND_ATTEMPTS", 10, 1, 100),
+        # The longest wait between two tries of one send (they start at 2 s and double).
+        "CHANNEL_RETRY_MAX_SECONDS": _int_between("CHANNEL_RETRY_MAX_SECONDS", 300, 1, 3600),
+        # How long a sender holds a message it is sending: a server that dies mid-send leaves it
+        # to be sent again after this. Well above a provider's request timeout (10 s).
+        "CHANNEL_SEND_LEASE_SECONDS": _int_between("CHANNEL_SEND_LEASE_SECONDS", 60, 15, 3600),
+        # WhatsApp's 24-hour window is taken to close this much earlier (clocks differ; Meta has
+        # refused replies just inside 24 hours), so an agent's text is not sent to fail.
+        "WINDOW_MARGIN_MINUTES": _int_between("WINDOW_MARGIN_MINUTES", 5, 0, 600),
+        # Webhook POSTs one WhatsApp number may make (shared by the processes): a generous cap
+        # against a flood, above Meta's traffic for the highest throughput (1,000 a second).
+        "WHATSAPP_WEBHOOK_LIMIT": _rate("WHATSAPP_WEBHOOK_LIMIT", "3000 per second"),
     }
 
 

@@ -2,13 +2,20 @@
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
-from . import access, messages, queue, sessions, team, validation, visitors
+from . import access, messages, payloads, queue, sessions, team, validation, visitors
+from .models import CHANNEL_TITLES, OPEN_STATUSES, isoformat, utcnow
 from .realtime import presence
 from .errors import ChatError
 
 bp = Blueprint("dashboard", __name__)
 HISTORY_PAGE = 100
 QUEUE_PAGE = 100
+
+
+@bp.app_template_filter("channel_title")
+def channel_title(channel):
+    """A chat's channel as people read it: "WhatsApp", "LINE", "Website"."""
+    return CHANNEL_TITLES.get(channel, channel)
 
 
 @bp.get("/")
@@ -62,7 +69,21 @@ def chat_window(session_id):
                            transfer_to=team.who_can_take(chat_session) if may_transfer else [],
                            online=set(presence.online_agent_ids()) if may_transfer else set(),
                            earlier=visitors.earlier_conversations(
-                               chat_session, access.readable_transcripts(current_user, chat_session)))
+                               chat_session, access.readable_transcripts(current_user, chat_session)),
+                           reply_window=reply_window(chat_session))
+
+
+def reply_window(chat_session):
+    """An open WhatsApp chat's customer-service window, for the header's countdown and the
+    template picker (static/js/reply-window.js): when it closes (None: the customer never wrote,
+    so it is closed), the server's clock, and the window's length, which a customer's next message
+    starts again. None on the other channels, which have no window."""
+    if chat_session.channel != "whatsapp" or chat_session.status not in OPEN_STATUSES:
+        return None
+    closes_at = payloads.window_closes_at(chat_session)
+    last = chat_session.visitor.last_inbound_at
+    return {"closes_at": isoformat(closes_at), "now": isoformat(utcnow()),
+            "seconds": int((closes_at - last).total_seconds()) if closes_at and last else 0}
 
 
 @bp.get("/dashboard/sessions/<session_id>/earlier")

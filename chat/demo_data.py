@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from . import knowledge, sessions, sites
 from .extensions import db
-from .models import Agent, Article, ChatSession, Message, Visitor, hash_session_key, utcnow
+from .models import Agent, Article, ChannelAccount, ChatSession, Message, Visitor, hash_session_key, utcnow
 
 # The demo shop's knowledge base: `.md` files in the format of `flask chat kb-import`.
 DEMO_ARTICLES = Path(__file__).resolve().parent / "demo_articles"
@@ -127,3 +127,26 @@ DEMO_MENU = {
 def seed_bot_menu(site):
     """The demo site's bot menu (checked like an admin's, so a renamed demo article fails here)."""
     sites.update_bot(site, site.bot_enabled, json.dumps(DEMO_MENU), None)
+
+
+def connect_demo_channels(site):
+    """Development only (`bin/run`): the demo site's WhatsApp and LINE accounts, pointed at the fake
+    providers this server mounts (chat/dev_phone.py), so /dev/phone plays a customer's phone. An
+    account the team connected itself (another access token) is left alone; the demo one follows
+    the server's address at every start. Returns the channels connected."""
+    from .dev_phone import DEMO_ACCOUNTS, fake_api_base
+    connected = []
+    for channel, fields in DEMO_ACCOUNTS.items():
+        account = db.session.execute(select(ChannelAccount).filter_by(site_id=site.id, channel=channel)).scalar_one_or_none()
+        if account is not None and account.access_token != fields["access_token"]:
+            continue
+        if account is None:
+            account = ChannelAccount(site_id=site.id, channel=channel)
+            db.session.add(account)
+        for name, value in fields.items():
+            setattr(account, name, value)
+        # The WhatsApp templates are the fake's, synced when the picker first opens.
+        account.api_base, account.active = fake_api_base(channel), True
+        connected.append(channel)
+    db.session.commit()
+    return connected

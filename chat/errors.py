@@ -52,6 +52,11 @@ STATUS_OF_CODE = {
     "file_type_not_allowed": 415,
     "image_invalid": 400,
     "upload_limit": 429,
+    "not_failed": 409,
+    "window_closed": 409,
+    "visitor_not_found": 404,
+    "identity_not_verified": 403,
+    "too_many_conversations": 429,
 }
 
 

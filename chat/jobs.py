@@ -11,6 +11,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import attachments, queue, sessions
+from .channels import events as channel_events
 from .realtime import presence
 from .extensions import db
 from .models import QUEUED_STATUSES, Agent, ChatSession, JobLease, utcnow
@@ -39,21 +40,26 @@ def abandonment_deadlines(chat_session):
     """When the sweeps below would abandon this chat if nothing happened meanwhile, as
     (for inactivity, for a silent visitor); (None, None) for a chat no sweep abandons (an
     agent holds it, it is over, or it holds a message left for the team while nobody could
-    answer). The silence one counts only while the visitor is offline."""
-    if not chat_session.is_queued or chat_session.offline:
+    answer, or it is a phone's: only expiry ends those). The silence one counts only while the
+    visitor is offline."""
+    if not chat_session.is_queued or chat_session.offline or chat_session.channel != "web":
         return None, None
     return (chat_session.last_activity_at + inactivity_limit(),
             chat_session.visitor_last_seen_at + silence_limit())
 
 
 def expire_overdue_sessions(now):
-    """Every open session ends 22 hours after it started (WhatsApp's 24-hour window)."""
+    """Every open session ends 22 hours after it started (WhatsApp's 24-hour window), a phone's
+    too: its customer is told (channels/words.py)."""
     return sessions.end_many(ChatSession.expires_at <= now, "expired", now=now)
 
 
-# Unassigned chats a sweep may abandon: not one holding a message left through the offline
-# form (it waits for the team however long the visitor is gone, until it expires).
-_abandonable = and_(ChatSession.status.in_(QUEUED_STATUSES), ChatSession.offline.is_(False))
+# A phone's chat (WhatsApp, LINE) has no page and no heartbeat: the customer answers when
+# they can, so only expiry ends it.
+_on_the_widget = ChatSession.channel == "web"
+# Unassigned chats a sweep may abandon: the widget's, and not one holding a message left through
+# the offline form (it waits for the team however long the visitor is gone, until it expires).
+_abandonable = and_(ChatSession.status.in_(QUEUED_STATUSES), ChatSession.offline.is_(False), _on_the_widget)
 
 
 def abandon_inactive_sessions(now):
@@ -67,7 +73,7 @@ def abandon_silent_visitors(now):
     """Visitors neither connected nor heard from for 5 minutes: a queued session is
     abandoned; an agent's open chat stays, and the agent sees the visitor as gone."""
     cutoff = now - silence_limit()
-    silent = ChatSession.visitor_last_seen_at <= cutoff
+    silent = and_(_on_the_widget, ChatSession.visitor_last_seen_at <= cutoff)
     abandoned = sessions.end_many(and_(_abandonable, silent),
                                   "heartbeat_timeout", status="abandoned", now=now)
     return abandoned + sessions.mark_visitors_away(silent)
@@ -93,8 +99,21 @@ def delete_unsent_attachments(now):
     return attachments.delete_unsent(now - timedelta(hours=current_app.config["ATTACHMENT_DRAFT_HOURS"]))
 
 
+def retry_channel_events(now):
+    """WhatsApp's and LINE's events a server kept but did not finish (it died after answering
+    the webhook) are handled again; old ones are forgotten (channels/events.py)."""
+    return channel_events.sweep(now)
+
+
+def queue_unsent_channel_messages(now):
+    """WhatsApp and LINE messages a crash left without their outbox row (channels/outbox.py)."""
+    from .channels import outbox
+    return outbox.sweep(now)
+
+
 SWEEPS = (expire_overdue_sessions, abandon_silent_visitors, abandon_inactive_sessions,
-          requeue_chats_of_absent_agents, offer_waiting_chats, delete_unsent_attachments)
+          requeue_chats_of_absent_agents, offer_waiting_chats, delete_unsent_attachments,
+          queue_unsent_channel_messages, retry_channel_events)
 
 
 def take_lease(now, seconds):

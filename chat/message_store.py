@@ -196,19 +196,14 @@ def store(batch, on_stored):
         on_stored(pending)
 
 
-def _store_in_one_transaction(batch):
+@contextlib.contextmanager
+def raw_transaction():
+    """A pooled connection on the driver's level, committed when the block ends; on an error
+    rolled back and never given back to the pool."""
     connection = db.engine.raw_connection()
     try:
-        if statements().pipelined:
-            results = _append_in_one_round_trip(connection.dbapi_connection, batch)
-        else:
-            cursor = connection.cursor()
-            try:
-                results = [(pending, *append(cursor, **pending.fields)) for pending in batch]
-            finally:
-                cursor.close()
+        yield connection
         connection.commit()
-        return results
     except Exception:
         # Roll back first: a SQLite connection closed while the error is still referenced
         # lingers with its write lock. Then never give it back to the pool.
@@ -218,6 +213,17 @@ def _store_in_one_transaction(batch):
         raise
     finally:
         connection.close()
+
+
+def _store_in_one_transaction(batch):
+    with raw_transaction() as connection:
+        if statements().pipelined:
+            return _append_in_one_round_trip(connection.dbapi_connection, batch)
+        cursor = connection.cursor()
+        try:
+            return [(pending, *append(cursor, **pending.fields)) for pending in batch]
+        finally:
+            cursor.close()
 
 
 def _append_in_one_round_trip(connection, batch):

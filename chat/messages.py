@@ -2,7 +2,7 @@
 the bot and the system post, and what happens after each is stored.
 
 Every message is committed before anyone hears of it; `after_stored` is the single hook
-that runs after the commit (the rooms today; channel delivery and the bot plug in here).
+that runs after the commit (the rooms, the channels' outbox and the bot plug in here).
 """
 import json
 import logging
@@ -36,6 +36,9 @@ class Inbound:
     button_id: str | None = None  # the quick-reply button pressed (its title is the text)
     offline_form: bool = False    # sent through the offline form: for the team, not the bot
     attachment_ids: tuple = ()    # files the visitor uploaded to this chat (attachments.accept)
+    # A phone's "hi" or "menu" that opened the chat: the greeting's menu answers it, not the bot
+    # (one menu, not two; chat/channels/inbound.py).
+    greeted: bool = False
 
 
 def is_end_word(text):
@@ -58,22 +61,34 @@ def inbound_extras(inbound):
     extras = {"button": inbound.button_id} if inbound.button_id else {}
     if inbound.offline_form:
         extras["form"] = "offline"
+    if inbound.greeted:
+        extras["greeted"] = True      # not in EXTRA_KEYS: no client is told
     return json.dumps(extras) if extras else None
 
 
 def for_the_bot(message, chat_status):
     """A visitor's message the bot answers: in a chat that is `bot`, with words (not files alone),
-    neither an end word nor one sent through the offline form."""
-    return (chat_status == "bot" and message.sender_type == "visitor" and message.text
-            and not is_end_word(message.text)
-            and "form" not in (json.loads(message.extras) if message.extras else {}))
+    neither an end word, nor one sent through the offline form, nor a phone's greeting the menu
+    answered already."""
+    if chat_status != "bot" or message.sender_type != "visitor" or not message.text or is_end_word(message.text):
+        return False
+    extras = json.loads(message.extras) if message.extras else {}
+    return "form" not in extras and not extras.get("greeted")
 
 
-def post_agent(chat, agent, text, client_id, attachment_ids=()):
-    """An agent's reply to a chat it may write to (access.may_write), with the files it uploaded."""
+def post_agent(chat, agent, text, client_id, attachment_ids=(), template=None):
+    """An agent's reply to a chat it may write to (access.may_write), with the files it uploaded.
+    On a phone's channel, free text must be deliverable now (WhatsApp's 24-hour window); a
+    `template` ({name, language, params}: channels/whatsapp_views.py) is what goes when it is not."""
     access.require_write(agent, chat)
+    extras = None
+    if template is not None:
+        extras = json.dumps({"template": template}, separators=(",", ":"), ensure_ascii=False)
+    elif chat.channel != "web":
+        from .channels import channel_named
+        channel_named(chat.channel).require_free_text(chat)
     return _store(chat.id, "agent", text, client_id, sender_id=agent.id, sender_name=agent.display_name,
-                  attachment_ids=attachment_ids)
+                  attachment_ids=attachment_ids, extras=extras)
 
 
 def post_note(chat, agent, text, client_id, attachment_ids=()):
@@ -96,15 +111,24 @@ def post_bot(session_id, text, client_id=None, extras=None, sender_name=BOT_NAME
                   extras=json.dumps(extras, separators=(",", ":")) if extras else None)
 
 
-def post_system(session_id, text, client_id=None):
+def post_system(session_id, text, client_id=None, event=None, **details):
     """A system line on its own (a status change writes its line with `add_system`)."""
-    return _store(session_id, "system", text, client_id)
+    return _store(session_id, "system", text, client_id, extras=event_extras(event, details))
 
 
-def add_system(session_id, text, require_open=True):
+def add_system(session_id, text, require_open=True, event=None, **details):
     """A system message with the next seq, in the caller's transaction; the caller passes it
-    to `after_stored` once it has committed."""
-    return _append_in_transaction(session_id, "system", text, require_open=require_open)
+    to `after_stored` once it has committed. `event` (and its `details`) says what happened,
+    for the channels that tell a phone in their own words (chat/channels/words.py)."""
+    return _append_in_transaction(session_id, "system", text, require_open=require_open,
+                                  extras=event_extras(event, details))
+
+
+def event_extras(event, details):
+    """A system message's extras: {"event": ..., **details}, or None without an event."""
+    if event is None:
+        return None
+    return json.dumps({"event": event, **details}, separators=(",", ":"), ensure_ascii=False)
 
 
 def _append_in_transaction(session_id, sender_type, text, **fields):
@@ -120,10 +144,22 @@ def after_stored(message, chat_status=None, agent_id=None, site_id=None):
     """After the commit: tell everyone watching the chat. What the store returned (the chat's
     status, holder and site) lets the lists that show the chat update its preview."""
     log.debug("message stored session=%s seq=%s", message.session_id, message.seq)
+    deliver_to_phone(message, chat_status)
     publish.message_posted(message, chat_status, agent_id, site_id)
     if for_the_bot(message, chat_status):
         from . import bot           # the bot posts through this module
         bot.on_visitor_message(message)
+
+
+def deliver_to_phone(message, chat_status):
+    """In a WhatsApp or LINE chat, what the customer must get is queued in the outbox before
+    the message is published (its payload then says "queued"). A failure here is logged: the
+    jobs' sweep queues what was missed (channels/outbox.py)."""
+    from .channels import outbox
+    try:
+        outbox.deliver(message, chat_status)
+    except Exception:
+        log.exception("queueing message %s for its channel failed", message.id)
 
 
 def _after_writer_stored(pending):

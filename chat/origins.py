@@ -1,4 +1,5 @@
 """Which browser origins may talk to the app: its own, and each site's list."""
+import os
 import time
 
 from flask import current_app, request
@@ -16,6 +17,17 @@ def origin_of_environ(environ):
     if configured:
         return configured
     return f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+
+
+def public_origin(config):
+    """Where people and providers reach this server from outside (the links a phone is sent, the
+    webhooks the fakes post): APP_ORIGIN, or in development where bin/run serves (the loopback
+    address and wsgi.py's PORT); None when neither is known."""
+    if config["APP_ORIGIN"]:
+        return config["APP_ORIGIN"]
+    if config["CHAT_ENV"] == "development":
+        return f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    return None
 
 
 def own_origin():

@@ -16,8 +16,18 @@ def summary(chat_session):
         "last_message_at": isoformat(chat_session.last_message_at),
         "end_reason": chat_session.end_reason,
         "last_seq": chat_session.last_seq,
+        "channel": chat_session.channel,
+        "window_closes_at": isoformat(window_closes_at(chat_session)),
         **chat_session.status_flags(),
     }
+
+
+def window_closes_at(chat_session):
+    """When free text stops reaching the chat's phone (WhatsApp's 24-hour window); None: never."""
+    if chat_session.channel == "web":
+        return None
+    from .channels import channel_named
+    return channel_named(chat_session.channel).window_closes_at(chat_session.visitor)
 
 
 def brief(chat_session):

@@ -4,6 +4,7 @@ Every emit goes through `socketio.emit`, so it works the same from a socket
 handler, an HTTP view, a job or a CLI command (through the message queue).
 """
 from . import payloads
+from .channels import channel_of
 from .extensions import socketio
 from .models import LINE_STATUSES, QUEUED_STATUSES, isoformat, utcnow
 
@@ -61,7 +62,9 @@ def message_posted(message, status=None, agent_id=None, site_id=None):
         socketio.emit("chat_activity", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
     elif status in QUEUED_STATUSES and site_id is not None:
         from . import jobs          # jobs imports sessions, which imports this module
-        preview["abandon_inactive_at"] = isoformat(message.created_at + jobs.inactivity_limit())
+        # A phone's chat is never abandoned (jobs.abandonment_deadlines): no countdown for it.
+        if channel_of(message.session_id) == "web":
+            preview["abandon_inactive_at"] = isoformat(message.created_at + jobs.inactivity_limit())
         if status in LINE_STATUSES:
             socketio.emit("queue_update", preview, to=site_agents_room(site_id), namespace=AGENT_NS)
             socketio.emit("queue_update", preview, to=SUPERVISORS_ROOM, namespace=AGENT_NS)
@@ -73,6 +76,13 @@ def bot_draft(session_id, client_id, text):
     """The bot's answer so far, while it is written: the stored message with this client_id
     replaces it (docs/protocol.md, `bot_draft`)."""
     to_session("bot_draft", {"session_id": session_id, "client_id": client_id, "text": text}, session_id)
+
+
+def message_delivery(session_id, message_id, seq, state, error=None, needs_template=False):
+    """How far a message got to a phone (WhatsApp, LINE): the ticks of the chat's agents
+    (docs/protocol.md, `message_delivery`)."""
+    to_session("message_delivery", {"session_id": session_id, "message_id": message_id, "seq": seq,
+                                    "state": state, "error": error, "needs_template": needs_template}, session_id)
 
 
 def queue_position(session_id, position):

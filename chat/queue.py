@@ -166,13 +166,13 @@ def wait_left(site_wait, queued_at, now):
 
 
 def position_payload(chat):
-    """The `queue_position` event of a queued chat: `{position, estimated_wait_seconds}`;
+    """The `queue_position` event of a queued chat: `{session_id, position, estimated_wait_seconds}`;
     None when the chat is not queued."""
     position = queue_position(chat)
     if position is None:
         return None
     now = utcnow()
-    return {"position": position,
+    return {"session_id": chat.id, "position": position,
             "estimated_wait_seconds": wait_left(estimated_wait(chat.site_id, now), chat.queued_at, now)}
 
 
@@ -221,7 +221,7 @@ def tell_positions(site_id, now=None):
         return
     site_wait = estimated_wait(site_id, now)
     for position, (session_id, queued_at) in enumerate(line, start=1):
-        publish.queue_position(session_id, {"position": position,
+        publish.queue_position(session_id, {"session_id": session_id, "position": position,
                                             "estimated_wait_seconds": wait_left(site_wait, queued_at, now)})
 
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from . import access, messages, publish, queue
+from . import access, messages, publish, queue, visitor_identity
 from .errors import ChatError, session_closed, session_not_found
 from .extensions import db
 from .models import OPEN_STATUSES, QUEUED_STATUSES, Agent, ChatSession, Visitor, hash_session_key, utcnow
@@ -58,23 +58,27 @@ def refuse_too_many_open_sessions(fingerprint):
                         retry_after=60)
 
 
-def start_session(site, name=None, email=None, page_url=None, started_from=None, time_zone=None):
+def start_session(site, name=None, email=None, page_url=None, started_from=None, time_zone=None,
+                  visitor=None, channel="web", title=None):
     """Open a chat for a visitor of `site`: with the site's bot on, the bot greets it (status
-    `bot`); otherwise it joins the line (`waiting`). Returns (session, session_key)."""
+    `bot`); otherwise it joins the line (`waiting`). Returns (session, session_key).
+    A phone's chat (`channel` whatsapp or line) comes with its contact's `visitor`; its key is
+    told to nobody (the provider's signed webhook speaks for the customer)."""
     now = utcnow()
     key = secrets.token_urlsafe(32)
-    visitor = Visitor(site_id=site.id, name=name or None, email=email or None, time_zone=time_zone)
+    if visitor is None:
+        visitor = Visitor(site_id=site.id, name=name or None, email=email or None, time_zone=time_zone)
     lifetime = timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
     with_bot = site.bot_enabled
     chat_session = ChatSession(
         site=site, visitor=visitor, status="bot" if with_bot else "waiting", key_hash=hash_session_key(key),
         page_url=page_url or None, started_at=now, queued_at=None if with_bot else now,
         expires_at=now + lifetime, last_activity_at=now, visitor_last_seen_at=now, started_from=started_from,
-        with_bot=with_bot,
+        with_bot=with_bot, channel=channel, title=title,
     )
     db.session.add(chat_session)
     db.session.commit()
-    log.info("session started session=%s site=%s bot=%s", chat_session.id, site.key, with_bot)
+    log.info("session started session=%s site=%s bot=%s channel=%s", chat_session.id, site.key, with_bot, channel)
     publish.queue_changed(chat_session)
     if with_bot:
         from . import bot           # the bot posts through messages, which imports this module
@@ -101,7 +105,8 @@ def hand_off(chat_session, reason, offline=False):
     if not moved:
         db.session.rollback()
         return False
-    message = messages.add_system(chat_session.id, OFFLINE_TEXT if offline else HANDOFF_TEXT)
+    message = (messages.add_system(chat_session.id, OFFLINE_TEXT) if offline
+               else messages.add_system(chat_session.id, HANDOFF_TEXT, event="handoff"))
     db.session.commit()
     log.info("session handed off session=%s reason=%s", chat_session.id, reason)
     announce_status_change(chat_session.id, message)
@@ -115,10 +120,18 @@ def find_session(session_id):
     return db.session.get(ChatSession, session_id)
 
 
-def find_session_for_visitor(session_id, session_key):
-    """The session, only if the key opens it; otherwise ChatError(not found)."""
+def find_session_for_visitor(session_id, session_key, visitor_token=None):
+    """The session, only if its key opens it, or the visitor token of the visitor whose
+    conversation it is (visitor_identity); otherwise ChatError(not found)."""
     chat_session = find_session(session_id)
-    if chat_session is None or not chat_session.key_matches(session_key):
+    if chat_session is None:
+        raise session_not_found()
+    if session_key is not None:
+        opened = chat_session.key_matches(session_key)
+    else:
+        visitor = visitor_identity.visitor_for_token(visitor_token)
+        opened = visitor is not None and visitor.id == chat_session.visitor_id
+    if not opened:
         raise session_not_found()
     return chat_session
 
@@ -141,7 +154,8 @@ def claim_session(chat_session, agent):
         if chat_session.status == "active":
             raise ChatError("already_claimed", "Another agent has already accepted this chat.")
         raise session_closed()
-    message = messages.add_system(chat_session.id, f"{agent.display_name} has joined the chat")
+    message = messages.add_system(chat_session.id, f"{agent.display_name} has joined the chat",
+                                  event="claimed", agent=agent.display_name)
     db.session.commit()
     log.info("session claimed session=%s agent=%s", chat_session.id, agent.id)
     announce_status_change(chat_session.id, message)
@@ -217,7 +231,8 @@ def end_many(condition, reason, status="ended", ended_by=None, now=None):
         db.session.rollback()
         return []
     text = end_message(reason, ended_by)
-    notices = [messages.add_system(session_id, text, require_open=False) for session_id in ended_ids]
+    notices = [messages.add_system(session_id, text, require_open=False, event="ended", reason=reason)
+               for session_id in ended_ids]
     db.session.commit()
     with queue.line_changes_batched():
         for session_id, message in zip(ended_ids, notices):

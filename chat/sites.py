@@ -197,6 +197,13 @@ def update_bot(site, enabled, menu_json, hours):
     return site
 
 
+def new_identity_secret(site):
+    """A new secret for verified user ids: every hash made with the old one stops working."""
+    site.identity_secret = secrets.token_hex(32)
+    db.session.commit()
+    return site
+
+
 def change_origins(site, add=(), remove=()):
     """Remove, then add origins; the resulting list. Removing one the site does not list is
     refused (a typo would otherwise look like success); adding one it lists changes nothing."""

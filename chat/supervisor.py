@@ -81,6 +81,13 @@ class Named:
 
 
 @dataclass(frozen=True)
+class VisitorFacts:
+    """What a row needs of its visitor: WhatsApp's window runs from its last message."""
+    name: str | None
+    last_inbound_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ChatRow(StatusGroups):
     id: str
     status: str
@@ -99,12 +106,17 @@ class ChatRow(StatusGroups):
     visitor_away: bool
     offline: bool
     visitor_name: str | None
+    visitor_last_inbound_at: datetime | None
     agent_name: str | None
     site_name: str
 
     @property
     def visitor_label(self):
         return visitor_label(self.visitor_name, self.id)
+
+    @property
+    def visitor(self):
+        return VisitorFacts(self.visitor_name, self.visitor_last_inbound_at)
 
     @property
     def agent(self):
@@ -115,8 +127,8 @@ class ChatRow(StatusGroups):
         return Named(self.site_name)
 
 
-ROW_COLUMNS = [getattr(ChatSession, field.name) for field in fields(ChatRow)[:-3]] + [
-    Visitor.name, Agent.display_name, Site.name]
+ROW_COLUMNS = [getattr(ChatSession, field.name) for field in fields(ChatRow)[:-4]] + [
+    Visitor.name, Visitor.last_inbound_at, Agent.display_name, Site.name]
 
 
 def open_chats(size):

@@ -28,6 +28,9 @@ FIELD_WORDS = {
     "email": ("your email address", "Email addresses"),
     "page_url": ("the page address", "Page addresses"),
     "note": ("a note", "Notes"),
+    "title": ("a title", "Titles"),
+    "user_id": ("the user's id", "User ids"),
+    "user_hash": ("the user's hash", "User hashes"),
 }
 
 

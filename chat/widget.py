@@ -6,6 +6,7 @@ from flask import (
     Blueprint, abort, current_app, make_response, render_template, request, send_from_directory,
 )
 
+from . import visitor_identity
 from .bot import hours as business_hours
 from .extensions import db
 from .models import Site
@@ -64,4 +65,19 @@ def availability(site):
 def demo():
     """A host page with the widget embedded by its one script tag. See docs/protocol.md, `/demo`."""
     position = request.args.get("position")
-    return render_template("demo.html", position=position if position in POSITIONS else None)
+    return render_template("demo.html", position=position if position in POSITIONS else None,
+                           customer=demo_customer())
+
+
+DEMO_CUSTOMER = {"id": "demo-customer-kim", "name": "Kim Park", "email": "kim@example.com"}
+
+
+def demo_customer():
+    """In development, a logged-in customer of the demo shop for `ChatWidget.setUser`, signed here
+    as a site's own server would sign it (with the demo site's identity secret)."""
+    if current_app.config["CHAT_ENV"] != "development":
+        return None
+    site = db.session.execute(db.select(Site).filter_by(key="demo")).scalar_one_or_none()
+    if site is None:
+        return None
+    return {**DEMO_CUSTOMER, "hash": visitor_identity.user_hash(site, DEMO_CUSTOMER["id"])}

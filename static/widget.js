@@ -3,12 +3,29 @@
  * or call ChatWidget.init({apiUrl, siteKey, position, primaryColor,
  *                          sessionExpiry, heartbeatInterval, autoRestore}).
  * It draws a launcher button and opens the conversation in a frame served by
- * the chat server, so the host page can read neither the chat nor its key. */
+ * the chat server, so the host page can read neither the chat nor its key.
+ *
+ * The page may then call ChatWidget.open(), close(), toggle(), setUser({id, name, email, hash})
+ * (hash: HMAC-SHA256 of id with the site's identity secret, made by the site's server), reset()
+ * (forget the visitor on this browser, at the site's logout), and on(event, fn) / off(event, fn)
+ * for "ready" (the launcher is on the page), "open", "close" and "message" ({conversationId,
+ * senderType}: a reply of the team or the bot was shown; its text stays in the frame).
+ * Calls made before this script has loaded wait in window.ChatWidget.queue, e.g.
+ *   window.ChatWidget = window.ChatWidget || {queue: []};
+ *   ChatWidget.queue.push(["setUser", {id: "42", hash: "..."}]); */
 (function () {
   "use strict";
   if (window.ChatWidget && window.ChatWidget.loaded) return;
   var script = document.currentScript;
   var widget = null;
+  var queued = window.ChatWidget && Array.isArray(window.ChatWidget.queue) ? window.ChatWidget.queue : [];
+  var listeners = {ready: [], open: [], close: [], message: []};
+
+  function emit(name, detail) {
+    listeners[name].slice().forEach(function (listener) {
+      try { listener(detail); } catch (error) { setTimeout(function () { throw error; }); }
+    });
+  }
 
   function originOf(url) {
     var link = document.createElement("a");
@@ -77,43 +94,113 @@
       launcher.setAttribute("aria-label", count ? "Open chat, " + count + " unread" : "Open chat");
     }
     var unread = 0;
-    function open() {
+    var ready = false;
+    var toFrame = [];         // messages for the frame, sent once it says it is ready
+    function load() {
       if (!frame.src) frame.src = apiUrl + "/widget/frame?" + params.toString();
+    }
+    function tell(message) {
+      load();
+      if (ready) frame.contentWindow.postMessage(message, originOf(apiUrl)); else toFrame.push(message);
+    }
+    function isOpen() { return frame.style.display !== "none"; }
+    function open() {
+      if (isOpen()) return;
+      load();
       frame.style.display = "block";
       unread = 0;
       showUnread(0);
       launcher.setAttribute("aria-label", "Close chat");
       label.textContent = "×";
       place();
+      emit("open");
     }
     function close() {
+      if (!isOpen()) return;
       frame.style.display = "none";
       launcher.setAttribute("aria-label", "Open chat");
       label.textContent = "Chat";
       place();
+      emit("close");
     }
-    launcher.addEventListener("click", function () { frame.style.display === "none" ? open() : close(); });
+    launcher.addEventListener("click", function () { isOpen() ? close() : open(); });
     window.addEventListener("message", function (event) {
-      if (event.origin !== originOf(apiUrl) || event.source !== frame.contentWindow) return;
-      if (event.data && event.data.type === "cc:close") close();
-      if (event.data && event.data.type === "cc:reply" && frame.style.display === "none") showUnread(++unread);
+      if (event.origin !== originOf(apiUrl) || event.source !== frame.contentWindow || !event.data) return;
+      var type = event.data.type;
+      if (type === "cc:ready") {
+        ready = true;
+        toFrame.splice(0).forEach(function (message) { frame.contentWindow.postMessage(message, originOf(apiUrl)); });
+      }
+      if (type === "cc:close") close();
+      if (type === "cc:reply" && !isOpen()) showUnread(++unread);
+      if (type === "cc:message") {
+        emit("message", {conversationId: String(event.data.conversation_id), senderType: String(event.data.sender_type)});
+      }
     });
 
     document.body.appendChild(frame);
     document.body.appendChild(launcher);
-    widget = {open: open, close: close, launcher: launcher, frame: frame};
+    widget = {
+      open: open, close: close, launcher: launcher, frame: frame,
+      toggle: function () { isOpen() ? close() : open(); },
+      setUser: function (user) {
+        if (!user || user.id === undefined || user.id === null || !user.hash) {
+          throw new Error("ChatWidget.setUser needs {id, hash}, and may have name and email");
+        }
+        tell({type: "cc:setUser", user: {id: String(user.id), hash: String(user.hash),
+                                         name: user.name ? String(user.name) : "", email: user.email ? String(user.email) : ""}});
+      },
+      reset: function () { tell({type: "cc:reset"}); }
+    };
     return widget;
+  }
+
+  /* The page's calls: to the widget once init has run, else kept until it does. */
+  function call(name) {
+    return function () {
+      var args = Array.prototype.slice.call(arguments);
+      if (widget) return widget[name].apply(null, args);
+      queued.push([name].concat(args));
+    };
+  }
+
+  function on(name, listener) {
+    if (!listeners[name]) throw new Error("ChatWidget.on: no event " + name + " (ready, open, close, message)");
+    listeners[name].push(listener);
+    if (name === "ready" && widget) setTimeout(function () { listener(); });     // ready already
+  }
+
+  function off(name, listener) {
+    if (listeners[name]) listeners[name] = listeners[name].filter(function (known) { return known !== listener; });
+  }
+
+  function replayQueue() {
+    queued.splice(0).forEach(function (entry) {
+      var name = entry[0];
+      if (name === "on" || name === "off") (name === "on" ? on : off)(entry[1], entry[2]);
+      else if (widget && typeof widget[name] === "function") widget[name].apply(null, entry.slice(1));
+    });
   }
 
   function style(element, rules) {
     for (var name in rules) element.style[name] = rules[name];
   }
 
-  window.ChatWidget = {init: init, loaded: true};
+  window.ChatWidget = {
+    init: function (options) {
+      var first = !widget;
+      var made = init(options);
+      replayQueue();
+      if (first) emit("ready");
+      return made;
+    },
+    open: call("open"), close: call("close"), toggle: call("toggle"), setUser: call("setUser"), reset: call("reset"),
+    on: on, off: off, queue: queued, loaded: true
+  };
   if (script && script.dataset.site) {
     var start = function () {
-      init({siteKey: script.dataset.site, position: script.dataset.position,
-            primaryColor: script.dataset.color});
+      window.ChatWidget.init({siteKey: script.dataset.site, position: script.dataset.position,
+                              primaryColor: script.dataset.color});
     };
     if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
   }

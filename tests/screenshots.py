@@ -165,10 +165,30 @@ def take_screenshots(server, folder):
             for scope in (widget, agent):
                 images = scope.locator("#messages .message:not(.pending) .attachment-image img")
                 expect(images).to_have_count(2)
-                images.evaluate_all("all => Promise.all(all.map(image => image.decode()))")
+                for index in range(2):      # loaded (decode() fails when a redrawn message swaps the image)
+                    expect(images.nth(index)).not_to_have_js_property("naturalWidth", 0)
                 scope.locator("#messages").evaluate("box => { box.scrollTop = box.scrollHeight; }")
             files_from.screenshot(path=folder / "widget-files.png")
             agent.screenshot(path=folder / "dashboard-files.png")
+
+            for name, options in (("widget-conversations.png", CONTEXT_OPTIONS),
+                                  ("widget-conversations-phone.png", PHONE_OPTIONS)):
+                tabs = new_page(options)        # two conversations of one visitor, the second renamed
+                widget = open_widget(tabs, server)
+                start_widget_chat(widget, "Noor")
+                send_message(widget, "Where is my parcel? It left the warehouse on Monday")
+                expect(widget.locator("#messages .message.mine:not(.pending) .message-text")).to_have_text(
+                    ["Where is my parcel? It left the warehouse on Monday"])    # stored (the bot answers it)
+                widget.get_by_role("button", name="New conversation", exact=True).click()
+                expect(widget.locator("#conversationTabs .conversation-tab")).to_have_count(2)
+                ask_the_bot(widget)
+                widget.get_by_role("button", name="Rename conversation").click()
+                widget.locator(".tab-rename-field").fill("Shipping times")
+                widget.locator(".tab-rename-field").press("Enter")
+                expect(widget.locator(".conversation-tab .tab-text")).to_have_text(
+                    ["Shipping times", "Where is my parcel? It left the…"])
+                tabs.screenshot(path=folder / name)
+                tabs.context.close()
         finally:
             browser.close()
 
@@ -188,7 +208,7 @@ def main(argv):
     for name in ("demo-widget.png", "dashboard.png", "dashboard-phone-list.png", "dashboard-phone-chat.png",
                  "login.png", "admin-site.png", "admin-articles.png", "article-editor.png", "help-article.png",
                  "help-article-phone.png", "dashboard-canned.png", "supervisor.png", "widget-files.png",
-                 "dashboard-files.png"):
+                 "dashboard-files.png", "widget-conversations.png", "widget-conversations-phone.png"):
         print(folder / name)
 
 

@@ -19,6 +19,8 @@ from chat.attachment_storage import LocalStorage, storage_for
 from chat.attachment_storage_s3 import S3Storage, S3StorageError
 from tests.support import ROOT, free_port, server_environment, start_chat
 
+pytestmark = pytest.mark.database_independent
+
 BUCKET = "chat-attachments"
 AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret", "AWS_REGION": "us-east-1",

@@ -10,10 +10,24 @@ import requests
 from itsdangerous import URLSafeTimedSerializer
 from PIL import Image
 
+from chat import attachments
 from tests.support import (
-    add_site_and_agent, connect_agent, connect_visitor, create_agent, csrf_token, login, start_chat, stored_messages,
+    add_site_and_agent,
+    connect_agent,
+    connect_visitor,
+    create_agent,
+    csrf_token,
+    login,
+    start_chat,
+    stored_messages,
 )
-from tests.support.files import ACCEPTED, HTML, SVG_WITH_SCRIPT, decompression_bomb_png, jpeg_with_gps
+from tests.support.files import (
+    ACCEPTED,
+    HTML,
+    SVG_WITH_SCRIPT,
+    decompression_bomb_png,
+    jpeg_with_gps,
+)
 
 PDF = ACCEPTED["invoice.pdf"][0]
 NOT_FOUND = {"error": {"code": "attachment_not_found", "message": "This file could not be found."}}
@@ -204,14 +218,30 @@ def test_everyone_who_may_not_have_a_file_gets_the_same_not_found(server, agent_
     assert agent_http.get(url, timeout=5).status_code == 404
 
 
-def test_an_expired_link_is_not_found(server, chat, monkeypatch):
-    answer = uploaded(visitor_upload(server, chat, PDF, "a.pdf"))
+def signed_ago(monkeypatch, payload, seconds_ago):
+    """A link token as the server signs it, made `seconds_ago`."""
     signer = URLSafeTimedSerializer("test-secret-key", salt="attachment-link")
-    monkeypatch.setattr(time, "time", lambda: 1_000_000_000)           # signed long ago
-    old = signer.dumps([answer["attachment_id"], chat["session_id"]])
+    monkeypatch.setattr(time, "time", lambda now=time.time(): now - seconds_ago)
+    token = signer.dumps(payload)
     monkeypatch.undo()
-    response = requests.get(server.url + f"/attachments/{answer['attachment_id']}?token={old}", timeout=5)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    return token
+
+
+def test_a_link_opens_its_file_for_the_lifetime_signed_into_it_only(server, chat, monkeypatch):
+    answer = uploaded(visitor_upload(server, chat, PDF, "a.pdf"))
+    ids, url = [answer["attachment_id"], chat["session_id"]], server.url + f"/attachments/{answer['attachment_id']}"
+    widget_link, phone_link = [*ids, attachments.LINK_SECONDS], [*ids, attachments.PHONE_LINK_SECONDS]
+    opened = {
+        "widget link, 16 minutes old": signed_ago(monkeypatch, widget_link, 16 * 60),
+        "phone link, 16 minutes old": signed_ago(monkeypatch, phone_link, 16 * 60),
+        "phone link, 8 days old": signed_ago(monkeypatch, phone_link, 8 * 24 * 3600),
+        "phone link claiming a year": signed_ago(monkeypatch, [*ids, 365 * 24 * 3600], 8 * 24 * 3600),
+        "a token of another shape": signed_ago(monkeypatch, ids, 60),
+    }
+    answers = {what: requests.get(url + f"?token={token}", timeout=5).status_code for what, token in opened.items()}
+    assert answers == {"widget link, 16 minutes old": 404, "phone link, 16 minutes old": 200,
+                       "phone link, 8 days old": 404, "phone link claiming a year": 404,
+                       "a token of another shape": 404}
 
 
 def test_the_site_admin_form_shows_and_saves_the_allowed_kinds_of_file(own_server):

@@ -147,8 +147,9 @@ def test_an_agent_finds_only_the_chats_they_held_or_wrote_in(site, alice, agents
     assert found(alice, agent_id=bob.id) == {"Wrote"}
     assert found(bob) == {"Wrote", "Other"}
     assert found(supervisor, search="secret") == {"Held", "Wrote", "Other", "Queued"}
+    # The queued chat is in the queue of her site, where she may open it anyway (not in her history).
     assert [access.may_read_transcript(alice, chat) for chat in (held, wrote, other, queued)] == [
-        True, True, False, False]
+        True, True, False, True]
     assert all(access.may_read_transcript(supervisor, chat) for chat in (held, wrote, other, queued))
     with pytest.raises(ChatError) as refused:
         access.require_transcript(alice, other)

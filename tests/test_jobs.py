@@ -65,7 +65,8 @@ def test_sweeps_are_idempotent(site):
     assert jobs.run_jobs(now=late, use_lease=False)["expire_overdue_sessions"] == 1
     assert jobs.run_jobs(now=late, use_lease=False) == {
         "expire_overdue_sessions": 0, "abandon_silent_visitors": 0, "abandon_inactive_sessions": 0,
-        "requeue_chats_of_absent_agents": 0, "offer_waiting_chats": 0, "delete_unsent_attachments": 0}
+        "requeue_chats_of_absent_agents": 0, "offer_waiting_chats": 0, "delete_unsent_attachments": 0,
+        "queue_unsent_channel_messages": 0, "retry_channel_events": 0}
     assert stored_texts(chat) == ["Chat session automatically ended after 22 hours."]
 
 
@@ -85,7 +86,8 @@ def test_run_jobs_reports_what_each_sweep_did(site):
     counts = jobs.run_jobs(now=chat.started_at + timedelta(minutes=10), use_lease=False)
     assert counts == {"expire_overdue_sessions": 0, "abandon_silent_visitors": 1,
                       "abandon_inactive_sessions": 0, "requeue_chats_of_absent_agents": 0,
-                      "offer_waiting_chats": 0, "delete_unsent_attachments": 0}
+                      "offer_waiting_chats": 0, "delete_unsent_attachments": 0,
+                      "queue_unsent_channel_messages": 0, "retry_channel_events": 0}
     assert db.session.get(ChatSession, chat.id).status == "abandoned"
 
 

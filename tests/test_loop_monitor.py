@@ -8,9 +8,12 @@ import pytest
 
 from chat.loop_monitor import watch_event_loop
 
+pytestmark = pytest.mark.database_independent
+
 
 class LoopThatBlocks:
-    """Stands in for socketio: each sleep takes `sleeps` seconds (a busy loop), then stops."""
+    """Stands in for socketio: each sleep takes `sleeps` seconds, asleep, or (busy) working for that
+    much of the thread's own CPU time, whatever other processes take of the machine meanwhile."""
 
     def __init__(self, *sleeps, busy=False):
         self.sleeps = list(sleeps)
@@ -23,8 +26,8 @@ class LoopThatBlocks:
         if not self.busy:
             time.sleep(seconds)
             return
-        until = time.perf_counter() + seconds
-        while time.perf_counter() < until:
+        until = time.thread_time() + seconds
+        while time.thread_time() < until:
             pass
 
     def start_background_task(self, task):

@@ -6,7 +6,7 @@ import pytest
 from chat import sessions
 from chat.extensions import socketio
 from chat.realtime import agent_events, presence, visitor_events
-from tests.support.http import csrf_token
+from tests.support import logged_in_client
 
 
 @pytest.fixture(autouse=True)
@@ -14,11 +14,6 @@ def no_sockets_yet(monkeypatch):
     monkeypatch.setattr(presence, "_counts", {"agents": Counter(), "visitors": Counter(), "viewers": Counter()})
 
 
-def logged_in(app, email, password):
-    client = app.test_client()
-    token = csrf_token(client.get("/login").text)
-    assert client.post("/login", data={"email": email, "password": password, "csrf_token": token}).status_code == 302
-    return client
 
 
 def test_an_agent_socket_closed_during_its_connect_leaves_the_agent_offline(app, agents, monkeypatch):
@@ -30,13 +25,13 @@ def test_an_agent_socket_closed_during_its_connect_leaves_the_agent_offline(app,
         agent_events.disconnect()          # the database write let the socket's close run first
 
     monkeypatch.setattr(sessions, "agents_seen", seen_while_the_tab_closes)
-    socketio.test_client(app, namespace="/agent", flask_test_client=logged_in(app, "a@example.com", "password-1"))
+    socketio.test_client(app, namespace="/agent", flask_test_client=logged_in_client(app, "a@example.com", "password-1")[0])
     assert alice.id not in presence.online_agent_ids()
 
 
 def test_an_agent_socket_counts_while_open_and_stops_when_closed(app, agents):
     alice = agents[0]
-    client = socketio.test_client(app, namespace="/agent", flask_test_client=logged_in(app, "a@example.com", "password-1"))
+    client = socketio.test_client(app, namespace="/agent", flask_test_client=logged_in_client(app, "a@example.com", "password-1")[0])
     assert alice.id in presence.online_agent_ids()
     client.disconnect(namespace="/agent")
     assert alice.id not in presence.online_agent_ids()

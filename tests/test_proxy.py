@@ -22,6 +22,8 @@ from tests.support import (
     server_environment, start_chat, submit_login, wait_until,
 )
 
+pytestmark = pytest.mark.database_independent
+
 # ---- the setting, in-process ----
 
 

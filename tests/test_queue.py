@@ -146,7 +146,7 @@ def test_a_visitors_estimate_is_the_median_less_what_it_waited_already(site):
     assert queue.wait_left(240, now - timedelta(seconds=300), now) is None      # past it: no estimate
     assert queue.wait_left(None, now, now) is None
     chat, _ = sessions.start_session(site)
-    assert queue.position_payload(chat) == {"position": 1, "estimated_wait_seconds": None}
+    assert queue.position_payload(chat) == {"session_id": chat.id, "position": 1, "estimated_wait_seconds": None}
 
 
 def candidate(agent_id, held, max_chats=5, idle_minutes=None):
@@ -193,7 +193,7 @@ def test_a_chat_nobody_can_take_waits_then_goes_to_whoever_frees_up(site, agents
     waiting, _ = sessions.start_session(site)
     assert (held.agent_id, waiting.status) == (alice.id, "waiting")  # Alice is full
     positions = [e[2] for e in published if e[:2] == ("emit", "queue_position")]
-    assert positions[-1] == {"position": 1, "estimated_wait_seconds": None}
+    assert positions[-1] == {"session_id": waiting.id, "position": 1, "estimated_wait_seconds": None}
 
     sessions.end_session(held, "agent", ended_by="Alice")            # capacity freed
     db.session.refresh(waiting)

@@ -67,7 +67,8 @@ def test_a_waiting_chat_goes_to_an_agent_who_comes_online(server, clients):
     chat = start_chat(server, site_key=key)
     visitor = connect_visitor(server, chat)
     clients.append(visitor)
-    assert visitor.wait_for("queue_position") == {"position": 1, "estimated_wait_seconds": None}
+    assert visitor.wait_for("queue_position") == {"session_id": chat["session_id"], "position": 1,
+                                                  "estimated_wait_seconds": None}
     go_online(server, clients, email)
     assert visitor.wait_for("session_status", lambda status: status["status"] == "active")["agent_name"] == name
 
@@ -85,7 +86,7 @@ def test_a_waiting_visitor_hears_its_place_move_up_when_the_one_ahead_is_claimed
     place = visitor.wait_for("queue_position", lambda place: place["position"] == 1)
     # The site's only claim waited as long as this visitor has, plus the moment between the two
     # starts: under a second left, so no estimate (queue.wait_left).
-    assert place == {"position": 1, "estimated_wait_seconds": None}
+    assert place == {"session_id": mine["session_id"], "position": 1, "estimated_wait_seconds": None}
     assert status_of(server, mine)["queue_position"]["position"] == 1
     assert status_of(server, ahead)["queue_position"] is None
 

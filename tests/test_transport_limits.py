@@ -17,6 +17,8 @@ from tests.support import (
     LiveServer, RecordingClient, connect_agent, connect_visitor, login, server_environment, start_chat, wait_until,
 )
 
+pytestmark = pytest.mark.database_independent
+
 ATTACKER = "127.0.0.2"          # loopback, like 127.0.0.1, but another client address
 HALF_SENT = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-a: "
 BARE_UPGRADE = (b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"

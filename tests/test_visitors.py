@@ -58,3 +58,14 @@ def test_a_waiting_chats_panel_lists_only_the_chats_its_viewer_may_read(site, ag
     assert access.may_view(alice, waiting)                           # the site's queue
     assert readable_earlier(alice, waiting) == []                    # she talks to Maria in none of them
     assert readable_earlier(bob, waiting) == [going_on.id, ended.id]
+
+
+def test_a_visitors_other_queued_conversation_is_listed_to_the_agents_of_its_site(site, agents):
+    alice, bob, _ = agents
+    first, _ = sessions.start_session(site, name="Pia")
+    second, _ = sessions.start_session(site, visitor=first.visitor)      # a second tab of the widget
+    assert readable_earlier(alice, first) == [second.id] and readable_earlier(alice, second) == [first.id]
+    assert access.may_read_transcript(alice, second)                     # it is in her queue anyway
+    sessions.claim_session(second, bob)
+    assert readable_earlier(alice, first) == [] and not access.may_read_transcript(alice, second)
+    assert readable_earlier(bob, first) == [second.id]

@@ -9,6 +9,8 @@ import pytest
 
 from chat.websocket_mask import apply_mask
 
+pytestmark = pytest.mark.database_independent
+
 
 def unmask_by_the_rfc(data, mask, length=None, offset=0):
     length = len(data) if length is None else length

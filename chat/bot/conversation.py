@@ -34,6 +34,8 @@ MODEL_NO_ANSWER = "I couldn't find the answer to that in our help articles. Woul
 AWAY_TEXT = ("Nobody from the team is online right now. Leave your email and a message, and we will "
              "answer as soon as we are back.")
 CLOSED_TEXT = "We're closed right now; our hours are {hours}. Leave your email and a message, and we will answer when we open."
+PHONE_AWAY_TEXT = "Nobody from the team is online right now. Write your message here, and we will answer as soon as we are back."
+PHONE_CLOSED_TEXT = "We're closed right now; our hours are {hours}. Write your message here, and we will answer when we open."
 
 _locks = {}
 _locks_guard = threading.Lock()
@@ -55,6 +57,8 @@ def on_visitor_message(message):
 def _reply_in_app(app, session_id, text, button_id):
     with app.app_context():
         try:
+            from ..channels import inbound      # the channels' inbound path posts through the bot's modules
+            inbound.show_writing_soon(session_id)   # a phone shows "writing..." (no drafts there)
             with _lock_of(session_id):
                 reply_to(session_id, text, button_id)
         except Exception:
@@ -127,14 +131,21 @@ def say(session_id, text, buttons=None, links=None, form=None, client_id=None):
 
 def hand_off_or_offer_form(chat, reason):
     """To a person when someone can answer now; otherwise the bot says why not and offers the
-    offline form (the chat stays the bot's until the visitor sends it)."""
+    offline form (the chat stays the bot's until the visitor sends it). A phone has no form:
+    its chat goes to the team as an offline one at once, and what the customer writes next is
+    the message they leave."""
     hours = business_hours.hours_of(chat.site)
-    if not business_hours.is_open(hours):
-        say(chat.id, CLOSED_TEXT.format(hours=business_hours.describe(hours)), form="offline")
-    elif not presence.agents_online(chat.site_id):
-        say(chat.id, AWAY_TEXT, form="offline")
-    else:
+    if business_hours.is_open(hours) and presence.agents_online(chat.site_id):
         sessions.hand_off(chat, reason)
+    elif chat.channel != "web":
+        text = (PHONE_AWAY_TEXT if business_hours.is_open(hours)
+                else PHONE_CLOSED_TEXT.format(hours=business_hours.describe(hours)))
+        say(chat.id, text)
+        sessions.hand_off(chat, reason, offline=True)
+    elif not business_hours.is_open(hours):
+        say(chat.id, CLOSED_TEXT.format(hours=business_hours.describe(hours)), form="offline")
+    else:
+        say(chat.id, AWAY_TEXT, form="offline")
 
 
 def leave_offline_message(chat, inbound, email):

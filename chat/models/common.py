@@ -12,6 +12,7 @@ SITE_ROUTINGS = ("manual", "auto")                   # who gives a waiting chat 
 MAX_CHATS_LIMIT = 50                                 # the highest capacity an admin may set
 SENDER_TYPES = ("visitor", "agent", "bot", "system")
 CHANNELS = ("web", "whatsapp", "line")                # how a visitor reached us (chat_session.channel)
+CHANNEL_TITLES = {"web": "Website", "whatsapp": "WhatsApp", "line": "LINE"}     # as people read them
 PREVIEW_LENGTH = 200
 
 

@@ -86,6 +86,14 @@ class ChatSession(StatusGroups, db.Model):
     bot_helped = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     offline = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
+    # The visitor's name for the conversation (seed 003: renamable); without one the widget
+    # shows the start of the visitor's first message (conversations.auto_title).
+    title = db.Column(db.String(80))
+    # How far the visitor has read (unread badges of the widget's conversations), and when the
+    # visitor closed the conversation's tab (it leaves the visitor's list; the team keeps it).
+    visitor_read_seq = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    visitor_closed_at = db.Column(db.DateTime)
+
     site = db.relationship(Site, lazy="joined")
     visitor = db.relationship(Visitor, lazy="joined")
     agent = db.relationship(Agent, lazy="joined")
@@ -123,6 +131,10 @@ class Message(db.Model):
     # JSON of what a message holds beside its text: a bot's buttons, links, a form; the files
     # attached (message_extras).
     extras = db.Column(db.Text)
+    # On WhatsApp and LINE: how far the message got to the phone (models.DELIVERY_STATES) and,
+    # when it failed, why (a sentence for the agent). NULL for the widget's messages.
+    delivery_state = db.Column(db.String(10))
+    delivery_error = db.Column(db.String(300))
 
     def to_dict(self):
         return message_payload(self)
@@ -141,10 +153,17 @@ def message_payload(message):
         "created_at": isoformat(message.created_at),
         "private": message.private,
         **message_extras(message.extras),
+        **delivery_of(message),
     }
 
 
-EXTRA_KEYS = ("buttons", "links", "form", "button", "attachments")
+def delivery_of(message):
+    """{"delivery": {"state", "error"}} for a message on its way to a phone; {} otherwise."""
+    state = getattr(message, "delivery_state", None)
+    return {"delivery": {"state": state, "error": message.delivery_error}} if state else {}
+
+
+EXTRA_KEYS = ("buttons", "links", "form", "button", "attachments", "event", "template")
 
 
 def message_preview(message):
@@ -182,6 +201,8 @@ class StoredMessage:
     private: bool = False
     extras: str | None = None
     payload: dict | None = None
+    delivery_state: str | None = None
+    delivery_error: str | None = None
 
     def to_dict(self):
         if self.payload is None:

@@ -58,13 +58,48 @@ class Agent(UserMixin, db.Model):
 
 
 class Visitor(db.Model):
+    __table_args__ = (
+        # A phone's contact is one visitor per site and channel (NULL external_id: the widget's visitors).
+        db.Index("uq_visitor_channel_contact", "site_id", "channel", "external_id", unique=True),
+    )
+
     id = db.Column(db.Integer, primary_key=True)
     site_id = db.Column(db.Integer, db.ForeignKey("site.id"), nullable=False)
+    channel = db.Column(db.String(20), nullable=False, default="web", server_default="web")
+    # The provider's id of the contact: WhatsApp's wa_id, LINE's user id; on the widget, the
+    # site's own user id of a visitor verified with the site's identity secret, else NULL.
+    external_id = db.Column(db.String(64))
+    # When the contact last wrote to us: WhatsApp's 24-hour customer-service window runs from it.
+    last_inbound_at = db.Column(db.DateTime)
+    # LINE: the reply token of the contact's last event and when it came (single use, ~1 minute).
+    reply_token = db.Column(db.String(64))
+    reply_token_at = db.Column(db.DateTime)
     name = db.Column(db.String(80))
     email = db.Column(db.String(254))
     # An IANA zone name the widget reports (e.g. "Europe/Paris"), to show the visitor's local time.
     time_zone = db.Column(db.String(64))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    @property
+    def verified_user_id(self):
+        """The site's own id of a widget visitor who proved it (visitor_identity.identify)."""
+        return self.external_id if self.channel == "web" else None
+
+
+class VisitorToken(db.Model):
+    """A browser's long-lived proof of being one visitor: the widget frame keeps the token, this
+    table only its hash. A visitor has one per browser (a verified user on several devices)."""
+    __tablename__ = "visitor_token"
+    __table_args__ = (db.Index("ix_visitor_token_visitor", "visitor_id"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    visitor_id = db.Column(db.Integer, db.ForeignKey("visitor.id", ondelete="CASCADE"), nullable=False)
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Refreshed (at most daily) when the token is used; the token lapses VISITOR_TOKEN_DAYS after.
+    last_used_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    visitor = db.relationship("Visitor", lazy="joined")
 
 
 class CannedResponse(db.Model):

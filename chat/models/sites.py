@@ -1,4 +1,6 @@
 """The sites whose visitors chat: origins, look, routing and the bot's settings."""
+import secrets
+
 from ..extensions import db
 
 DEFAULT_ATTACHMENT_TYPES = "images pdf office audio video"
@@ -26,6 +28,10 @@ class Site(db.Model):
     # space-separated; empty: none.
     attachment_types = db.Column(db.String(100), nullable=False, default=DEFAULT_ATTACHMENT_TYPES,
                                  server_default=DEFAULT_ATTACHMENT_TYPES)
+
+    # Signs the widget's verified user ids: ChatWidget.setUser({id, hash}) with hash =
+    # HMAC-SHA256(identity_secret, id) in hex, computed by the site's own server (visitor_identity).
+    identity_secret = db.Column(db.String(64), nullable=False, default=lambda: secrets.token_hex(32))
 
     @property
     def origin_list(self):

@@ -4,6 +4,7 @@ from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
 from .. import access, messages, payloads, publish, queue, sessions, validation
+from ..channels import inbound as channel_inbound
 from ..extensions import db, socketio
 from ..errors import ChatError
 from ..models import Agent, Site
@@ -147,6 +148,8 @@ def typing(state, payload):
     access.require_write(agent, chat)
     limits.check("TYPING_LIMIT_PER_SESSION", ("typing", "agent", chat.id))
     publish.typing(chat.id, "agent", agent.display_name, is_typing, request.sid)
+    if is_typing:
+        channel_inbound.show_writing_soon(chat.id)     # a phone's chat: "writing..." on the phone
 
 
 @socketio.on("claim_session", namespace=NS)

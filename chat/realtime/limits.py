@@ -61,16 +61,16 @@ def _key_failures():
     return parse(current_app.config["KEY_FAILURE_LIMIT_PER_IP"]), ("key_failures", get_remote_address())
 
 
-def find_session_by_key(session_id, session_key):
-    """The visitor's session if the key opens it. An address that gave too many wrong
-    keys (or unknown ids) is refused for the rest of the window, even with a right key."""
+def find_session_by_key(session_id, session_key, visitor_token=None):
+    """The visitor's session if the key (or the visitor's token) opens it. An address that gave
+    too many wrong keys (or unknown ids) is refused for the rest of the window, even with a right key."""
     limit, identifiers = _key_failures()
     if not limiter.limiter.test(limit, *identifiers):
         reset = limiter.limiter.get_window_stats(limit, *identifiers).reset_time
         raise ChatError("rate_limited", "Too many failed attempts; wait a minute and try again.",
                         retry_after=math.ceil(reset - time.time()))
     try:
-        return sessions.find_session_for_visitor(session_id, session_key)
+        return sessions.find_session_for_visitor(session_id, session_key, visitor_token)
     except ChatError:
         limiter.limiter.hit(limit, *identifiers)
         raise

@@ -6,7 +6,7 @@ on acts only on that one session.
 from flask import current_app, request
 from flask_socketio import emit, join_room
 
-from .. import access, bot, messages, payloads, publish, queue, sessions, validation
+from .. import access, bot, conversations, messages, payloads, publish, queue, sessions, validation
 from ..errors import ChatError, session_not_found
 from ..extensions import socketio
 from ..origins import request_origin, site_allows_origin
@@ -28,7 +28,7 @@ def connect(auth=None):
         session_id = validation.session_id(payload)
         last_seq = validation.last_seq(payload)
         restored = "restored" in payload and validation.flag(payload, "restored")
-        chat_session = limits.find_session_by_key(session_id, payload.get("session_key"))
+        chat_session = limits.find_session_by_key(session_id, payload.get("session_key"), payload.get("visitor_token"))
         if not site_allows_origin(chat_session.site, request_origin()):
             raise ChatError("origin_not_allowed", "This website may not use this chat.")
         if presence.visitor_sockets(session_id) >= current_app.config["MAX_SOCKETS_PER_SESSION"]:
@@ -39,6 +39,8 @@ def connect(auth=None):
     remember_socket(NS, session_id=session_id, visitor_name=chat_session.visitor.name)
     first_socket = presence.visitor_connected(session_id)     # counted as remembered (see /agent connect)
     join_room(publish.session_room(session_id))
+    for other_id in conversations.others_open(chat_session):       # the widget's other tabs
+        join_room(publish.session_room(other_id))
     join_room(publish.site_visitors_room(chat_session.site_id))
     sessions.record_visitor_seen(session_id, page_load=True)
     if restored:

@@ -231,6 +231,7 @@
   ChatPane.prototype.receive = function (event, data) {
     if (event === "message") this.log.accept(data);
     else if (event === "typing") this.typing.update(data.sender_name, data.is_typing);
+    else if (event === "message_delivery") this.log.setDelivery(data.seq, {state: data.state, error: data.error || null}, data.message_id);
     else if (event === "presence" && "visitor_online" in data) this.setVisitorOnline(data.visitor_online);
     else if (event === "viewers") this.showViewers(data.viewers || []);
     else if (event === "session_status") {

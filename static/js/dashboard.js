@@ -129,6 +129,15 @@
     if (!("last_message" in update) || "visitor_name" in update) return false;     // not a preview
     var item = sessionList.querySelector('.session-item[data-session-id="' + CSS.escape(update.session_id) + '"]');
     if (!item || item.dataset.status !== update.status) return false;
+    // The list counts what it was drawn with (data-last-seq): a preview it already holds is not
+    // counted again, and one that comes after a message it never heard of leaves the count to
+    // the server (a list reloaded while messages arrived held one count too many or too few).
+    var drawnWith = Number(item.dataset.lastSeq || 0);
+    if (typeof update.last_seq === "number") {
+      if (update.last_seq <= drawnWith) return true;
+      item.dataset.lastSeq = update.last_seq;
+      if (update.last_seq > drawnWith + 1) { refreshList(); return true; }
+    }
     item.querySelector(".session-last").textContent = update.last_message;
     var time = item.querySelector("time[data-follows-messages]");
     if (time && update.last_message_at) { time.dataset.since = update.last_message_at; updateWaitingTimes(); }
@@ -234,7 +243,13 @@
       : new ChatOutbox(null, {senderName: agentName, fields: {session_id: sessionId}, limit: 100,
                               send: function (item) { if (socket.connected) outbox.emit(socket, item); },
                               items: kept("outbox", sessionId, []),
-                              onChange: function () { keep("outbox", sessionId, outbox.items); }});
+                              onChange: function () { keep("outbox", sessionId, outbox.items); },
+                              onRefused: function (item, error) {
+                                // WhatsApp's window closed meanwhile: only a template reaches the phone now.
+                                if (error && error.code === "window_closed" && current && current.replyWindow) {
+                                  current.replyWindow.needsTemplate(error.message);
+                                }
+                              }});
     var keptMode = current && current.sessionId === sessionId ? current.mode : null;
     var tray = trayFor(sessionId);
     var log = new ChatUI.MessageLog(messages, {
@@ -244,6 +259,7 @@
         outbox.forget(message.client_id);
         messages.scrollTop = messages.scrollHeight;
         markRead();
+        if (current && current.sessionId === sessionId && current.replyWindow) current.replyWindow.heard(message);
       }
     });
     current = {
@@ -256,6 +272,11 @@
         socket.emit("typing", {session_id: sessionId, is_typing: isTyping});
       })
     };
+    // WhatsApp's 24-hour window: the header's countdown, the template picker once it closes.
+    current.replyWindow = new ChatReplyWindow(chat, {
+      sessionId: sessionId, csrfToken: csrfToken, composer: document.getElementById("composer"),
+      onSent: function (message) { if (current && current.sessionId === sessionId) current.log.accept(message); }
+    });
     messages.scrollTop = messages.scrollHeight;
     outbox.showPending(log);
     if (socket.connected) joinCurrent();
@@ -424,6 +445,7 @@
       refreshSend();
       input.placeholder = note ? input.dataset.notePlaceholder : input.dataset.replyPlaceholder;
       send.textContent = note ? "Add note" : "Send";
+      if (current.replyWindow) current.replyWindow.show();     // a closed WhatsApp window: Reply is a template
     }
     composer.querySelectorAll(".mode").forEach(function (button) {
       button.addEventListener("click", function () { choose(button); input.focus(); });
@@ -591,6 +613,15 @@
   });
   socket.on("message", function (message) {
     if (current && message.session_id === current.sessionId) current.log.accept(message);
+  });
+  /* A message on its way to a WhatsApp or LINE phone moved on: its ticks (delivery.js); WhatsApp
+     refusing it for the closed window (131047) opens the template picker. */
+  socket.on("message_delivery", function (event) {
+    if (!current || event.session_id !== current.sessionId) return;
+    current.log.setDelivery(event.seq, {state: event.state, error: event.error || null}, event.message_id);
+    if (event.needs_template && current.replyWindow) {
+      current.replyWindow.needsTemplate("WhatsApp did not deliver a message: the customer's 24-hour window has closed. Only an approved template reaches them now.");
+    }
   });
   socket.on("typing", function (event) {
     if (current && event.session_id === current.sessionId) current.typing.update(event.sender_name, event.is_typing);

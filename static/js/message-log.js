@@ -42,7 +42,11 @@
 
   MessageLog.prototype.accept = function (message) {
     if (!message || typeof message.seq !== "number") return;
-    if (message.seq <= this.lastSeq) { this.dropPending(message.client_id); return; }
+    if (message.seq <= this.lastSeq) {
+      this.dropPending(message.client_id);
+      if (message.delivery) this.setDelivery(message.seq, message.delivery, message.id);   // a sync's newer state
+      return;
+    }
     if (message.seq > this.lastSeq + 1) {
       this.held[message.seq] = message;
       if (this.syncingAfter !== this.lastSeq) {
@@ -155,6 +159,13 @@
     if (element) element.remove();
   };
 
+  /* A shown message's way to a phone moved on (`message_delivery`, delivery.js); a message not
+     shown yet gets it with its own payload. */
+  MessageLog.prototype.setDelivery = function (seq, delivery, messageId) {
+    var element = this.list.querySelector('.message[data-seq="' + Number(seq) + '"]');
+    if (element && global.ChatDelivery) global.ChatDelivery.update(element, delivery, messageId);
+  };
+
   /* A refused message says why; `onRetry`, when given, is what its Retry button does. */
   MessageLog.prototype.markFailed = function (clientId, reason, onRetry) {
     var element = this.pendingElement(clientId);
@@ -205,6 +216,9 @@
     time.className = "message-time";
     time.textContent = message.created_at ? formatTime(message.created_at) : "Sending…";
     element.appendChild(time);
+    delete element.dataset.deliveryState;
+    // A message on its way to a WhatsApp or LINE phone: its ticks, where the page draws them (delivery.js).
+    if (message.delivery && global.ChatDelivery) global.ChatDelivery.draw(element, message.delivery, message.id);
   }
 
   /* The articles an answer came from: a path on this server or an http(s) URL, each a link

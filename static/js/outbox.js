@@ -12,9 +12,10 @@
 
   /* options: items (an array kept up to date in place, e.g. the widget's stored one),
      senderName (on the pending copies), limit (most items held), fields (sent with every
-     message besides text and client_id, e.g. the dashboard's session_id), rest ({url, fields}
-     for sending over HTTP), onChange (called after every change, e.g. to save), send (sends
-     one item the way the page is connected now: what a refused message's Retry does). */
+     message besides text and client_id, e.g. the dashboard's session_id), rest ({url, fields,
+     headers?} for sending over HTTP), onChange (called after every change, e.g. to save), send (sends
+     one item the way the page is connected now: what a refused message's Retry does),
+     onRefused (told of each refusal, with the server's error). */
   function Outbox(log, options) {
     this.log = log;
     this.items = options.items || [];
@@ -24,6 +25,7 @@
     this.rest = options.rest || null;
     this.onChange = options.onChange || function () {};
     this.send = options.send || null;
+    this.onRefused = options.onRefused || function () {};   // (item, error): e.g. WhatsApp's closed window
   }
 
   /* A new item and its pending copy; null when the outbox is full. `isPrivate`: a private
@@ -72,6 +74,7 @@
     this.forget(item.client_id);
     this.log.markFailed(item.client_id, (error && error.message) || "Not sent",
                         this.send && function () { self.retry(item); });
+    this.onRefused(item, error);
   };
 
   /* A refused item goes out again, with the same client_id (nothing was stored for it). */
@@ -99,7 +102,9 @@
   /* POST over HTTP, for when Socket.IO cannot connect. */
   Outbox.prototype.post = function (item) {
     var self = this;
-    fetch(this.rest.url, {method: "POST", headers: {"Content-Type": "application/json"},
+    var headers = {"Content-Type": "application/json"};
+    for (var name in this.rest.headers || {}) headers[name] = this.rest.headers[name];
+    fetch(this.rest.url, {method: "POST", headers: headers,
                           body: JSON.stringify(payload(item, this.rest.fields))})
       .then(function (response) { return response.json().then(function (data) { return {status: response.status, data: data}; }); })
       .then(function (result) {

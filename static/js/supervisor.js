@@ -429,6 +429,7 @@
   });
   socket.on("message", toPane("message"));
   socket.on("typing", toPane("typing"));
+  socket.on("message_delivery", toPane("message_delivery"));
   socket.on("viewers", function (event) {
     var row = rows[event.session_id];
     if (row) { row.data.viewers = event.viewers || []; drawRow(row); }

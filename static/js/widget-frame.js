@@ -1,7 +1,10 @@
 /* The conversation inside the widget frame (the visitor's side). */
 (function () {
   "use strict";
-  var STORAGE_KEY = "cc_chat_session";
+  var STORAGE_KEY = "cc_chat_session";     // the conversation on screen, restored after a reload
+  var PARKED = "cc_chat:";                 // + site + ":" + id: a conversation switched away from, as left
+  var LIST_POLL_MS = 15000;                // the other conversations' unread replies, while open
+  var SEND_BEFORE_LEAVING_MS = 3000;       // how long a switch waits for what was just sent
   var MAX_OUTBOX = 100;
   // Socket.IO refusals worth trying again later (too many tabs, too many failed attempts).
   var RETRY_LATER = {rate_limited: true, too_many_sockets: true};
@@ -15,6 +18,8 @@
   var heartbeatInterval = Math.min(Math.max(Number(root.dataset.heartbeat) || 30000, 10000), 120000);
   var autoRestore = root.dataset.restore !== "0";
   var api = "/api/v1/chat/public";
+  var TOKEN_KEY = "cc_visitor_token:" + siteKey;
+  var PARKED_PREFIX = PARKED + siteKey + ":";
 
   var startView = document.getElementById("startView");
   var chatView = document.getElementById("chatView");
@@ -44,6 +49,13 @@
   var restoredAtLoad = false;   // this page load brought a chat back: said at its first connect only
   var lastPosition = null;  // the latest queue_position, while the chat waits
   var tray = null;          // the files attached to the next message (uploads.js)
+  var listTimer = null;
+  var readTimer = null;
+  var tabs = new ConversationTabs(document.getElementById("conversationTabs"), {
+    onSelect: function (id) { afterSending(function () { switchTo(id); }); },
+    onClose: closeConversation, onRename: renameConversation,
+    onNew: function () { afterSending(newConversation); }
+  });
 
   /* ---- storage (shared by every tab of this site) ---- */
 
@@ -64,6 +76,49 @@
 
   function clearStorage() {
     try { localStorage.removeItem(STORAGE_KEY); } catch (e) { /* nothing stored */ }
+  }
+
+  /* The visitor token: who this browser is, for every conversation, kept for months. */
+  function visitorToken() {
+    try { return localStorage.getItem(TOKEN_KEY) || null; } catch (e) { return null; }
+  }
+
+  function keepVisitorToken(token) {
+    try {
+      if (token) localStorage.setItem(TOKEN_KEY, token); else localStorage.removeItem(TOKEN_KEY);
+    } catch (e) { /* private mode: a visitor for this page only */ }
+  }
+
+  /* A conversation's credential: its key when this browser started it, else the visitor's token. */
+  function credentials(which) {
+    if (which && which.session_key) return {"X-Session-Key": which.session_key};
+    var token = visitorToken();
+    return token ? {"X-Visitor-Token": token} : {};
+  }
+
+  function park(which) {
+    if (!which) return;
+    try { localStorage.setItem(PARKED_PREFIX + which.session_id, JSON.stringify(which)); } catch (e) { /* full */ }
+  }
+
+  function unpark(id) {
+    try {
+      var parked = JSON.parse(localStorage.getItem(PARKED_PREFIX + id) || "null");
+      localStorage.removeItem(PARKED_PREFIX + id);
+      return parked && parked.session_id === id ? parked : null;
+    } catch (e) { return null; }
+  }
+
+  /* Parked conversations closed meanwhile (here or on another device) are dropped. */
+  function dropParkedExcept(listed) {
+    var kept = {};
+    listed.forEach(function (item) { kept[PARKED_PREFIX + item.id] = true; });
+    try {
+      for (var i = localStorage.length - 1; i >= 0; i--) {
+        var name = localStorage.key(i);
+        if (name && name.indexOf(PARKED_PREFIX) === 0 && !kept[name]) localStorage.removeItem(name);
+      }
+    } catch (e) { /* nothing stored */ }
   }
 
   /* ---- views ---- */
@@ -194,7 +249,7 @@
       list: document.getElementById("uploadTray"), status: uploadStatus, focusAfter: input,
       url: api + "/attachments",
       fields: function () { return {session_id: owner.session_id}; },
-      headers: function () { return {"X-Session-Key": owner.session_key}; },
+      headers: function () { return credentials(owner); },
       onChange: function (changed) {
         if (chat !== owner) return;
         chat.uploads = changed.ready();        // a reload keeps the finished ones, with the chat
@@ -219,7 +274,13 @@
           chat.messages.push(message);
           // The page's launcher counts replies that arrive while the chat is closed.
           if (message.sender_type === "agent") window.parent.postMessage({type: "cc:reply"}, "*");
+          if (message.sender_type === "agent" || message.sender_type === "bot") {
+            window.parent.postMessage({type: "cc:message", conversation_id: message.session_id,
+                                       sender_type: message.sender_type}, "*");
+          }
+          if (message.sender_type === "visitor" && untitled(chat.session_id)) refreshSoon();   // its title
         }
+        markReadSoon();
         outbox.forget(message.client_id);
         save();
         refreshBotControls();
@@ -231,7 +292,8 @@
       items: chat.outbox,                             // kept in place, so saved with the chat
       senderName: chat.visitor_name,
       limit: MAX_OUTBOX,
-      rest: {url: api + "/messages", fields: {session_id: chat.session_id, session_key: chat.session_key}},
+      rest: {url: api + "/messages", fields: {session_id: chat.session_id, session_key: chat.session_key},
+             headers: credentials(chat)},
       onChange: save,
       send: deliver
     });
@@ -241,12 +303,18 @@
   function fetchLinks(ids) {
     return fetch(api + "/attachments/links", {
       method: "POST",
-      headers: {"Content-Type": "application/json", "X-Session-Key": chat.session_key},
+      headers: withJson(credentials(chat)),
       body: JSON.stringify({session_id: chat.session_id, attachment_ids: ids})
     }).then(function (response) {
       if (!response.ok) throw new Error(response.status);
       return response.json();
     });
+  }
+
+  function withJson(headers) {
+    var all = {"Content-Type": "application/json"};
+    for (var name in headers) all[name] = headers[name];
+    return all;
   }
 
   /* Send waits for the uploads still running. */
@@ -276,6 +344,7 @@
     if (tray) tray.clear();
     stopHeartbeat();
     clearStorage();
+    refreshSoon();          // its tab says it ended; the visitor closes it with ×
   }
 
   /* ---- starting and restoring ---- */
@@ -292,20 +361,8 @@
     try {      // the visitor's local time, for the team's side panel
       body.time_zone = Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
     } catch (e) { /* no Intl: no time zone */ }
-    fetch(api + "/start", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
-      .then(function (response) { return response.json().then(function (data) { return {ok: response.ok, data: data}; }); })
-      .then(function (result) {
-        button.disabled = false;
-        if (!result.ok) throw new Error(result.data.error ? result.data.error.message : "Could not start the chat.");
-        restoredAtLoad = false;
-        chat = {session_id: result.data.session_id, session_key: result.data.session_key,
-                visitor_name: result.data.visitor_name || "You", messages: [], outbox: [],
-                status: result.data.status, in_line: result.data.in_line, with_bot: result.data.status === "bot"};
-        save();
-        showChat();
-        connect();
-        input.focus();
-      })
+    startConversation(body)
+      .then(function () { button.disabled = false; })
       .catch(function (failure) {
         button.disabled = false;
         error.textContent = failure.message || "Could not reach the chat server.";
@@ -313,16 +370,193 @@
       });
   }
 
+  /* Requests that may give this browser its visitor token (a new conversation, setUser) run one
+     after another: a chat started while setUser is on its way belongs to the signed-in customer,
+     not to a stranger whose token would then replace the customer's. */
+  var tokenWork = Promise.resolve();
+  function inTurn(work) {
+    var done = tokenWork.then(work, work);
+    tokenWork = done.catch(function () { /* the next one runs anyway */ });
+    return done;
+  }
+
+  /* A new conversation (`POST /conversations`): the first gives this browser its visitor token;
+     one the server no longer knows is dropped, and the conversation starts as a new visitor's. */
+  function startConversation(body) {
+    return inTurn(function () { return postConversation(body); });
+  }
+
+  function postConversation(body, retried) {
+    body.site_key = siteKey;
+    return fetch(api + "/conversations", {method: "POST", headers: withJson(credentials(null)), body: JSON.stringify(body)})
+      .then(function (response) { return response.json().then(function (data) { return {ok: response.ok, data: data}; }); })
+      .then(function (result) {
+        if (!result.ok && result.data.error && result.data.error.code === "visitor_not_found" && !retried) {
+          keepVisitorToken(null);
+          return postConversation(body, true);
+        }
+        if (!result.ok) throw new Error(result.data.error ? result.data.error.message : "Could not start the chat.");
+        if (result.data.visitor_token) keepVisitorToken(result.data.visitor_token);
+        leaveConversation();
+        restoredAtLoad = false;
+        chat = {session_id: result.data.session_id, session_key: result.data.session_key,
+                visitor_name: result.data.visitor_name || "You", messages: [], outbox: [],
+                status: result.data.status, in_line: result.data.in_line, with_bot: result.data.status === "bot"};
+        save();
+        showChat();
+        tabs.update(result.data.conversation);
+        tabs.setActive(chat.session_id);
+        connect();
+        input.focus();
+        refreshSoon();          // the others' titles and replies, as the server has them now
+      });
+  }
+
+  /* "+" (and "Start a new chat"): a known visitor starts at once; a new one fills the form. */
+  function newConversation() {
+    if (!visitorToken()) { leaveConversation(); chat = null; showStart(); return; }
+    startConversation({}).catch(function (failure) { note(failure.message || "Could not reach the chat server."); });
+  }
+
+  /* Messages just sent in the conversation on screen reach the server before it is left (its
+     socket closes then); those still unsent after a while (offline) stay with it, parked. */
+  function afterSending(then) {
+    var waited = 0;
+    (function check() {
+      var sending = outbox && outbox.items.length && socket && socket.connected;
+      if (!sending || waited >= SEND_BEFORE_LEAVING_MS) { then(); return; }
+      waited += 100;
+      setTimeout(check, 100);
+    })();
+  }
+
+  /* The conversation on screen is put aside as it is (its unsent messages too) for another. */
+  function leaveConversation() {
+    if (socket) { socket.disconnect(); socket = null; }
+    stopRestPolling();
+    stopHeartbeat();
+    if (chat) park(chat);
+    lastPosition = null;
+  }
+
+  function switchTo(id) {
+    if (chat && chat.session_id === id) return;
+    leaveConversation();
+    var parked = unpark(id);
+    var listed = tabs.find(id);
+    chat = parked || {session_id: id, visitor_name: "You", messages: [], outbox: [],
+                      status: listed && listed.status, in_line: false};
+    restoredAtLoad = false;
+    tabs.setActive(id);
+    save();
+    showChat();
+    chat.messages.slice().sort(function (a, b) { return a.seq - b.seq; }).forEach(function (m) { log.accept(m); });
+    outbox.showPending(log);
+    connect();
+    refreshSoon();
+  }
+
+  function closeConversation(conversation) {
+    if (!conversation) return;
+    if (conversation.is_open && !window.confirm("Close this conversation? It ends the chat.")) return;
+    fetch(api + "/conversations/" + encodeURIComponent(conversation.id), {method: "DELETE", headers: credentials(null)})
+      .then(function (response) {
+        if (!response.ok && response.status !== 404) throw new Error(response.status);
+        try { localStorage.removeItem(PARKED_PREFIX + conversation.id); } catch (e) { /* not parked */ }
+        var wasActive = chat && chat.session_id === conversation.id;
+        tabs.remove(conversation.id);
+        if (!wasActive) return;
+        if (socket) { socket.disconnect(); socket = null; }
+        stopRestPolling();
+        stopHeartbeat();
+        chat = null;
+        clearStorage();
+        if (tabs.list.length) switchTo(tabs.list[0].id); else showStart();
+      })
+      .catch(function () { note("Could not close the conversation; check your connection and try again."); });
+  }
+
+  function renameConversation(id, title) {
+    fetch(api + "/conversations/" + encodeURIComponent(id), {method: "PATCH", headers: withJson(credentials(null)),
+                                                             body: JSON.stringify({title: title})})
+      .then(function (response) { return response.json().then(function (data) { return {ok: response.ok, data: data}; }); })
+      .then(function (result) {
+        if (!result.ok) throw new Error(result.data.error ? result.data.error.message : "Could not rename it.");
+        tabs.update(result.data.conversation);
+      })
+      .catch(function (failure) { note(failure.message || "Could not rename the conversation."); });
+  }
+
+  /* The visitor's conversations, for the tabs; a token the server no longer knows is dropped. */
+  /* Answers that come late (to an earlier read, or for a visitor this browser has dropped or
+     replaced since) are dropped. */
+  var listAsked = 0;
+  function refreshConversations() {
+    var token = visitorToken();
+    if (!token) return Promise.resolve([]);
+    var asked = ++listAsked;
+    function stale() { return asked !== listAsked || visitorToken() !== token; }
+    return fetch(api + "/conversations?site_key=" + encodeURIComponent(siteKey), {headers: {"X-Visitor-Token": token}})
+      .then(function (response) {
+        if (stale()) return {conversations: null};
+        if (response.status === 404) { keepVisitorToken(null); return {conversations: []}; }
+        if (!response.ok) throw new Error(response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        if (data.conversations === null || stale()) return tabs.list;
+        tabs.show(data.conversations, chat ? chat.session_id : null);
+        dropParkedExcept(data.conversations);
+        return data.conversations;
+      });
+  }
+
+  /* A tab still called "New conversation" takes its title from the visitor's first message. */
+  function untitled(id) {
+    var conversation = tabs.find(id);
+    return Boolean(conversation && conversation.untitled);
+  }
+
+  var refreshTimer = null;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () { refreshConversations().catch(function () { /* next time */ }); }, 200);
+  }
+
+  /* The other conversations' replies are counted by the server; looked at while the frame is seen. */
+  function startListPolling() {
+    clearInterval(listTimer);
+    listTimer = setInterval(function () {
+      if (document.visibilityState === "hidden" || tabs.list.length < 2) return;
+      refreshConversations().catch(function () { /* next time */ });
+    }, LIST_POLL_MS);
+  }
+
+  /* What is on screen has been read: its tab shows no unread replies on this or another device. */
+  function markReadSoon() {
+    if (!chat || !visitorToken()) return;
+    var owner = chat;
+    clearTimeout(readTimer);
+    readTimer = setTimeout(function () {
+      if (chat !== owner || !log || document.visibilityState === "hidden") return;
+      fetch(api + "/conversations/" + encodeURIComponent(owner.session_id) + "/read",
+            {method: "POST", headers: withJson(credentials(null)), body: JSON.stringify({seq: log.lastSeq})})
+        .catch(function () { /* read again at the next message */ });
+    }, 1000);
+  }
+
   function restore(stored, atLoad) {
-    fetch(api + "/status/" + encodeURIComponent(stored.session_id), {headers: {"X-Session-Key": stored.session_key}})
+    fetch(api + "/status/" + encodeURIComponent(stored.session_id), {headers: credentials(stored)})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (status) {
         if (!status || !status.is_open) {
           clearStorage();
-          showStart();
+          var open = tabs.list.filter(function (item) { return item.is_open; });
+          if (open.length) switchTo(open[0].id); else showStart();
           return;
         }
         chat = stored;
+        tabs.setActive(chat.session_id);
         chat.status = status.status;
         chat.in_line = status.in_line;
         restoredAtLoad = !!atLoad;
@@ -341,8 +575,9 @@
     if (socket) socket.disconnect();
     socket = io("/visitor", {
       auth: function (callback) {
-        callback({session_id: chat.session_id, session_key: chat.session_key, last_seq: log.lastSeq,
-                  restored: restoredAtLoad});
+        var auth = {session_id: chat.session_id, last_seq: log.lastSeq, restored: restoredAtLoad};
+        if (chat.session_key) auth.session_key = chat.session_key; else auth.visitor_token = visitorToken();
+        callback(auth);
       },
       reconnectionDelay: 500,
       reconnectionDelayMax: 10000,
@@ -373,26 +608,51 @@
       socketFailures += 1;
       if (socketFailures >= SOCKET_FAILURES_BEFORE_REST) startRestPolling();
     });
-    socket.on("message", function (message) { log.accept(message); });
+    socket.on("message", function (message) {
+      if (elsewhere(message)) { activityElsewhere(message); return; }
+      log.accept(message);
+    });
     socket.on("bot_draft", function (draft) {
+      if (elsewhere(draft)) return;
       if (chat && chat.status === "bot") {
         log.showDraft(draft.client_id, draft.text, "Assistant");
         messagesBox.scrollTop = messagesBox.scrollHeight;
       }
     });
-    socket.on("typing", function (event) { typing.update(event.sender_name, event.is_typing); });
+    socket.on("typing", function (event) { if (!elsewhere(event)) typing.update(event.sender_name, event.is_typing); });
     socket.on("presence", function (event) {
       if (typeof event.agents_online === "number") {
         agentsOnline.textContent = event.agents_online > 0 ? "· an agent is online" : "· we'll reply soon";
       }
     });
-    socket.on("queue_position", showPosition);
+    socket.on("queue_position", function (place) { if (!elsewhere(place)) showPosition(place); });
     socket.on("session_status", function (status) {
+      if (elsewhere(status)) { refreshSoon(); return; }
       // The replay on connect is one page: fetch whatever lies beyond it.
       if (log) log.catchUp(status.last_seq);
       showStatus(status);
       if (!status.is_open) showEnded();
     });
+  }
+
+  /* The socket also hears of the visitor's other open conversations (their tabs). */
+  function elsewhere(event) {
+    return Boolean(event && event.session_id && chat && event.session_id !== chat.session_id);
+  }
+
+  function activityElsewhere(message) {
+    if (message.sender_type !== "agent" && message.sender_type !== "bot") return;
+    var conversation = tabs.find(message.session_id);
+    if (conversation && message.seq > conversation.last_seq) {
+      conversation.unread += 1;
+      conversation.last_seq = message.seq;
+      tabs.update(conversation);
+    } else if (!conversation) {
+      refreshSoon();
+    }
+    if (message.sender_type === "agent") window.parent.postMessage({type: "cc:reply"}, "*");
+    window.parent.postMessage({type: "cc:message", conversation_id: message.session_id,
+                               sender_type: message.sender_type}, "*");
   }
 
   /* ---- REST polling, for networks where neither WebSocket nor long-polling gets
@@ -413,7 +673,7 @@
   function pollOverRest() {
     if (!chat) { stopRestPolling(); return; }
     fetch(api + "/messages/" + encodeURIComponent(chat.session_id) + "?after=" + log.lastSeq,
-          {headers: {"X-Session-Key": chat.session_key}})
+          {headers: credentials(chat)})
       .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
       .then(function (data) {
         if (!restTimer) return;
@@ -459,7 +719,7 @@
 
   function endChat() {
     if (!chat || !window.confirm("End this chat?")) return;
-    fetch(api + "/end", {method: "POST", headers: {"Content-Type": "application/json"},
+    fetch(api + "/end", {method: "POST", headers: withJson(credentials(chat)),
                          body: JSON.stringify({session_id: chat.session_id, session_key: chat.session_key})})
       .then(function (response) {
         if (!response.ok) throw new Error("end failed");
@@ -473,6 +733,9 @@
   }
 
   document.getElementById("startForm").addEventListener("submit", startChat);
+  // The page arrives with Start disabled: a click before this script ran would submit the form
+  // natively, reloading the frame and losing what the visitor typed.
+  document.getElementById("startButton").disabled = false;
   composer.addEventListener("submit", send);
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); send(); }
@@ -491,12 +754,7 @@
     sendOfflineForm(event.target);
   });
   endButton.addEventListener("click", endChat);
-  newChatButton.addEventListener("click", function () {
-    if (socket) socket.disconnect();
-    chat = null;
-    lastPosition = null;
-    showStart();
-  });
+  newChatButton.addEventListener("click", function () { afterSending(newConversation); });
   document.getElementById("closeButton").addEventListener("click", function () {
     window.parent.postMessage({type: "cc:close"}, "*");
   });
@@ -507,6 +765,79 @@
     if (event.newValue && !chat) { var stored = load(); if (stored) restore(stored); }
   });
 
-  var stored = autoRestore ? load() : null;
-  if (stored) restore(stored, true); else showStart();
+  /* The page the widget sits on (ChatWidget.setUser, ChatWidget.reset). */
+  window.addEventListener("message", function (event) {
+    if (event.source !== window.parent || !event.data) return;
+    if (event.data.type === "cc:setUser") identify(event.data.user);
+    if (event.data.type === "cc:reset") forgetVisitor();
+  });
+
+  /* A logged-in customer of the site, vouched for by the site's hash: the same conversations on
+     every device. A wrong hash changes nothing (and says so in the console, for the site's developer). */
+  function identify(user) {
+    if (!user || typeof user !== "object") return;
+    var body = {site_key: siteKey, user_id: String(user.id || ""), user_hash: String(user.hash || "")};
+    if (user.name) body.name = String(user.name);
+    if (user.email) body.email = String(user.email);
+    inTurn(function () { return sendIdentity(body); });
+  }
+
+  function sendIdentity(body) {
+    return fetch(api + "/identify", {method: "POST", headers: withJson(credentials(null)), body: JSON.stringify(body)})
+      .then(function (response) { return response.json().then(function (data) { return {ok: response.ok, data: data}; }); })
+      .then(function (result) {
+        if (!result.ok) {
+          if (window.console) console.warn("ChatWidget.setUser: " + (result.data.error ? result.data.error.message : "refused"));
+          return null;
+        }
+        var changed = result.data.visitor_token !== visitorToken();
+        keepVisitorToken(result.data.visitor_token);
+        return refreshConversations().then(function (list) {
+          if (changed && chat && !tabs.find(chat.session_id)) {        // the last user's conversation
+            leaveConversation();
+            chat = null;
+            clearStorage();
+          }
+          if (!chat && list.length) switchTo(list[0].id);
+          else if (!chat) showStart();
+        });
+      })
+      .catch(function () { /* tried again at the next page load */ });
+  }
+
+  /* ChatWidget.reset(): this browser forgets its visitor (the site's logout). */
+  function forgetVisitor() {
+    var token = visitorToken();
+    if (token) fetch(api + "/forget", {method: "POST", headers: {"X-Visitor-Token": token}}).catch(function () {});
+    leaveConversation();
+    clearTimeout(refreshTimer);
+    listAsked += 1;
+    keepVisitorToken(null);
+    dropParkedExcept([]);
+    clearStorage();
+    chat = null;
+    tabs.show([], null);
+    showStart();
+  }
+
+  /* At load: the conversation left on screen, and the visitor's others as tabs; with none
+     stored, the newest conversation; with none at all, the welcome. */
+  function begin() {
+    var stored = autoRestore ? load() : null;
+    refreshConversations()
+      .catch(function () { return []; })
+      .then(function (list) {
+        if (stored) restore(stored, true);
+        else if (autoRestore && list.length) switchTo(firstOpen(list).id);
+        else showStart();
+      });
+    startListPolling();
+    window.parent.postMessage({type: "cc:ready"}, "*");
+  }
+
+  function firstOpen(list) {
+    for (var i = 0; i < list.length; i++) if (list[i].is_open) return list[i];
+    return list[0];
+  }
+  begin();
 })();

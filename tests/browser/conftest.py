@@ -32,12 +32,47 @@ def new_page(browser):
         page = context.new_page()
         page.dialogs = watch_dialogs(page)
         page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+        open_page.pages.append(page)
         return page
 
+    open_page.pages = []
     yield open_page
     for context in contexts:
         context.close()
     assert not errors, f"uncaught script errors: {errors}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test's report carries what each of its pages showed (every frame's text)
+    and the end of the live server's log: enough to tell a slow server from a wrong page."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    opener = item.funcargs.get("new_page")
+    for number, page in enumerate(getattr(opener, "pages", []), 1):
+        report.sections.append((f"page {number}: {page_url(page)}", pages_text(page)))
+    server = item.funcargs.get("server")
+    if server is not None and server.log_path.exists():
+        report.sections.append(("end of the live server's log", server.log_path.read_text(errors="replace")[-4000:]))
+
+
+def page_url(page):
+    return "closed" if page.is_closed() else page.url
+
+
+def pages_text(page):
+    if page.is_closed():
+        return ""
+    shown = []
+    for frame in page.frames:
+        try:
+            text = frame.evaluate("() => document.body ? document.body.innerText : ''")
+        except Exception as error:          # a frame that went away or never answered
+            text = f"(not readable: {error})"
+        shown.append(f"-- frame {frame.url}\n{text[-3000:]}")
+    return "\n".join(shown)
 
 
 @pytest.fixture

@@ -38,7 +38,8 @@ def test_a_site_added_in_admin_shows_the_widget_on_its_own_origin(server, new_pa
     admin.get_by_label("Allowed origins, one per line").fill(shop_origin + "/")
     admin.get_by_role("button", name="Add site").click()
     expect(admin.locator(".flash")).to_have_text("Walnut & Oak is ready: paste its snippet into your pages.")
-    snippet = admin.locator(".snippet-code").inner_text()
+    embed = admin.locator("section.card").filter(has=admin.get_by_role("heading", name="Embed"))
+    snippet = embed.locator(".snippet-code").inner_text()
 
     (folder / "index.html").write_text(f"<!doctype html><title>Walnut & Oak</title><h1>Shop</h1>{snippet}")
     visitor = new_page()

@@ -32,6 +32,7 @@ def test_http_links_in_messages_open_in_a_new_tab_on_both_sides_and_nothing_else
     open_session(agent_page, waiting_item(agent_page, name))
     accept_chat(agent_page)
     send_message(widget, LINKED)
+    expect_messages(agent_page, [LINKED])           # read before answered (else either may be stored first)
     send_message(agent_page, REPLY)
     for scope in (widget, agent_page):
         expect_messages(scope, [LINKED, REPLY])

@@ -34,7 +34,8 @@ def test_a_reload_restores_the_conversation_and_a_second_tab_follows_it(server, 
     visitor = new_page()
     widget = start_accepted_chat(server, visitor, agent_page, unique_name("Rita"))
     send_message(widget, "My order 1042 has not arrived.")
-    send_message(agent_page, "Let me look it up.")
+    expect_messages(agent_page, ["My order 1042 has not arrived."])     # read before answered: else the
+    send_message(agent_page, "Let me look it up.")                     # reply may be stored first
     history = ["My order 1042 has not arrived.", "Let me look it up."]
     expect_messages(widget, history)
 
@@ -50,6 +51,7 @@ def test_a_reload_restores_the_conversation_and_a_second_tab_follows_it(server, 
     expect_messages(second_tab, history)
     expect_live(second_tab)
     send_message(agent_page, "Found it: it ships today.")
+    expect_messages(second_tab, history + ["Found it: it ships today."])
     send_message(second_tab, "Thank you!")
     history += ["Found it: it ships today.", "Thank you!"]
     for scope in (widget, second_tab, agent_page):

@@ -3,6 +3,7 @@ log in through the real form."""
 import re
 
 import requests
+from flask import g
 
 
 def start_chat(server, **fields):
@@ -36,6 +37,23 @@ def csrf_token(page):
     """The CSRF token in an HTML page: the login form's hidden field, or the meta tag on
     every page of a logged-in agent."""
     return re.search(r'name="csrf[_-]token" (?:type="hidden" value|content)="([^"]+)"', page).group(1)
+
+
+def fresh(client):
+    """A Flask test client whose next request loads its own user and CSRF token: the unit tests'
+    app context outlives each request, and Flask-Login and Flask-WTF keep both in `g`."""
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+    return client
+
+
+def logged_in_client(app, email, password):
+    """A Flask test client of `app` logged in as `email`, and the CSRF token its POSTs carry."""
+    client = app.test_client()
+    token = csrf_token(fresh(client).get("/login").text)
+    answer = fresh(client).post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert answer.status_code == 302, answer.text
+    return client, csrf_token(fresh(client).get("/dashboard").text)
 
 
 def submit_login(server, http, email, password, next_path=None):

@@ -2,13 +2,14 @@
 `flask` CLI against that database."""
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +106,52 @@ FOR_SHARED_TESTS = (
     "    db.session.commit()\n")
 
 
+PREPARED = {}      # (seeded, settings) -> a prepared SQLite file or PostgreSQL database to copy
+PREPARED_URLS = set()
+
+
+def sqlite_path(url):
+    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+
+
+def copy_sqlite(source, target):
+    """A whole copy through SQLite's backup (what is still in the source's WAL included)."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+    reading.close()
+    writing.close()
+
+
+def keep_as_template(url):
+    """A copy of a prepared database, to copy again for the next test prepared the same way."""
+    path = sqlite_path(url)
+    if path is not None:
+        template = Path(tempfile.mkdtemp(prefix="prepared-database-")) / "chat.db"
+        copy_sqlite(path, template)
+        return str(template)
+    name = url.rsplit("/", 1)[1]
+    template = f"{name}_template"
+    postgres_admin(f'CREATE DATABASE "{template}" TEMPLATE "{name}"')
+    CREATED_DATABASES.append(template)
+    return template
+
+
+def copy_database(template, url):
+    path = sqlite_path(url)
+    if path is not None:
+        copy_sqlite(template, path)
+        return
+    name = url.rsplit("/", 1)[1]
+    postgres_admin(f'DROP DATABASE "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+def postgres_admin(*statements):
+    import psycopg
+    with psycopg.connect(os.environ["TEST_DATABASE_URL"], autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
 class LiveServer:
     """`python wsgi.py` (eventlet) in a subprocess on a free local port."""
 
@@ -117,6 +164,24 @@ class LiveServer:
         self.log_path = self.workdir / f"server-{self.port}.log"
 
     def prepare_database(self, as_seeded=False):
+        """Migrate and seed the server's database. A database is prepared once per run for each
+        way of preparing it (seeded as a new install or for the shared tests, under the same
+        settings) and copied after that (SQLite's backup, PostgreSQL's CREATE DATABASE ... TEMPLATE):
+        four `flask` commands were 8-12 s of every test that starts a server of its own."""
+        url = self.env["DATABASE_URL"]
+        key = (as_seeded, tuple(sorted((name, value) for name, value in self.env.items()
+                                       if name != "DATABASE_URL" and str(self.workdir) not in value)))
+        path = sqlite_path(url)
+        fresh = not path.exists() if path is not None else url not in PREPARED_URLS
+        PREPARED_URLS.add(url)
+        if key in PREPARED and fresh:
+            copy_database(PREPARED[key], url)
+            return
+        self._prepare(as_seeded)
+        if key not in PREPARED:
+            PREPARED[key] = keep_as_template(url)
+
+    def _prepare(self, as_seeded):
         for args in (("db", "upgrade"), ("chat", "seed-demo"),
                      ("chat", "create-agent", "--email", "second@example.com", "--name", "Second Agent",
                       "--password", "second-password")):
@@ -166,6 +231,7 @@ class LiveServer:
 
 def redis_url():
     """TEST_REDIS_URL, or the test is skipped saying why."""
+    import pytest       # here: the development server imports the fake providers from tests/support
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         pytest.skip("TEST_REDIS_URL is not set (CI sets it to the local Redis)")
