@@ -4,7 +4,7 @@ closed by the visitor. Sessions (chat/sessions.py) keep every status rule."""
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from . import sessions
+from . import publish, sessions
 from .errors import ChatError
 from .extensions import db
 from .models import OPEN_STATUSES, ChatSession, Message, isoformat, utcnow
@@ -38,13 +38,19 @@ def others_open(chat_session):
 
 def start(site, visitor, title=None, page_url=None, started_from=None, time_zone=None):
     """A new conversation for `visitor` (committed with the visitor when it is new); at most
-    VISITOR_OPEN_CONVERSATIONS open at once. Returns (session, session_key)."""
+    VISITOR_OPEN_CONVERSATIONS open at once; the visitor's widgets elsewhere hear of it.
+    Returns (session, session_key)."""
     most = current_app.config["VISITOR_OPEN_CONVERSATIONS"]
-    if visitor.id is not None and open_count(visitor) >= most:
+    known_visitor = visitor.id is not None
+    if known_visitor and open_count(visitor) >= most:
         raise ChatError("too_many_conversations",
                         f"You have {most} conversations open; close one to start another.")
-    return sessions.start_session(site, page_url=page_url, started_from=started_from, time_zone=time_zone,
-                                  visitor=visitor, title=checked_title(title) if title else None)
+    chat_session, key = sessions.start_session(site, page_url=page_url, started_from=started_from,
+                                               time_zone=time_zone, visitor=visitor,
+                                               title=checked_title(title) if title else None)
+    if known_visitor:
+        publish.conversation_started(chat_session)
+    return chat_session, key
 
 
 def open_count(visitor):

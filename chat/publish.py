@@ -21,6 +21,11 @@ def agent_room(agent_id):
     return f"agent:{agent_id}"
 
 
+def visitor_room(visitor_id):
+    """Every widget socket of one visitor, on every device."""
+    return f"visitor:{visitor_id}"
+
+
 def site_visitors_room(site_id):
     return f"site-visitors:{site_id}"
 
@@ -35,6 +40,12 @@ def to_session(event, data, session_id, skip_sid=None):
     room = session_room(session_id)
     socketio.emit(event, data, to=room, namespace=VISITOR_NS, skip_sid=skip_sid)
     socketio.emit(event, data, to=room, namespace=AGENT_NS, skip_sid=skip_sid)
+
+
+def conversation_started(chat_session):
+    """The visitor's widgets elsewhere (another device, another tab) add the new conversation."""
+    socketio.emit("conversation_started", {"session_id": chat_session.id},
+                  to=visitor_room(chat_session.visitor_id), namespace=VISITOR_NS)
 
 
 def typing(session_id, sender_type, sender_name, is_typing, skip_sid):

@@ -214,6 +214,34 @@ def test_a_conversations_socket_hears_the_replies_in_the_visitors_other_open_con
     assert [c["unread"] for c in browser.conversations() if c["id"] == other] == [1]
 
 
+def test_a_conversation_started_on_another_device_is_heard_once_the_socket_follows_it(server, clients, secret):
+    user_id = f"user-{uuid.uuid4().hex[:8]}"
+    laptop, phone, stranger = Browser(server), Browser(server), Browser(server)
+    on_screen = laptop.start(name="Kim")["session_id"]
+    for browser in (laptop, phone):
+        assert browser.identify(user_id, user_hash(secret, user_id)).status_code == 200
+    strangers = stranger.start(name="Eve")["session_id"]
+    tab = RecordingClient("/visitor").connect(server, auth={"session_id": on_screen, "visitor_token": laptop.token})
+    strangers_tab = RecordingClient("/visitor").connect(
+        server, auth={"session_id": strangers, "visitor_token": stranger.token})
+    agent = connect_agent(server, login(server))
+    clients.extend([tab, strangers_tab, agent])
+
+    started = phone.start(title="From the phone")["session_id"]
+    assert tab.wait_for("conversation_started") == {"session_id": started}
+    followed = tab.call("follow_conversations", {})
+    assert followed["ok"] and followed["session_ids"] == [started]
+    assert agent.call("claim_session", {"session_id": started})["ok"]
+    assert agent.call("send_message", {"session_id": started, "text": "Hello, phone", "client_id": uuid.uuid4().hex})["ok"]
+    reply = tab.wait_for("message", lambda m: m["text"] == "Hello, phone")
+    assert reply["session_id"] == started
+
+    stranger.start(title="Eve's second")                        # Eve's own news reaches Eve alone
+    strangers_tab.wait_for("conversation_started")
+    assert len(tab.received("conversation_started")) == 1
+    assert {m["session_id"] for m in strangers_tab.received("message")} <= {strangers}
+
+
 def test_a_new_identity_secret_refuses_the_hashes_made_with_the_old_one(server):
     old = identity_secret(server)
     user_id = f"user-{uuid.uuid4().hex[:8]}"

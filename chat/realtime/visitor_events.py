@@ -39,8 +39,8 @@ def connect(auth=None):
     remember_socket(NS, session_id=session_id, visitor_name=chat_session.visitor.name)
     first_socket = presence.visitor_connected(session_id)     # counted as remembered (see /agent connect)
     join_room(publish.session_room(session_id))
-    for other_id in conversations.others_open(chat_session):       # the widget's other tabs
-        join_room(publish.session_room(other_id))
+    follow_other_conversations(chat_session)
+    join_room(publish.visitor_room(chat_session.visitor_id))
     join_room(publish.site_visitors_room(chat_session.site_id))
     sessions.record_visitor_seen(session_id, page_load=True)
     if restored:
@@ -63,6 +63,14 @@ def disconnect(*_reason):
         session_id = state["session_id"]
         sessions.record_visitor_seen(session_id)
         publish.visitor_presence(session_id, online=False)
+
+
+def follow_other_conversations(chat_session):
+    """The socket hears the visitor's other open conversations too (their tabs' unread counts)."""
+    followed = conversations.others_open(chat_session)
+    for other_id in followed:
+        join_room(publish.session_room(other_id))
+    return followed
 
 
 def own_session_id(state, payload):
@@ -149,6 +157,16 @@ def sync(state, payload):
     chat_session = own_session(state, payload)
     limits.count_read(("reads", chat_session.id))
     return missed_messages(chat_session, payload, for_visitor=True)
+
+
+@socketio.on("follow_conversations", namespace=NS)
+@acknowledged(NS)
+def follow_conversations(state, payload):
+    """After `conversation_started`: the socket hears the conversation started elsewhere too.
+    See docs/protocol.md, `follow_conversations` (/visitor)."""
+    chat_session = own_session(state, payload)
+    limits.count_read(("reads", chat_session.id))
+    return {"session_ids": follow_other_conversations(chat_session)}
 
 
 @socketio.on("end_session", namespace=NS)

@@ -626,6 +626,11 @@
       }
     });
     socket.on("queue_position", function (place) { if (!elsewhere(place)) showPosition(place); });
+    socket.on("conversation_started", function (started) {      // on another device or tab
+      if (!started || tabs.find(started.session_id) || (chat && started.session_id === chat.session_id)) return;
+      refreshSoon();
+      socket.emit("follow_conversations", {}, function () { /* its replies now count on its tab */ });
+    });
     socket.on("session_status", function (status) {
       if (elsewhere(status)) { refreshSoon(); return; }
       // The replay on connect is one page: fetch whatever lies beyond it.
@@ -641,6 +646,7 @@
   }
 
   function activityElsewhere(message) {
+    if (message.sender_type === "visitor" && untitled(message.session_id)) refreshSoon();   // its title
     if (message.sender_type !== "agent" && message.sender_type !== "bot") return;
     var conversation = tabs.find(message.session_id);
     if (conversation && message.seq > conversation.last_seq) {

@@ -119,6 +119,11 @@ def test_a_verified_user_finds_the_conversation_on_a_second_browser_and_a_forged
     expect_live(on_phone)
     send_message(on_phone, "And from my phone")
     expect_messages(widget, ["Hello from my laptop", "And from my phone"])      # the same conversation
+    on_phone.get_by_role("button", name="New conversation", exact=True).click()
+    expect(tabs_of(on_phone)).to_have_count(2)
+    send_message(on_phone, "A second question")
+    expect(tabs_of(widget).locator(".tab-text")).to_have_text(                  # the laptop, without a reload
+        ["A second question", "Hello from my laptop"])
 
     forger = new_page()
     forger.goto(server.url + "/demo")
