@@ -30,6 +30,14 @@ class RecordingChannel(Channel):
         self.handled.append(event.event_id)
 
 
+@pytest.fixture(autouse=True)
+def nothing_in_hand(monkeypatch):
+    """Each test starts with no event waiting in this process (a test may leave some unhandled)."""
+    for name, empty in (("_lines", {}), ("_ready", deque()), ("_in_hand", set()), ("_workers", [0]),
+                        ("_arrivals", deque(maxlen=events.BURST_WEBHOOKS))):
+        monkeypatch.setattr(events, name, empty)
+
+
 @pytest.fixture
 def channel(app, monkeypatch):
     fake = RecordingChannel()
@@ -206,7 +214,6 @@ class Clock:
 def test_webhooks_pouring_in_make_a_burst_that_passes_with_its_window(app, account, channel, tasks, monkeypatch):
     clock = Clock(5000.0)
     monkeypatch.setattr(events, "time", clock)
-    monkeypatch.setattr(events, "_arrivals", deque(maxlen=events.BURST_WEBHOOKS))
     for number in range(events.BURST_WEBHOOKS - 1):
         events.process_soon(app, events.keep(account, [event(f"wamid.burst{number}")]))
         clock.now += 0.005
@@ -227,3 +234,61 @@ def test_a_worker_holds_its_next_event_at_most_a_second_however_long_the_burst(m
     monkeypatch.setattr(events, "in_a_burst", lambda: False)
     events.hold_during_a_burst()
     assert slept == []
+
+
+@pytest.fixture
+def several_processes(app, monkeypatch):
+    """The app as one of several processes (a message queue between them)."""
+    monkeypatch.setitem(app.config, "SOCKETIO_MESSAGE_QUEUE", "redis://127.0.0.1:6379/0")
+
+
+def test_an_event_waits_while_another_process_handles_an_earlier_one_of_its_contact(
+        app, account, channel, tasks, several_processes, monkeypatch):
+    events.keep(account, [event("wamid.1")])          # kept by the other process, handled there
+    happened = []
+
+    def other_process_finishes(seconds):
+        if seconds and not happened:
+            db.session.execute(db.update(ChannelEvent).where(ChannelEvent.event_id == "wamid.1")
+                               .values(processed_at=db.func.current_timestamp()))
+            db.session.commit()
+            happened.append("wamid.1 handled elsewhere")
+
+    monkeypatch.setattr(socketio, "sleep", other_process_finishes)
+    channel.handle = lambda account, row: happened.append(row.event_id)
+    events.process_soon(app, events.keep(account, [event("wamid.2")]))
+    run(tasks)
+    assert happened == ["wamid.1 handled elsewhere", "wamid.2"]
+    assert stored("wamid.2").processed_at is not None
+
+
+def test_an_earlier_event_that_never_comes_holds_the_next_one_only_so_long(
+        app, account, channel, tasks, several_processes, monkeypatch, caplog):
+    events.keep(account, [event("wamid.1")])          # its process died after answering
+    slept = []
+    monkeypatch.setattr(socketio, "sleep", lambda seconds: seconds and slept.append(seconds))
+    monkeypatch.setattr(events, "ORDER_WAIT_SECONDS", 0.5)
+    events.process_soon(app, events.keep(account, [event("wamid.2")]))
+    run(tasks)
+    assert channel.handled == ["wamid.2"]
+    assert sum(slept) == pytest.approx(0.5)
+    assert "handled out of order" in caplog.text
+    assert stored("wamid.1").processed_at is None    # left to the sweep
+
+
+def test_a_process_does_not_wait_for_events_in_its_own_hands_nor_for_a_failed_one(
+        app, account, channel, tasks, several_processes, monkeypatch):
+    slept = []
+    monkeypatch.setattr(socketio, "sleep", lambda seconds: seconds and slept.append(seconds))
+    events.process_soon(app, events.keep(account, [event("wamid.1", fail=1), event("wamid.2"), event("wamid.3")]))
+    run(tasks)
+    assert channel.handled == ["wamid.2", "wamid.3"] and slept == []
+
+
+def test_one_process_alone_never_looks_for_earlier_events(app, account, channel, tasks, monkeypatch):
+    events.keep(account, [event("wamid.1")])
+    slept = []
+    monkeypatch.setattr(socketio, "sleep", lambda seconds: seconds and slept.append(seconds))
+    events.process_soon(app, events.keep(account, [event("wamid.2")]))
+    run(tasks)
+    assert channel.handled == ["wamid.2"] and slept == []

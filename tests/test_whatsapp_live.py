@@ -9,7 +9,9 @@ import pytest
 import requests
 
 from chat.models import utcnow
-from tests.support import LiveServer, connect_agent, csrf_token, flask_cli, login, server_environment, wait_until
+from tests.support import (
+    LiveServer, connect_agent, contact_texts, csrf_token, flask_cli, login, redis_url, server_environment, wait_until,
+)
 from tests.support.fake_whatsapp import FakeWhatsApp
 from tests.support.files import image_bytes
 
@@ -26,11 +28,9 @@ def fake():
     graph.close()
 
 
-@pytest.fixture(scope="module")
-def wa_server(tmp_path_factory, fake):
-    """The demo site as seeded (its bot and menu on), connected to the fake with the CLI."""
-    workdir = tmp_path_factory.mktemp("whatsapp")
-    live = LiveServer(workdir, env=server_environment(workdir))
+def connected_to(live, fake):
+    """The live server's database: the demo site as seeded (its bot and menu on), connected to
+    the fake with the CLI."""
     live.prepare_database(as_seeded=True)
     connected = flask_cli(live.env, "chat", "connect-whatsapp", "--site", "demo",
                           "--phone-number-id", fake.state.phone_number_id, "--access-token", "token-1",
@@ -38,6 +38,13 @@ def wa_server(tmp_path_factory, fake):
                           "--business-account-id", fake.state.waba_id, "--api-base", fake.api_base)
     assert connected.returncode == 0, connected.stderr + connected.stdout
     assert "token-1" not in connected.stdout and fake.state.app_secret not in connected.stdout
+
+
+@pytest.fixture(scope="module")
+def wa_server(tmp_path_factory, fake):
+    workdir = tmp_path_factory.mktemp("whatsapp")
+    live = LiveServer(workdir, env=server_environment(workdir))
+    connected_to(live, fake)
     live.start()
     fake.state.webhook_url = live.url + "/channels/whatsapp/webhook"
     yield live
@@ -166,3 +173,30 @@ def test_a_send_meta_fails_later_with_131047_is_failed_and_asks_for_a_template(w
     on_phone = phone_gets(fake, lambda m: m["type"] == "template", phone=phone)
     assert on_phone["text"].startswith("Hello Kerry, this is Demo Agent from our team")
     delivery(agent, answer.json()["message"]["id"], "delivered")
+
+
+def test_a_customers_photo_and_text_reaching_two_processes_keep_their_order(tmp_path):
+    """Two webhooks of one customer, on two processes: the text waits for the photo before it."""
+    queue = redis_url()
+    graph = FakeWhatsApp(access_token="token-1")
+    env = server_environment(tmp_path, {"SOCKETIO_MESSAGE_QUEUE": queue, "RATELIMIT_STORAGE_URI": queue})
+    first, second = LiveServer(tmp_path, env=env), LiveServer(tmp_path, env=env)
+    connected_to(first, graph)
+    first.start()
+    second.start()
+    try:
+        graph.state.webhook_url = first.url + "/channels/whatsapp/webhook"
+        phone_sends(graph, text="hi")
+        phone_gets(graph, lambda m: m["buttons"])
+        graph.state.media_delay = 1.5                    # the photo's download keeps the first busy
+        phone_sends(graph, text=None, image=base64.b64encode(image_bytes("PNG")).decode(), mime_type="image/png",
+                    caption="The lid is cracked")
+        graph.state.webhook_url = second.url + "/channels/whatsapp/webhook"
+        phone_sends(graph, text="It came like this")
+        texts = wait_until(lambda: (found := contact_texts(first, "whatsapp", PHONE)) and len(found) == 3 and found,
+                           message="both messages stored")
+        assert texts == ["hi", "The lid is cracked", "It came like this"]
+    finally:
+        first.stop()
+        second.stop()
+        graph.close()

@@ -6,6 +6,11 @@ ChannelEvent row (`keep`; primary key: channel and the provider's event id, so a
 keeps nothing new) before it answers, and a background task then hands each new row to its
 channel (`process_soon`): one contact's events one after the other, in the order they came.
 The jobs' `sweep` takes again what a dead server left unhandled, and forgets old rows.
+
+With several processes, two webhooks of one contact may reach two of them: an event then waits
+while an earlier one of its contact, kept by another process, is still unhandled there
+(`wait_for_earlier`), so a contact's messages keep the order they arrived in (by `received_at`,
+the processes' clocks kept in step).
 """
 import contextlib
 import logging
@@ -30,6 +35,11 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
 SWEEP_BATCH = 200
+# How long an event waits for an earlier one of its contact that another process is handling;
+# longer than any handling but a provider's slowest download, shorter than a customer's patience.
+# A process that died with that earlier event leaves it to the sweep, and the order to chance.
+ORDER_WAIT_SECONDS = 10.0
+ORDER_WAIT_STEP = 0.05
 
 
 def insert_new(model):
@@ -194,6 +204,10 @@ def handle(channel_name, event_id):
     row = db.session.get(ChannelEvent, (channel_name, event_id), populate_existing=True)
     if row is None or row.processed_at is not None:
         return False
+    if current_app.config["SOCKETIO_MESSAGE_QUEUE"] and wait_for_earlier(row):
+        db.session.refresh(row)
+        if row.processed_at is not None:
+            return False
     this_row = (ChannelEvent.channel == channel_name) & (ChannelEvent.event_id == event_id)
     try:
         account = db.session.get(ChannelAccount, row.account_id)
@@ -216,6 +230,33 @@ def handle(channel_name, event_id):
                        .values(processed_at=utcnow()).execution_options(synchronize_session=False))
     db.session.commit()
     return True
+
+
+def wait_for_earlier(row):
+    """Wait (the turn handed on) while another process holds an earlier unhandled event of the
+    row's contact that has not failed, up to ORDER_WAIT_SECONDS. Only with several processes:
+    one process handles a contact's events in order by itself. True when it waited."""
+    earlier = (select(ChannelEvent.channel, ChannelEvent.event_id)
+               .where(ChannelEvent.processed_at.is_(None), ChannelEvent.channel == row.channel,
+                      ChannelEvent.account_id == row.account_id, ChannelEvent.contact == row.contact,
+                      ChannelEvent.received_at < row.received_at, ChannelEvent.attempts == 0)
+               .limit(20))         # enough to look past those this process holds itself
+
+    def held_elsewhere():
+        found = [tuple(item) for item in db.session.execute(earlier).all()]
+        with _guard:
+            return any(item not in _in_hand for item in found)
+
+    steps, waited = round(ORDER_WAIT_SECONDS / ORDER_WAIT_STEP), 0
+    while waited < steps and held_elsewhere():
+        db.session.commit()             # no transaction stays open while it waits
+        with waiting_on_provider():
+            socketio.sleep(ORDER_WAIT_STEP)
+        waited += 1
+    if waited == steps and held_elsewhere():
+        log.warning("channel event handled out of order after %.0f s channel=%s event=%s",
+                    ORDER_WAIT_SECONDS, row.channel, row.event_id)
+    return waited > 0
 
 
 def sweep(now):

@@ -2,7 +2,8 @@
 its network down, read and write its database. Every name is importable from here."""
 from tests.support.clients import Participant, RecordingClient, connect_agent, connect_visitor
 from tests.support.database import (
-    add_article, add_note, add_routed_site, add_site_and_agent, create_agent, store_message_unannounced, stored_texts,
+    add_article, add_note, add_routed_site, add_site_and_agent, contact_texts, create_agent, store_message_unannounced,
+    stored_texts,
 )
 from tests.support.http import (
     csrf_token, fresh, logged_in_client, login, logout, message_pages, start_chat, stored_messages, submit_login, submit_logout,
@@ -17,7 +18,7 @@ from tests.support.server import (
 __all__ = [
     "Browser", "identity_secret", "user_hash",
     "ROOT", "WAIT_SECONDS", "DelayingProxy", "LiveServer", "Participant", "RecordingClient",
-    "add_article", "add_note", "add_routed_site", "add_site_and_agent", "create_agent", "connect_agent", "connect_visitor", "csrf_token",
+    "add_article", "add_note", "add_routed_site", "add_site_and_agent", "contact_texts", "create_agent", "connect_agent", "connect_visitor", "csrf_token",
     "drop_created_databases",
     "flask_cli", "fresh", "free_port", "logged_in_client", "fresh_database_url", "login", "logout", "message_pages", "redis_url",
     "server_environment", "start_chat", "start_two_servers", "store_message_unannounced", "stored_messages", "stored_texts",

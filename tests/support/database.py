@@ -54,6 +54,24 @@ def store_message_unannounced(server, session_id, text, sender_type="agent"):
                    cwd=ROOT, env=env, check=True, timeout=60)
 
 
+def contact_texts(server, channel, contact):
+    """What a phone's contact wrote in its latest chat, in the chat's order (seq), read straight
+    from the server's database."""
+    code = ("import sys\nfrom sqlalchemy import select\nfrom chat import create_app\nfrom chat.extensions import db\n"
+            "from chat.models import ChatSession, Message, Visitor\n"
+            "with create_app().app_context():\n"
+            "    chat = db.session.execute(select(ChatSession).join(Visitor).where(\n"
+            "        Visitor.channel == sys.argv[1], Visitor.external_id == sys.argv[2])\n"
+            "        .order_by(ChatSession.started_at.desc())).scalars().first()\n"
+            "    for message in db.session.execute(select(Message).where(\n"
+            "            Message.session_id == chat.id, Message.sender_type == 'visitor').order_by(Message.seq)).scalars():\n"
+            "        print(message.text)\n")
+    env = {name: value for name, value in server.env.items() if name != "SOCKETIO_MESSAGE_QUEUE"}
+    done = subprocess.run([sys.executable, "-c", code, channel, contact], cwd=ROOT, env=env, check=True,
+                          timeout=60, capture_output=True, text=True)
+    return done.stdout.splitlines()
+
+
 def add_note(server, session_id, agent_email, text):
     """A private note by the agent with this email, written straight into the server's database
     (as the note-writing feature stores one: private=True, the chat's next seq)."""

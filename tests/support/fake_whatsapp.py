@@ -69,6 +69,7 @@ class FakeState:
     templates: list = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_TEMPLATES)))
     fail_rate: float = 0.0
     status_delay: float = 0.0
+    media_delay: float = 0.0                   # seconds before a file's bytes are served
     fail_next: list = field(default_factory=list)
     closed_windows: set = field(default_factory=set)
     auto_statuses: bool = True
@@ -255,6 +256,7 @@ def create_app(state):
         if media_id not in state.media:
             return "Not found", 404
         data, mime_type, _ = state.media[media_id]
+        time.sleep(state.media_delay)
         return Response(data, mimetype=mime_type)
 
     @app.get("/<waba_id>/message_templates")
@@ -307,7 +309,7 @@ def create_app(state):
     def control():
         if request.method == "POST":
             for name, value in (request.get_json(silent=True) or {}).items():
-                if name in ("fail_rate", "status_delay", "fail_next", "auto_statuses", "webhook_url", "app_secret"):
+                if name in ("fail_rate", "status_delay", "media_delay", "fail_next", "auto_statuses", "webhook_url", "app_secret"):
                     setattr(state, name, value)
                 elif name == "closed_windows":
                     state.closed_windows = set(value)
