@@ -159,6 +159,19 @@ def test_the_agent_sees_the_visitors_other_conversation_in_the_side_panel(server
         assert panel.status_code == 200, panel.text
         assert f'/history/{other["session_id"]}' in panel.text
     assert "Second question" in http.get(f"{server.url}/dashboard/sessions/{first['session_id']}", timeout=10).text
+    assert "verified by the website" not in panel.text                 # an anonymous visitor
+
+
+def test_the_agent_sees_a_verified_users_id_escaped_in_the_panel_and_the_transcript(server, secret):
+    user_id = f"<img src=x onerror=alert(1)>{uuid.uuid4().hex[:6]}"
+    browser = Browser(server)
+    started = browser.start(name="Kim")
+    assert browser.identify(user_id, user_hash(secret, user_id)).status_code == 200
+    http = login(server)
+    for page in (f"/dashboard/sessions/{started['session_id']}", f"/history/{started['session_id']}"):
+        shown = http.get(server.url + page, timeout=10).text
+        assert "verified by the website" in shown
+        assert "<img src=x" not in shown and "&lt;img src=x onerror=alert(1)&gt;" in shown
 
 
 @pytest.mark.parametrize("method, path, body, message", [

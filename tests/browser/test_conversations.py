@@ -56,6 +56,7 @@ def test_a_visitor_keeps_two_conversations_apart_through_a_reload(server, visito
     expect(tab(widget, second).locator(".tab-unread")).to_have_count(0)
     panel = agent_page.locator("#earlierConversations")
     expect(panel.locator(f'a[href="/history/{first}"]')).to_have_count(1)      # the agent sees the other one
+    expect(agent_page.locator("#visitorPanel .signed-in")).to_have_count(0)      # not signed in on the site
 
     widget.get_by_role("button", name="Rename conversation").click()
     widget.locator(".tab-rename-field").fill("Invoice question")
@@ -74,12 +75,14 @@ def test_a_visitor_keeps_two_conversations_apart_through_a_reload(server, visito
     expect_messages(widget, [PARCEL, "It arrives tomorrow."])                   # where the visitor was
     expect(tab(widget, first)).to_have_class("conversation-tab active")
 
+    agent_page.locator(f'#mySessions .session-item[data-session-id="{first}"]').click()   # open while it lasts
+    expect(open_chat(agent_page, first).locator("#chatStatus")).to_have_text("active")
     tab(widget, first).get_by_role("button", name=f"Close conversation {PARCEL_TITLE}").click()
     assert ("confirm", "Close this conversation? It ends the chat.") in visitor_page.dialogs
     expect(tabs_of(widget).locator(".tab-text")).to_have_text(["Invoice question"])
     expect_messages(widget, ["Can I pay by invoice?", "Yes, invoices are fine."])
-    agent_page.locator(f'#mySessions .session-item[data-session-id="{first}"]').click()
     expect(agent_page.locator("#chatStatus")).to_have_text("ended (visitor)")
+    expect(agent_page.locator(f'#mySessions .session-item[data-session-id="{first}"]')).to_have_count(0)
 
 
 def test_a_message_sent_as_the_visitor_opens_another_conversation_goes_at_once(server, visitor_page):
@@ -99,7 +102,7 @@ def set_user(page, user_id, hash_):
 
 
 def test_a_verified_user_finds_the_conversation_on_a_second_browser_and_a_forged_hash_finds_nothing(
-        server, new_page):
+        server, new_page, agent_page):
     secret = identity_secret(server)
     user_id = f"customer-{uuid.uuid4().hex[:8]}"
     laptop = new_page()
@@ -124,6 +127,10 @@ def test_a_verified_user_finds_the_conversation_on_a_second_browser_and_a_forged
     send_message(on_phone, "A second question")
     expect(tabs_of(widget).locator(".tab-text")).to_have_text(                  # the laptop, without a reload
         ["A second question", "Hello from my laptop"])
+    _, first = tabs_of(widget).evaluate_all("tabs => tabs.map(tab => tab.dataset.conversation)")
+    agent_page.locator(f'#waitingSessions .session-item[data-session-id="{first}"]').click()
+    expect(open_chat(agent_page, first).locator(".signed-in")).to_have_text(
+        f"✓ as user {user_id} (verified by the website)")
 
     forger = new_page()
     forger.goto(server.url + "/demo")
