@@ -137,8 +137,13 @@ def test_a_copied_login_cookie_stops_working_at_logout_and_at_a_password_reset(s
     clients.append(tab)
     create_agent(server, email, "Copied", "a-new-password")      # the reset, from another process
     assert_cookie_opens_nothing(server, copied)
-    # This server has no message queue, so the CLI cannot reach the open socket: its next event is refused.
-    assert tab.call("heartbeat", {})["error"]["code"] == "login_required"
+    # This server has no message queue, so the CLI cannot reach the open socket: its next event is
+    # refused, unless a job tick closed it first (the next test).
+    try:
+        answer = tab.call("heartbeat", {})
+    except (socketio.exceptions.BadNamespaceError, socketio.exceptions.TimeoutError):
+        answer = None                                            # closed by the job tick meanwhile
+    assert answer is None or answer["error"]["code"] == "login_required"
     wait_until(lambda: not tab.client.connected, message="the socket of the reset login to close")
 
 
