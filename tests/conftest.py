@@ -131,6 +131,15 @@ def agents(app):
 
 
 @pytest.fixture
+def someone_online(agents):
+    """Alice is online (a socket of hers connected), so a handoff finds the team in."""
+    from chat.realtime import presence
+    presence.agent_connected(agents[0].id)
+    yield agents[0]
+    presence.agent_disconnected(agents[0].id)
+
+
+@pytest.fixture
 def published(app, monkeypatch):
     """What the domain code sent to clients, in order: ("emit", event, data, room, namespace)
     and ("close_room", room, namespace). Nothing reaches a real socket."""

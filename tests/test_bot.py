@@ -10,7 +10,6 @@ from chat import jobs, knowledge, messages, sessions
 from chat.bot import conversation, rules
 from chat.extensions import db, socketio
 from chat.models import UnansweredQuestion, utcnow
-from chat.realtime import presence
 from tests.support.fake_llm import FakeModel
 
 SHIPPING = ("How long does shipping take?", "shipping, delivery",
@@ -31,13 +30,6 @@ def bot_site(site, agents):
     for title, tags, body in (SHIPPING, RETURNS):
         knowledge.save(site, title, body, tags, published=True)
     return site
-
-
-@pytest.fixture
-def someone_online(agents):
-    presence.agent_connected(agents[0].id)
-    yield agents[0]
-    presence.agent_disconnected(agents[0].id)
 
 
 @pytest.fixture

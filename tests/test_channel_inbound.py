@@ -12,7 +12,6 @@ from chat import jobs, knowledge, messages, sessions
 from chat.channels import CHANNELS, Channel, Contact, Incoming, Media, SendError, inbound, words
 from chat.extensions import db, socketio
 from chat.models import ChannelAccount, ChatSession, Visitor, utcnow
-from chat.realtime import presence
 from tests.support.files import image_bytes, iso_media
 
 SHIPPING = ("How long does shipping take?", "shipping, delivery", "Orders ship within one working day.")
@@ -65,13 +64,6 @@ def bot_site(site, agents):
     title, tags, body = SHIPPING
     knowledge.save(site, title, body, tags, published=True)
     return site
-
-
-@pytest.fixture
-def someone_online(agents):
-    presence.agent_connected(agents[0].id)
-    yield agents[0]
-    presence.agent_disconnected(agents[0].id)
 
 
 _numbers = iter(range(1, 10_000))

@@ -101,6 +101,15 @@ def set_user(page, user_id, hash_):
     page.evaluate("([id, hash]) => ChatWidget.setUser({id: id, hash: hash, name: 'Kim Park'})", [user_id, hash_])
 
 
+def signed_in_widget(new_page, server, user_id, secret):
+    """Another browser, where the site's page signs the user in; its widget open."""
+    page = new_page()
+    page.goto(server.url + "/demo")
+    set_user(page, user_id, user_hash(secret, user_id))
+    page.locator("#cc-chat-launcher").click()
+    return page.frame_locator("#cc-chat-frame")
+
+
 def test_a_verified_user_finds_the_conversation_on_a_second_browser_and_a_forged_hash_finds_nothing(
         server, new_page, agent_page):
     secret = identity_secret(server)
@@ -112,11 +121,7 @@ def test_a_verified_user_finds_the_conversation_on_a_second_browser_and_a_forged
     expect_messages(widget, ["Hello from my laptop"])
     set_user(laptop, user_id, user_hash(secret, user_id))
 
-    phone = new_page()
-    phone.goto(server.url + "/demo")
-    set_user(phone, user_id, user_hash(secret, user_id))
-    phone.locator("#cc-chat-launcher").click()
-    on_phone = phone.frame_locator("#cc-chat-frame")
+    on_phone = signed_in_widget(new_page, server, user_id, secret)
     expect(tabs_of(on_phone).locator(".tab-text")).to_have_text(["Hello from my laptop"])
     expect_messages(on_phone, ["Hello from my laptop"])
     expect_live(on_phone)
@@ -164,11 +169,7 @@ def test_a_chat_started_while_set_user_is_on_its_way_belongs_to_the_signed_in_cu
     send_message(widget, "Signed in, then quick")
     expect_messages(widget, ["Signed in, then quick"])
 
-    phone = new_page()
-    phone.goto(server.url + "/demo")
-    set_user(phone, user_id, user_hash(secret, user_id))
-    phone.locator("#cc-chat-launcher").click()
-    on_phone = phone.frame_locator("#cc-chat-frame")
+    on_phone = signed_in_widget(new_page, server, user_id, secret)
     expect(tabs_of(on_phone).locator(".tab-text")).to_have_text(["Signed in, then quick"])
     expect_messages(on_phone, ["Signed in, then quick"])
 
