@@ -813,17 +813,20 @@
 
   /* ChatWidget.reset(): this browser forgets its visitor (the site's logout). */
   function forgetVisitor() {
-    var token = visitorToken();
-    if (token) fetch(api + "/forget", {method: "POST", headers: {"X-Visitor-Token": token}}).catch(function () {});
-    leaveConversation();
-    clearTimeout(refreshTimer);
-    listAsked += 1;
-    keepVisitorToken(null);
-    dropParkedExcept([]);
-    clearStorage();
-    chat = null;
-    tabs.show([], null);
-    showStart();
+    inTurn(function () {      // after a setUser on its way: the token it brings is forgotten too
+      var token = visitorToken();
+      leaveConversation();
+      clearTimeout(refreshTimer);
+      listAsked += 1;
+      keepVisitorToken(null);
+      dropParkedExcept([]);
+      clearStorage();
+      chat = null;
+      tabs.show([], null);
+      showStart();
+      if (!token) return null;
+      return fetch(api + "/forget", {method: "POST", headers: {"X-Visitor-Token": token}}).catch(function () {});
+    });
   }
 
   /* At load: the conversation left on screen, and the visitor's others as tabs; with none

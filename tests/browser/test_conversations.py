@@ -174,6 +174,35 @@ def test_a_chat_started_while_set_user_is_on_its_way_belongs_to_the_signed_in_cu
     expect_messages(on_phone, ["Signed in, then quick"])
 
 
+def test_a_sign_out_while_set_user_is_on_its_way_leaves_the_browser_signed_out(server, new_page):
+    """The site's logout (ChatWidget.reset) comes before the widget heard back from setUser."""
+    secret = identity_secret(server)
+    user_id = f"customer-{uuid.uuid4().hex[:8]}"
+    elsewhere = signed_in_widget(new_page, server, user_id, secret)
+    start_widget_chat(elsewhere, "Kim")
+    send_message(elsewhere, "My earlier question")
+    expect_messages(elsewhere, ["My earlier question"])
+
+    shared = new_page()                                     # a shared computer
+    held = []
+    shared.route("**/api/v1/chat/public/identify", lambda route: held.append(route))
+    widget = open_widget(shared, server)
+    with shared.expect_request("**/api/v1/chat/public/identify"):
+        set_user(shared, user_id, user_hash(secret, user_id))
+    shared.evaluate("ChatWidget.reset()")
+    assert len(held) == 1
+    with shared.expect_request("**/api/v1/chat/public/forget"):
+        held[0].continue_()
+    expect(widget.locator("#startButton")).to_be_visible()
+    expect(widget.locator("#conversationTabs")).to_be_hidden()
+    shared.reload()
+    shared.locator("#cc-chat-launcher").click()
+    widget = shared.frame_locator("#cc-chat-frame")
+    expect(widget.locator("#startButton")).to_be_visible()
+    expect(widget.locator("#conversationTabs")).to_be_hidden()
+    expect(widget.locator("#messages .message")).to_have_count(0)
+
+
 RECORD_EVENTS = """() => {
   window.widgetEvents = [];
   for (const name of ["open", "close", "message"]) {
