@@ -45,6 +45,22 @@
   var shownRead = 0;      // the read the list shows
   var closed = {};        // session_id -> true: chats seen closed (a closed chat never reopens)
 
+  /* Who views a chat and whether its visitor is online change without a row of their own: what
+     an event told of them after a read was sent outlives that read's older answer. */
+  function newerNewsKept(chat, started) {
+    var row = rows[chat.session_id];
+    if (!row || !row.heardAt) return chat;
+    Object.keys(row.heardAt).forEach(function (field) {
+      if (row.heardAt[field] >= started) chat[field] = row.data[field];
+    });
+    return chat;
+  }
+
+  function heard(row, field) {
+    row.heardAt = row.heardAt || {};
+    row.heardAt[field] = Date.now();
+  }
+
   function loadOverview() {
     var started = Date.now();
     var read = ++reads;
@@ -62,7 +78,7 @@
         var listed = {};
         overview.team.forEach(function (member) { team[member.agent_id] = member; });
         placing = false;                  // placed all at once below, not one by one
-        overview.chats.forEach(function (chat) { listed[chat.session_id] = true; upsertRow(chat); });
+        overview.chats.forEach(function (chat) { listed[chat.session_id] = true; upsertRow(newerNewsKept(chat, started)); });
         placing = true;
         // Rows that closed before the read go; those an event brought in since the read stay.
         Object.keys(rows).forEach(function (id) {
@@ -71,6 +87,7 @@
         placeAll();
         noChats.textContent = "No open chats.";
         afterChange();
+        root.dataset.shownRead = read;                 // which read the list shows (tests)
         if (!root.dataset.loadedAt) root.dataset.loadedAt = Math.round(performance.now());   // read by bin/bench
       })
       .catch(function () {
@@ -159,6 +176,7 @@
     var row = rows[event.session_id];
     if (!row) return;
     row.data.visitor_online = event.visitor_online;
+    heard(row, "visitor_online");
     if (event.abandon_inactive_at && row.data.is_queued) row.data.abandon_inactive_at = event.abandon_inactive_at;
     if (event.abandon_silent_at && row.data.is_queued) row.data.abandon_silent_at = event.abandon_silent_at;
     drawClocks(row, Date.now() + clockOffset);
@@ -432,7 +450,7 @@
   socket.on("message_delivery", toPane("message_delivery"));
   socket.on("viewers", function (event) {
     var row = rows[event.session_id];
-    if (row) { row.data.viewers = event.viewers || []; drawRow(row); }
+    if (row) { row.data.viewers = event.viewers || []; heard(row, "viewers"); drawRow(row); }
     toPane("viewers")(event);
   });
   socket.on("session_status", toPane("session_status"));

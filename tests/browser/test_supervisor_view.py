@@ -263,3 +263,34 @@ def test_the_list_says_who_views_each_chat(server, new_page, clients):
     expect(row(supervisor, name).locator(".row-viewers")).to_have_text("Viewing: Demo Agent")
     assert agent.call("leave_session", {"session_id": chat["session_id"]})["ok"]
     expect(row(supervisor, name).locator(".row-viewers")).to_have_text("")
+
+
+def test_a_read_answered_before_an_agent_left_does_not_bring_the_agent_back(server, new_page, clients):
+    """The list's read at the socket's connect was answered while the agent viewed the chat, and
+    arrives after the event that the agent left: the event's news stays."""
+    name = unique_name("Vic")
+    chat = start_chat(server, name=name)
+    agent = connect_agent(server, login(server))
+    clients.append(agent)
+    assert agent.call("join_session", {"session_id": chat["session_id"], "last_seq": 0})["ok"]
+    supervisor = new_page()
+    log_in(supervisor, server, "supervisor@example.com")
+    reads = []                     # (route, the server's answer): answered now, delivered when the test says
+    supervisor.route("**/supervisor/overview", lambda route: reads.append((route, route.fetch())))
+    supervisor.goto(server.url + "/supervisor")
+    expect(supervisor.locator("#connectionStatus")).to_have_text("Live")
+    for _ in range(200):           # the read at load and the one at the socket's connect
+        if len(reads) == 2:
+            break
+        supervisor.wait_for_timeout(50)
+    assert len(reads) == 2
+    route, answer = reads[0]
+    route.fulfill(response=answer)
+    viewing = row(supervisor, name).locator(".row-viewers")
+    expect(viewing).to_have_text("Viewing: Demo Agent")
+    assert agent.call("leave_session", {"session_id": chat["session_id"]})["ok"]
+    expect(viewing).to_have_text("")
+    route, answer = reads[1]
+    route.fulfill(response=answer)
+    expect(supervisor.locator("#supervisor")).to_have_attribute("data-shown-read", "2")
+    expect(viewing).to_have_text("")
